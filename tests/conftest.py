@@ -1,0 +1,36 @@
+"""Suite-wide fixtures: a scrubbed environment and the real services."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from tests import services
+
+# The suite never inherits a developer's jobprobe configuration.
+for _key in [k for k in os.environ if k.startswith("JOBPROBE_") and not k.startswith("JOBPROBE_TEST_")]:
+    del os.environ[_key]
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """URL of the real Redis on loopback (skips, or fails under CI, when it is down)."""
+    return services.require_redis()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    url, name = services.create_pg_database()
+    try:
+        yield url
+    finally:
+        services.drop_pg_database(name)
+
+
+@pytest.fixture(scope="session")
+def docker_host() -> str:
+    """DOCKER_HOST of a real engine that has the busybox test image."""
+    return services.require_docker()

@@ -10,6 +10,7 @@ import base64
 import binascii
 import json
 import secrets
+import sys
 import threading
 import time
 from collections import Counter, deque
@@ -33,6 +34,17 @@ class Fault:
     count: int = 1
     retry_after: float | None = None
     delay: float = 0.0
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (it timed out on a slow answer) is normal here."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class DevServer:
@@ -68,9 +80,7 @@ class DevServer:
             j.job_id: j for j in data.seed_jobs(self.now(), self.step_s, seed_jobs)
         }
         self._next_id = 900000
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
-        self._httpd.daemon_threads = True
-        self._httpd.block_on_close = False
+        self._httpd = _Server(("127.0.0.1", port), _Handler)
         self._httpd.dev = self  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
 

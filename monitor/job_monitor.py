@@ -1,0 +1,379 @@
+"""JobMonitor: runs one job (process or container), owns its lifetime, profiles it, reports the outcome."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from monitor import container as container_mod
+from monitor import process
+from monitor.sample_buffer import SampleBuffer
+from monitor.tools import Tool
+
+log = logging.getLogger(__name__)
+
+TAIL_BYTES = 4096
+METRICS_FILE = "metrics.json"
+_SECRET_ENV = re.compile(r"^(JOBPROBE_.*|CLIENT_SECRET|CLIENT_ID|AWS_.*_ISS|AUTH_DOMAIN)$")
+_KEY_SANITISE = re.compile(r"[^A-Za-z0-9_]")
+
+
+@dataclass
+class JobSpec:
+    """What to run: everything a worker needs, no shared filesystem assumed."""
+
+    job_id: str
+    tool: Tool
+    script_name: str
+    script_content: str | None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    timeout_s: float = 3600.0
+    gpus: int = 0
+
+
+@dataclass
+class JobOutcome:
+    """How a job ended, with its measured usage and profile."""
+
+    status: str
+    returncode: int | None
+    error: str | None
+    started_at: datetime
+    ended_at: datetime
+    duration_s: float
+    resource_usage: dict[str, float | None]
+    profile: dict[str, Any] | None
+    metrics: dict[str, Any]
+    host: dict[str, Any]
+    workdir: str
+    stdout_path: str
+    stderr_path: str
+    stdout_tail: str
+    stderr_tail: str
+    artifacts: list[dict[str, Any]]
+    unwritten_samples: list[dict[str, Any]] = field(default_factory=list)
+
+    def for_store(self) -> dict[str, Any]:
+        """The JSON-able outcome ``store.jobs.finish_job`` takes (and the spool keeps)."""
+        profile = None
+        if self.profile is not None:
+            profile = {k: v for k, v in self.profile.items() if k != "timeseries"}
+        return {
+            "status": self.status,
+            "returncode": self.returncode,
+            "error": self.error,
+            "ended_at": self.ended_at.isoformat(),
+            "duration_s": self.duration_s,
+            "cpu_user_s": self.resource_usage.get("cpu_user_seconds"),
+            "cpu_system_s": self.resource_usage.get("cpu_system_seconds"),
+            "cpu_total_s": self.resource_usage.get("cpu_total_seconds"),
+            "memory_peak_mb": self.resource_usage.get("memory_peak_mb"),
+            "detailed_profile": profile,
+            "metrics": self.metrics,
+            "host": self.host,
+            "workdir": self.workdir,
+            "stdout_path": self.stdout_path,
+            "stderr_path": self.stderr_path,
+            "stdout_tail": self.stdout_tail,
+            "stderr_tail": self.stderr_tail,
+            "artifacts": self.artifacts,
+        }
+
+
+def job_environment(spec: JobSpec, workdir: str) -> dict[str, str]:
+    """The job's environment: the worker's minus jobprobe's own settings and secrets, plus params."""
+    env = {k: v for k, v in os.environ.items() if not _SECRET_ENV.match(k)}
+    env.update(spec.tool.env)
+    for key, value in spec.params.items():
+        env[f"SIM_{_KEY_SANITISE.sub('_', str(key)).upper()}"] = (
+            value if isinstance(value, str) else json.dumps(value)
+        )
+    env["JOBPROBE_JOB_ID"] = spec.job_id
+    env["JOBPROBE_PARAMS"] = json.dumps(dict(spec.params))
+    env["JOBPROBE_WORKDIR"] = workdir
+    env["JOBPROBE_METRICS_FILE"] = f"{workdir}/{METRICS_FILE}"
+    return env
+
+
+def _tail(path: Path) -> str:
+    try:
+        with path.open("rb") as fh:
+            fh.seek(max(0, path.stat().st_size - TAIL_BYTES))
+            return fh.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def host_facts() -> dict[str, Any]:
+    """What the job ran on (for analysis: cores and memory)."""
+    return {
+        "hostname": socket.gethostname(),
+        "cpu_count": os.cpu_count(),
+        "mem_total_mb": round(psutil.virtual_memory().total / 2**20, 1),
+    }
+
+
+class JobMonitor:
+    """Runs jobs and watches them: timeout, cancel, logs, exact usage, profile, outcome."""
+
+    def __init__(
+        self,
+        enable_profiling: bool = True,
+        *,
+        sample_interval: float = 0.5,
+        kill_grace: float = 10.0,
+        flush_seconds: float = 2.0,
+        docker_base_url: str | None = None,
+        write_samples: Callable[[list[dict[str, Any]]], None] | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+        cancel_poll_seconds: float = 1.0,
+    ) -> None:
+        self.enable_profiling = enable_profiling
+        self.sample_interval = sample_interval
+        self.kill_grace = kill_grace
+        self.flush_seconds = flush_seconds
+        self.docker_base_url = docker_base_url
+        self.write_samples = write_samples
+        self.should_cancel = should_cancel
+        self.cancel_poll_seconds = cancel_poll_seconds
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        """Ask the running job to stop (SIGTERM, grace, SIGKILL)."""
+        self._cancel.set()
+
+    def _prepare(self, spec: JobSpec, workdir: Path) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        if spec.script_content is not None:
+            target = workdir / Path(spec.script_name).name
+            target.write_text(spec.script_content)
+            target.chmod(0o755)
+
+    def run(self, spec: JobSpec, workdir: Path) -> JobOutcome:
+        """Run ``spec`` in ``workdir`` to its end and return the outcome."""
+        self._prepare(spec, workdir)
+        stdout, stderr = workdir / "stdout.log", workdir / "stderr.log"
+        buffer = (
+            SampleBuffer(self.write_samples, flush_seconds=self.flush_seconds)
+            if self.write_samples
+            else None
+        )
+        started_at = datetime.now(UTC)
+        t0 = time.monotonic()
+        if spec.tool.image:
+            status, code, rusage, profile, error = self._run_container(
+                spec, workdir, stdout, stderr, buffer
+            )
+        else:
+            status, code, rusage, profile, error = self._run_process(
+                spec, workdir, stdout, stderr, buffer
+            )
+        duration = time.monotonic() - t0
+        unwritten = buffer.close() if buffer else []
+        metrics, metrics_error = _read_metrics(workdir / METRICS_FILE)
+        if metrics_error and error is None and status == "success":
+            error = metrics_error
+        return JobOutcome(
+            status=status,
+            returncode=code,
+            error=error,
+            started_at=started_at,
+            ended_at=datetime.now(UTC),
+            duration_s=round(duration, 6),
+            resource_usage=rusage,
+            profile=profile,
+            metrics=metrics,
+            host=host_facts(),
+            workdir=str(workdir),
+            stdout_path=str(stdout),
+            stderr_path=str(stderr),
+            stdout_tail=_tail(stdout),
+            stderr_tail=_tail(stderr),
+            artifacts=_artifacts(workdir, spec),
+            unwritten_samples=unwritten,
+        )
+
+    def _start_profiler(
+        self, buffer: SampleBuffer | None, pid: int | None, container: str | None
+    ) -> Any:
+        if not self.enable_profiling:
+            return None
+        from profiler import ResourceProfiler
+
+        on_sample = buffer.add if buffer else None
+        prof = ResourceProfiler(
+            interval=self.sample_interval, on_sample=on_sample, docker_base_url=self.docker_base_url
+        )
+        prof.start_profiling(pid=pid, container=container)
+        if buffer:
+            buffer.start()
+        return prof
+
+    def _wait_loop(self, wait: Callable[[float], Any], timeout_s: float) -> tuple[Any, str | None]:
+        """Wait for the exit; returns (exit or None, 'timeout'|'cancelled'|None)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None, "timeout"
+            result = wait(min(remaining, self.cancel_poll_seconds))
+            if result is not None:
+                return result, None
+            if self._cancel.is_set() or (
+                self.should_cancel is not None and self._asked_to_cancel()
+            ):
+                return None, "cancelled"
+
+    def _asked_to_cancel(self) -> bool:
+        assert self.should_cancel is not None
+        try:
+            return self.should_cancel()
+        except Exception as exc:  # a store outage must not kill the job; check again later
+            log.debug("cancel check failed: %s", exc)
+            return False
+
+    def _run_process(
+        self, spec: JobSpec, workdir: Path, stdout: Path, stderr: Path, buffer: SampleBuffer | None
+    ) -> tuple[str, int | None, dict[str, float | None], dict[str, Any] | None, str | None]:
+        argv = spec.tool.argv(
+            script=Path(spec.script_name).name,
+            workdir=str(workdir),
+            job_id=spec.job_id,
+            params=spec.params,
+        )
+        env = job_environment(spec, str(workdir))
+        job = process.ProcessJob(argv, cwd=workdir, env=env, stdout=stdout, stderr=stderr)
+        prof = self._start_profiler(buffer, job.pid, None)
+        exited, stopped = self._wait_loop(job.wait, spec.timeout_s)
+        if exited is None:
+            exited = job.terminate(self.kill_grace)
+        job.kill_stragglers()
+        profile = prof.stop_profiling() if prof else None
+        rusage: dict[str, float | None] = {
+            "cpu_user_seconds": None,
+            "cpu_system_seconds": None,
+            "cpu_total_seconds": None,
+            "memory_peak_mb": None,
+        }
+        if exited.rusage is not None:
+            ru = exited.rusage
+            rusage = {
+                "cpu_user_seconds": round(ru.ru_utime, 6),
+                "cpu_system_seconds": round(ru.ru_stime, 6),
+                "cpu_total_seconds": round(ru.ru_utime + ru.ru_stime, 6),
+                "memory_peak_mb": round(ru.ru_maxrss / 1024, 3),
+            }
+        _fold_profile_peaks(rusage, profile)
+        status, error = _verdict(stopped, exited.returncode, spec.timeout_s, stderr)
+        return status, exited.returncode, rusage, profile, error
+
+    def _run_container(
+        self, spec: JobSpec, workdir: Path, stdout: Path, stderr: Path, buffer: SampleBuffer | None
+    ) -> tuple[str, int | None, dict[str, float | None], dict[str, Any] | None, str | None]:
+        assert spec.tool.image is not None
+        client = container_mod.connect(self.docker_base_url)
+        inside = container_mod.CONTAINER_WORKDIR
+        argv = spec.tool.argv(script=Path(spec.script_name).name, workdir=inside, job_id=spec.job_id,
+                              params=spec.params)  # fmt: skip
+        env = {
+            k: v
+            for k, v in job_environment(spec, inside).items()
+            if k.startswith(("JOBPROBE_", "SIM_"))
+        }
+        env.update(spec.tool.env)
+        job = container_mod.ContainerJob(
+            client, image=spec.tool.image, command=argv, job_id=spec.job_id, workdir=workdir, env=env,
+            gpus=spec.gpus,
+        )  # fmt: skip
+        try:
+            prof = self._start_profiler(buffer, job.pid, job.name)
+            code, stopped = self._wait_loop(job.wait, spec.timeout_s)
+            if code is None:
+                code = job.terminate(self.kill_grace)
+            profile = prof.stop_profiling() if prof else None
+            job.save_logs(stdout, stderr)
+            oom = job.oom_killed()
+        finally:
+            job.remove()
+            client.close()
+        rusage: dict[str, float | None] = {
+            "cpu_user_seconds": None, "cpu_system_seconds": None,
+            "cpu_total_seconds": None, "memory_peak_mb": None,
+        }  # fmt: skip
+        if profile:
+            pc = profile.get("process_cpu") or {}
+            rusage["cpu_user_seconds"] = pc.get("user_seconds")
+            rusage["cpu_system_seconds"] = pc.get("system_seconds")
+            rusage["cpu_total_seconds"] = pc.get("total_seconds")
+        _fold_profile_peaks(rusage, profile)
+        status, error = _verdict(stopped, code, spec.timeout_s, stderr)
+        if oom:
+            status, error = (
+                "failed",
+                "the container was killed for exceeding its memory limit (OOM)",
+            )
+        return status, code, rusage, profile, error
+
+
+def _fold_profile_peaks(rusage: dict[str, float | None], profile: dict[str, Any] | None) -> None:
+    """Peak memory is the larger of the OS's per-process peak and the sampled tree total."""
+    if not profile:
+        return
+    candidates = [rusage.get("memory_peak_mb")]
+    candidates.append((profile.get("process_memory") or {}).get("max_mb"))
+    candidates.append((profile.get("container_stats") or {}).get("memory_usage_mb"))
+    known = [c for c in candidates if isinstance(c, int | float)]
+    rusage["memory_peak_mb"] = round(max(known), 3) if known else None
+
+
+def _verdict(
+    stopped: str | None, code: int | None, timeout_s: float, stderr: Path
+) -> tuple[str, str | None]:
+    if stopped == "timeout":
+        return "timeout", f"killed after its {timeout_s:g} s timeout"
+    if stopped == "cancelled":
+        return "cancelled", "cancelled on request"
+    if code == 0:
+        return "success", None
+    last = next((ln for ln in reversed(_tail(stderr).splitlines()) if ln.strip()), "")
+    why = (
+        f"exited with code {code}"
+        if code is not None and code >= 0
+        else f"killed by signal {-(code or 0)}"
+    )
+    return "failed", f"{why}: {last.strip()}" if last else why
+
+
+def _read_metrics(path: Path) -> tuple[dict[str, Any], str | None]:
+    if not path.is_file():
+        return {}, None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        return {}, f"the job's metrics file {path.name} is not valid JSON: {exc}"
+    if not isinstance(data, dict):
+        return {}, f"the job's metrics file {path.name} must hold a JSON object"
+    return data, None
+
+
+def _artifacts(workdir: Path, spec: JobSpec, limit: int = 1000) -> list[dict[str, Any]]:
+    skip = {Path(spec.script_name).name, "stdout.log", "stderr.log"}
+    out: list[dict[str, Any]] = []
+    for path in sorted(workdir.rglob("*")):
+        if path.is_file() and path.name not in skip:
+            out.append({"path": str(path.relative_to(workdir)), "bytes": path.stat().st_size})
+            if len(out) >= limit:
+                break
+    return out

@@ -1,0 +1,99 @@
+"""Running a job as a local process group: start, wait with wait4, terminate the group."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import resource
+import signal
+import subprocess
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from monitor import errors
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """If the worker dies (even by SIGKILL), the job's root gets SIGKILL too."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+@dataclass
+class Exited:
+    """How a process ended, with the rusage of it and the descendants it reaped."""
+
+    returncode: int
+    rusage: resource.struct_rusage | None
+
+
+class ProcessJob:
+    """A job's root process in its own session and process group."""
+
+    def __init__(
+        self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], stdout: Path, stderr: Path
+    ) -> None:
+        with stdout.open("ab") as out, stderr.open("ab") as err:
+            try:
+                self._popen = subprocess.Popen(
+                    list(argv),
+                    cwd=cwd,
+                    env=dict(env),
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=err,
+                    start_new_session=True,
+                    preexec_fn=_die_with_parent,
+                )
+            except OSError as exc:
+                raise errors.LaunchError(f"cannot start {argv[0]!r}: {exc.strerror}") from exc
+        self.pid = self._popen.pid
+        self._exited = threading.Event()
+        self._result: Exited | None = None
+        self._waiter = threading.Thread(target=self._wait, name=f"wait4-{self.pid}", daemon=True)
+        self._waiter.start()
+
+    def _wait(self) -> None:
+        while True:
+            try:
+                _, status, usage = os.wait4(self.pid, 0)
+                break
+            except InterruptedError:
+                continue
+            except ChildProcessError:
+                status, usage = 0, None
+                break
+        code = os.waitstatus_to_exitcode(status)
+        self._popen.returncode = code  # reaped here; keeps Popen from waiting again
+        self._result = Exited(code, usage)
+        self._exited.set()
+
+    def wait(self, timeout: float | None) -> Exited | None:
+        """The exit, or None if still running after ``timeout`` seconds."""
+        if self._exited.wait(timeout):
+            return self._result
+        return None
+
+    def signal_group(self, sig: int) -> None:
+        """Send ``sig`` to every process of the job's group."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, sig)
+
+    def terminate(self, grace: float) -> Exited:
+        """SIGTERM the group, wait ``grace`` seconds, then SIGKILL it; returns the exit."""
+        self.signal_group(signal.SIGTERM)
+        result = self.wait(grace)
+        if result is None:
+            self.signal_group(signal.SIGKILL)
+            result = self.wait(None)
+        assert result is not None
+        return result
+
+    def kill_stragglers(self) -> None:
+        """After the root exits, end what it left running in its group."""
+        self.signal_group(signal.SIGKILL)

@@ -1,0 +1,127 @@
+"""Runs a stored job under a JobMonitor and records everything it produces in the store.
+
+Samples are written while the job runs; the final record goes to the store or, when the
+database is down, to the local spool, from which ``replay_spool`` writes it later.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from monitor.job_monitor import JobMonitor, JobSpec
+from monitor.tools import Tool, get_tool, load_registry
+from store import errors as store_errors
+from store import jobs as store_jobs
+from store import samples as store_samples
+from store.db import Store
+from store.spool import Spool
+
+log = logging.getLogger(__name__)
+
+
+def run_recorded(
+    store: Store,
+    spool: Spool,
+    job_id: str,
+    *,
+    worker: str,
+    data_dir: Path,
+    tools_file: Path | None,
+    max_attempts: int,
+    sample_interval: float,
+    flush_seconds: float,
+    kill_grace: float,
+    docker_base_url: str | None = None,
+) -> dict[str, Any]:
+    """Run job ``job_id`` (one delivery) and record it; returns a small summary."""
+    replay_spool(store, spool)
+    with store.session() as session:
+        job = store_jobs.begin_attempt(session, job_id, worker=worker, max_attempts=max_attempts)
+        if job is None:
+            current = store_jobs.get_job(session, job_id)
+            return {"job_id": job_id, "status": current.status, "ran": False}
+        attempt = job.attempts
+        spec_fields = {
+            "tool": job.tool, "script_name": job.script_name, "script_content": job.script_content,
+            "params": dict(job.params), "timeout_s": job.timeout_s, "gpus": job.gpus,
+            "profile": job.profile_enabled,
+        }  # fmt: skip
+    try:
+        tool = get_tool(load_registry(tools_file), spec_fields["tool"])
+    except Exception as exc:  # registry differs on this worker: the job fails with the reason
+        return _fail_before_start(store, spool, job_id, f"{exc}")
+    spec = JobSpec(
+        job_id=job_id, tool=tool, script_name=spec_fields["script_name"] or "script",
+        script_content=spec_fields["script_content"], params=spec_fields["params"],
+        timeout_s=float(spec_fields["timeout_s"] or 3600.0), gpus=int(spec_fields["gpus"] or 0),
+    )  # fmt: skip
+
+    def write(batch: list[dict[str, Any]]) -> None:
+        store_samples.write_samples(store, job_id, attempt, batch)
+
+    def should_cancel() -> bool:
+        with store.session() as session:
+            return store_jobs.cancel_requested(session, job_id)
+
+    monitor = JobMonitor(
+        enable_profiling=bool(spec_fields["profile"]), sample_interval=sample_interval,
+        kill_grace=kill_grace, flush_seconds=flush_seconds, docker_base_url=docker_base_url,
+        write_samples=write, should_cancel=should_cancel,
+    )  # fmt: skip
+    workdir = data_dir / "jobs" / job_id / f"attempt-{attempt}"
+    try:
+        outcome = monitor.run(spec, workdir)
+    except (
+        Exception
+    ) as exc:  # launch failures (bad template, no engine) end the job, with the reason
+        log.warning("job %s could not start: %s", job_id, exc)
+        return _fail_before_start(store, spool, job_id, str(exc))
+    payload = outcome.for_store()
+    record(store, spool, job_id, payload, attempt=attempt, samples=outcome.unwritten_samples)
+    return {
+        "job_id": job_id,
+        "status": outcome.status,
+        "ran": True,
+        "returncode": outcome.returncode,
+    }
+
+
+def _fail_before_start(store: Store, spool: Spool, job_id: str, reason: str) -> dict[str, Any]:
+    payload = {"status": "failed", "error": reason, "status_detail": "could not start"}
+    record(store, spool, job_id, payload, attempt=0, samples=[])
+    return {"job_id": job_id, "status": "failed", "ran": False, "error": reason}
+
+
+def write_payload(store: Store, job_id: str, payload: dict[str, Any]) -> None:
+    """Write one spooled or fresh outcome (with any samples it carries) to the store."""
+    samples = payload.get("samples") or []
+    if samples:
+        store_samples.write_samples(store, job_id, int(payload.get("attempt") or 1), samples)
+    outcome = payload.get("outcome", payload)
+    with store.session() as session:
+        store_jobs.finish_job(session, job_id, outcome)
+
+
+def record(
+    store: Store, spool: Spool, job_id: str, outcome: dict[str, Any], *, attempt: int,
+    samples: list[dict[str, Any]],
+) -> None:  # fmt: skip
+    """Write the outcome now, or spool it when the database is unavailable."""
+    payload = {"outcome": outcome, "attempt": attempt, "samples": samples}
+    try:
+        write_payload(store, job_id, payload)
+    except store_errors.StoreUnavailable as exc:
+        path = spool.put(job_id, payload)
+        log.warning("database unavailable (%s); job %s outcome spooled at %s", exc, job_id, path)
+
+
+def replay_spool(store: Store, spool: Spool) -> int:
+    """Write spooled outcomes to the store while it answers; returns how many were written."""
+    if not spool.pending():
+        return 0
+    return spool.replay(lambda job_id, payload: write_payload(store, job_id, payload))
+
+
+__all__ = ["Tool", "record", "replay_spool", "run_recorded", "write_payload"]

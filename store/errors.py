@@ -1,0 +1,19 @@
+"""Errors of the store."""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """The job store failed."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached; try again when it is back."""
+
+
+class JobNotFound(StoreError):
+    """No job has that id."""
+
+
+class AmbiguousJobId(StoreError):
+    """Several jobs start with that id prefix; give more characters."""

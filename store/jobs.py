@@ -1,0 +1,338 @@
+"""Job queries: create, look up, move through statuses, finish, list and aggregate."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from store import errors
+from store.models import Job, JobLabel, StatusEvent
+
+STATUSES = ("queued", "running", "success", "failed", "timeout", "cancelled", "lost")
+TERMINAL = frozenset({"success", "failed", "timeout", "cancelled", "lost"})
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now (UTC)."""
+    return datetime.now(UTC)
+
+
+def new_job_id() -> str:
+    """A fresh job id (32 hex digits; any unique prefix of 6 or more works on the CLI)."""
+    return uuid.uuid4().hex
+
+
+def create_job(
+    session: Session,
+    *,
+    tool: str,
+    queue: str,
+    script_name: str = "",
+    script_content: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    labels: Mapping[str, str] | None = None,
+    gpus: int = 0,
+    timeout_s: float | None = None,
+    profile_enabled: bool = True,
+    sweep_id: str | None = None,
+    source: str = "local",
+    external_id: str | None = None,
+    status: str = "queued",
+    submitted_at: datetime | None = None,
+    job_id: str | None = None,
+) -> Job:
+    """Insert a job (and its labels and first status event); returns it, flushed."""
+    now = submitted_at or utcnow()
+    job = Job(
+        id=job_id or new_job_id(),
+        source=source,
+        external_id=external_id,
+        tool=tool,
+        script_name=script_name,
+        script_content=script_content,
+        script_sha256=hashlib.sha256(script_content.encode()).hexdigest()
+        if script_content
+        else None,
+        params=dict(params or {}),
+        labels=dict(labels or {}),
+        queue=queue,
+        gpus=gpus,
+        timeout_s=timeout_s,
+        profile_enabled=profile_enabled,
+        cancel_requested=False,
+        status=status,
+        submitted_at=now,
+        updated_at=now,
+        attempts=0,
+        sweep_id=sweep_id,
+    )
+    session.add(job)
+    session.flush()
+    session.add_all(JobLabel(job_id=job.id, key=k, value=str(v)) for k, v in (labels or {}).items())
+    session.add(StatusEvent(job_id=job.id, status=status, at=now))
+    session.flush()
+    return job
+
+
+def get_job(session: Session, job_id: str, *, for_update: bool = False) -> Job:
+    """The job with this id or unique id prefix (6+ characters)."""
+    stmt = sa.select(Job).where(Job.id == job_id)
+    if for_update and session.bind is not None and session.bind.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    job = session.scalars(stmt).first()
+    if job is not None:
+        return job
+    if len(job_id) >= 6:
+        rows = session.scalars(sa.select(Job).where(Job.id.startswith(job_id)).limit(2)).all()
+        if len(rows) == 1:
+            return rows[0]
+        if len(rows) > 1:
+            raise errors.AmbiguousJobId(f"several jobs start with {job_id!r}; give more characters")
+    raise errors.JobNotFound(f"no job {job_id!r}; list jobs with 'jobprobe job-history'")
+
+
+def set_status(
+    session: Session,
+    job: Job,
+    status: str,
+    *,
+    detail: str | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Move ``job`` to ``status`` and record the timestamped event."""
+    now = at or utcnow()
+    job.status = status
+    job.updated_at = now
+    session.add(StatusEvent(job_id=job.id, status=status, at=now, detail=detail))
+
+
+def begin_attempt(session: Session, job_id: str, *, worker: str, max_attempts: int) -> Job | None:
+    """Claim a delivery of ``job_id`` for ``worker``.
+
+    Returns the job, now ``running``, or None when it must not run: it already ended
+    (a duplicate delivery), was cancelled while queued, or used up its deliveries (then it is
+    marked ``lost``).
+    """
+    job = get_job(session, job_id, for_update=True)
+    if job.status in TERMINAL:
+        return None
+    if job.cancel_requested:
+        set_status(session, job, "cancelled", detail="cancelled before it started")
+        job.ended_at = utcnow()
+        return None
+    if job.attempts >= max_attempts:
+        set_status(session, job, "lost", detail=f"worker lost {job.attempts} time(s); giving up")
+        job.ended_at = utcnow()
+        job.error = f"worker lost during each of {job.attempts} attempt(s)"
+        return None
+    now = utcnow()
+    job.attempts += 1
+    job.worker = worker
+    job.started_at = now
+    if job.submitted_at is not None:
+        job.queue_wait_s = (now - _aware(job.submitted_at)).total_seconds()
+    detail = f"attempt {job.attempts} on {worker}"
+    set_status(session, job, "running", detail=detail, at=now)
+    return job
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+FINISH_FIELDS = (
+    "returncode", "error", "duration_s", "cpu_user_s", "cpu_system_s", "cpu_total_s",
+    "memory_peak_mb", "detailed_profile", "metrics", "host", "workdir", "stdout_path",
+    "stderr_path", "stdout_tail", "stderr_tail", "artifacts",
+)  # fmt: skip
+
+
+def finish_job(session: Session, job_id: str, outcome: Mapping[str, Any]) -> Job:
+    """Write a job's outcome (a JSON-able mapping, as spooled) and its final status."""
+    job = get_job(session, job_id, for_update=True)
+    for name in FINISH_FIELDS:
+        if name in outcome:
+            setattr(job, name, outcome[name])
+    ended = outcome.get("ended_at")
+    job.ended_at = datetime.fromisoformat(ended) if isinstance(ended, str) else utcnow()
+    set_status(
+        session, job, str(outcome["status"]), detail=outcome.get("status_detail"), at=job.ended_at
+    )
+    return job
+
+
+def request_cancel(session: Session, job_id: str) -> Job:
+    """Ask for a job to be cancelled: a queued one ends now, a running one at its next check."""
+    job = get_job(session, job_id, for_update=True)
+    if job.status in TERMINAL:
+        return job
+    job.cancel_requested = True
+    if job.status == "queued":
+        set_status(session, job, "cancelled", detail="cancelled while queued")
+        job.ended_at = utcnow()
+    else:
+        job.updated_at = utcnow()
+    return job
+
+
+def cancel_requested(session: Session, job_id: str) -> bool:
+    """Whether someone asked to cancel this job."""
+    value = session.scalar(sa.select(Job.cancel_requested).where(Job.id == job_id))
+    return bool(value)
+
+
+def status_history(session: Session, job_id: str) -> list[StatusEvent]:
+    """A job's status events, oldest first."""
+    stmt = (
+        sa.select(StatusEvent)
+        .where(StatusEvent.job_id == job_id)
+        .order_by(StatusEvent.at, StatusEvent.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def _filtered(
+    stmt: sa.Select[Any],
+    *,
+    status: str | None = None,
+    tool: str | None = None,
+    queue: str | None = None,
+    source: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> sa.Select[Any]:
+    if status:
+        stmt = stmt.where(Job.status == status)
+    if tool:
+        stmt = stmt.where(Job.tool == tool)
+    if queue:
+        stmt = stmt.where(Job.queue == queue)
+    if source:
+        stmt = stmt.where(Job.source == source)
+    if since:
+        stmt = stmt.where(Job.submitted_at >= since)
+    if until:
+        stmt = stmt.where(Job.submitted_at < until)
+    for key, value in (labels or {}).items():
+        stmt = stmt.where(
+            sa.exists().where(
+                JobLabel.job_id == Job.id, JobLabel.key == key, JobLabel.value == value
+            )
+        )
+    return stmt
+
+
+def encode_cursor(job: Job) -> str:
+    """An opaque cursor that continues a history listing after ``job``."""
+    return f"{_aware(job.submitted_at).isoformat()}|{job.id}"
+
+
+def job_history(
+    session: Session,
+    *,
+    limit: int = 20,
+    cursor: str | None = None,
+    **filters: Any,
+) -> list[Job]:
+    """Jobs newest first, filtered, after ``cursor`` (keyset pagination)."""
+    stmt = _filtered(sa.select(Job), **filters)
+    if cursor:
+        try:
+            at_text, last_id = cursor.split("|", 1)
+            at = datetime.fromisoformat(at_text)
+        except ValueError as exc:
+            raise errors.StoreError(
+                f"bad cursor {cursor!r}; pass one printed by job-history"
+            ) from exc
+        stmt = stmt.where(
+            sa.or_(Job.submitted_at < at, sa.and_(Job.submitted_at == at, Job.id < last_id))
+        )
+    stmt = stmt.order_by(Job.submitted_at.desc(), Job.id.desc()).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def group_column(by: str) -> tuple[sa.ColumnElement[Any], Any]:
+    """The SQL expression to group by for ``tool|queue|worker|status|source|label:KEY``."""
+    if by.startswith("label:"):
+        key = by.split(":", 1)[1]
+        label = sa.select(JobLabel.value).where(JobLabel.job_id == Job.id, JobLabel.key == key)
+        return label.scalar_subquery(), key
+    columns: dict[str, sa.ColumnElement[Any]] = {
+        "tool": Job.tool, "queue": Job.queue, "worker": Job.worker,
+        "status": Job.status, "source": Job.source,
+    }  # fmt: skip
+    if by not in columns:
+        raise errors.StoreError(
+            f"cannot group by {by!r}; use tool, queue, worker, status, source or label:KEY"
+        )
+    return columns[by], None
+
+
+def job_stats(session: Session, *, by: str = "tool", **filters: Any) -> list[dict[str, Any]]:
+    """Per-group counts, success rate, duration percentiles, CPU-seconds and peak memory."""
+    group, _ = group_column(by)
+    g = group.label("group")
+    ok = sa.func.sum(sa.case((Job.status == "success", 1), else_=0))
+    failed = sa.func.sum(sa.case((Job.status.in_(("failed", "timeout", "lost")), 1), else_=0))
+    finished = sa.func.sum(sa.case((Job.status.in_(tuple(TERMINAL - {"cancelled"})), 1), else_=0))
+    cols: list[Any] = [
+        g,
+        sa.func.count().label("jobs"),
+        ok.label("succeeded"),
+        failed.label("failed"),
+        finished.label("finished"),
+        sa.func.avg(Job.duration_s).label("duration_mean_s"),
+        sa.func.sum(Job.cpu_total_s).label("cpu_seconds"),
+        sa.func.max(Job.memory_peak_mb).label("memory_peak_max_mb"),
+        sa.func.avg(Job.queue_wait_s).label("queue_wait_mean_s"),
+    ]
+    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
+    if postgres:
+        cols += [
+            sa.func.percentile_cont(0.5).within_group(Job.duration_s).label("duration_p50_s"),
+            sa.func.percentile_cont(0.95).within_group(Job.duration_s).label("duration_p95_s"),
+        ]
+    stmt = _filtered(sa.select(*cols), **filters).group_by(g).order_by(sa.func.count().desc())
+    rows = [dict(r._mapping) for r in session.execute(stmt)]
+    if not postgres:
+        _fill_percentiles_in_python(session, rows, group, filters)
+    for row in rows:
+        row["success_rate"] = (row["succeeded"] / row["finished"]) if row["finished"] else None
+        for key, value in list(row.items()):
+            if hasattr(value, "__float__") and not isinstance(value, int | float | bool):
+                row[key] = float(value)
+    return rows
+
+
+def _fill_percentiles_in_python(
+    session: Session,
+    rows: list[dict[str, Any]],
+    group: sa.ColumnElement[Any],
+    filters: Mapping[str, Any],
+) -> None:
+    """SQLite has no percentile_cont: compute the percentiles from the durations."""
+    import numpy as np
+
+    stmt = _filtered(sa.select(group.label("group"), Job.duration_s), **filters).where(
+        Job.duration_s.is_not(None)
+    )
+    durations: dict[Any, list[float]] = {}
+    for grp, duration in session.execute(stmt):
+        durations.setdefault(grp, []).append(duration)
+    for row in rows:
+        values = durations.get(row["group"])
+        row["duration_p50_s"] = float(np.percentile(values, 50)) if values else None
+        row["duration_p95_s"] = float(np.percentile(values, 95)) if values else None
+
+
+def records_for(session: Session, job_ids: Sequence[str]) -> list[Job]:
+    """Jobs by exact id, in the order given."""
+    found = {j.id: j for j in session.scalars(sa.select(Job).where(Job.id.in_(list(job_ids))))}
+    return [found[i] for i in job_ids if i in found]

@@ -1,0 +1,1 @@
+"""Marker module so the migrations folder is a package shipped with the distribution."""

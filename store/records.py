@@ -1,0 +1,79 @@
+"""The job record as users read it: the Keystone profile field names, plus jobprobe's own."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from store.models import Job, StatusEvent
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat()
+
+
+def to_record(
+    job: Job,
+    *,
+    events: Sequence[StatusEvent] | None = None,
+    timeseries: dict[str, list[Any]] | None = None,
+    reports: Sequence[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The JSON record of a job (``--json`` output and the Python API)."""
+    profile = dict(job.detailed_profile) if job.detailed_profile else None
+    if profile is not None and timeseries is not None:
+        profile["timeseries"] = timeseries
+    record: dict[str, Any] = {
+        "task_id": job.id,
+        "tool": job.tool,
+        "script": job.script_name,
+        "params": job.params,
+        "labels": job.labels,
+        "source": job.source,
+        "external_id": job.external_id,
+        "queue": job.queue,
+        "worker": job.worker,
+        "gpus": job.gpus,
+        "timeout_seconds": job.timeout_s,
+        "status": job.status,
+        "returncode": job.returncode,
+        "error": job.error,
+        "submitted_at": _iso(job.submitted_at),
+        "start_time": _iso(job.started_at),
+        "end_time": _iso(job.ended_at),
+        "duration_seconds": job.duration_s,
+        "queue_wait_seconds": job.queue_wait_s,
+        "attempts": job.attempts,
+        "resource_usage": {
+            "cpu_user_seconds": job.cpu_user_s,
+            "cpu_system_seconds": job.cpu_system_s,
+            "cpu_total_seconds": job.cpu_total_s,
+            "memory_peak_mb": job.memory_peak_mb,
+        },
+        "detailed_profile": profile,
+        "metrics": job.metrics or {},
+        "host": job.host,
+        "logs": {
+            "stdout_path": job.stdout_path,
+            "stderr_path": job.stderr_path,
+            "stdout_tail": job.stdout_tail,
+            "stderr_tail": job.stderr_tail,
+        },
+        "workdir": job.workdir,
+        "artifacts": job.artifacts or [],
+        "sweep_id": job.sweep_id,
+    }
+    if job.source != "local":
+        record["raw"] = job.raw
+    if events is not None:
+        record["status_history"] = [
+            {"status": e.status, "at": _iso(e.at), "detail": e.detail} for e in events
+        ]
+    if reports is not None:
+        record["reports"] = list(reports)
+    return record

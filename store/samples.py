@@ -1,0 +1,105 @@
+"""Bulk writes and reads of profiler samples (COPY on PostgreSQL, executemany elsewhere)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from store.db import Store
+from store.models import SAMPLE_FLOAT_COLUMNS, SAMPLE_INT_COLUMNS, Sample
+
+COLUMNS: tuple[str, ...] = SAMPLE_FLOAT_COLUMNS + SAMPLE_INT_COLUMNS
+COPY_COLUMNS: tuple[str, ...] = ("job_id", "attempt", "t", *COLUMNS, "extra")
+_KNOWN = frozenset(COLUMNS) | {"t"}
+
+
+def _row(job_id: str, attempt: int, sample: Mapping[str, Any]) -> tuple[Any, ...]:
+    t = sample.get("t")
+    at = datetime.fromtimestamp(t, UTC) if isinstance(t, int | float) else datetime.now(UTC)
+    extra = {k: v for k, v in sample.items() if k not in _KNOWN}
+    ints = tuple(None if sample.get(c) is None else int(sample[c]) for c in SAMPLE_INT_COLUMNS)
+    floats = tuple(sample.get(c) for c in SAMPLE_FLOAT_COLUMNS)
+    return (job_id, attempt, at, *floats, *ints, json.dumps(extra) if extra else None)
+
+
+def write_samples(
+    store: Store, job_id: str, attempt: int, samples: Sequence[Mapping[str, Any]]
+) -> int:
+    """Append samples of one job attempt; returns how many were written."""
+    if not samples:
+        return 0
+    rows = [_row(job_id, attempt, s) for s in samples]
+    if store.dialect == "postgresql":
+        _copy_rows(store, rows)
+    else:
+        with store.session() as session:
+            session.execute(
+                sa.insert(Sample),
+                [
+                    dict(zip(COPY_COLUMNS, r[:-1], strict=False)) | {"extra": _loads(r[-1])}
+                    for r in rows
+                ],
+            )
+    return len(rows)
+
+
+def _loads(text: str | None) -> Any:
+    return json.loads(text) if text else None
+
+
+def _copy_rows(store: Store, rows: Iterable[tuple[Any, ...]]) -> None:
+    from sqlalchemy import exc
+
+    from store import db, errors
+
+    try:
+        raw = store.engine.raw_connection()
+    except exc.OperationalError as e:
+        raise errors.StoreUnavailable(db.describe_unavailable(store.engine, e)) from e
+    try:
+        cursor = raw.cursor()
+        with cursor.copy(f"COPY samples ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+            for row in rows:
+                copy.write_row(row)
+        raw.commit()
+    except Exception as e:
+        raw.rollback()
+        raise errors.StoreUnavailable(f"writing samples failed: {str(e).splitlines()[0]}") from e
+    finally:
+        raw.close()
+
+
+def load_timeseries(session: Session, job_id: str) -> dict[str, list[Any]]:
+    """All stored samples of a job as columns (``t`` as unix seconds), oldest first."""
+    stmt = sa.select(Sample).where(Sample.job_id == job_id).order_by(Sample.t, Sample.id)
+    out: dict[str, list[Any]] = {"t": [], "attempt": [], **{c: [] for c in COLUMNS}}
+    for s in session.scalars(stmt):
+        t = s.t if s.t.tzinfo else s.t.replace(tzinfo=UTC)
+        out["t"].append(t.timestamp())
+        out["attempt"].append(s.attempt)
+        for c in COLUMNS:
+            out[c].append(getattr(s, c))
+    return out
+
+
+def latest_sample(session: Session, job_id: str) -> dict[str, Any] | None:
+    """The newest stored sample of a job (for live progress), or None."""
+    stmt = (
+        sa.select(Sample).where(Sample.job_id == job_id).order_by(Sample.t.desc(), Sample.id.desc())
+    )
+    s = session.scalars(stmt.limit(1)).first()
+    if s is None:
+        return None
+    sample: dict[str, Any] = {c: getattr(s, c) for c in COLUMNS}
+    sample["t"] = (s.t if s.t.tzinfo else s.t.replace(tzinfo=UTC)).timestamp()
+    return sample
+
+
+def count_samples(session: Session, job_id: str) -> int:
+    """How many samples are stored for a job."""
+    return int(session.scalar(sa.select(sa.func.count()).where(Sample.job_id == job_id)) or 0)

@@ -1,0 +1,15 @@
+"""tasks: thin Celery tasks (run a job, poll ISS, follow-up analysis) and the submission API.
+
+Python API::
+
+    import tasks
+    job_id = tasks.submit("python", "examples/poisson.py", params={"n": 200}, labels={"team": "cfd"})
+    record = tasks.wait(job_id, timeout=600)
+"""
+
+from __future__ import annotations
+
+from tasks import errors
+from tasks.submission import get_record, submit, wait
+
+__all__ = ["errors", "get_record", "submit", "wait"]

@@ -1,0 +1,60 @@
+"""Celery tasks that run jobs. Thin: ids in, small JSON out; the work is in monitor/ and store/."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from celery import Task, current_app, shared_task
+
+from monitor import recorder
+from worker import runtime
+from worker.app import RUN_SIMULATION
+from worker.settings import Settings
+
+
+def _settings() -> Settings:
+    settings = getattr(current_app, "settings", None)
+    if settings is None:  # a foreign app (e.g. a bare test app): build from the environment
+        from worker.settings import load_settings
+
+        settings = load_settings()
+    return settings
+
+
+@shared_task(name=RUN_SIMULATION, bind=True, acks_late=True, reject_on_worker_lost=True)
+def run_simulation(self: Task, job_id: str) -> dict[str, Any]:
+    """Run stored job ``job_id`` inside a JobMonitor and record it; then queue its analysis."""
+    settings = _settings()
+    store = runtime.get_store(settings)
+    worker = self.request.hostname or socket.gethostname()
+    result = recorder.run_recorded(
+        store,
+        runtime.get_spool(settings),
+        job_id,
+        worker=str(worker),
+        data_dir=settings.data_dir,
+        tools_file=settings.resolved_tools_file,
+        max_attempts=settings.max_attempts,
+        sample_interval=settings.sample_interval,
+        flush_seconds=settings.sample_flush_seconds,
+        kill_grace=settings.kill_grace,
+        docker_base_url=settings.docker_host,
+    )
+    if result.get("ran"):
+        _queue_follow_up(job_id)
+    return result
+
+
+def _queue_follow_up(job_id: str) -> None:
+    """Queue the job's analysis (when the analysis tasks are installed)."""
+    task = current_app.tasks.get("jobprobe.analysis.analyze_job")
+    if task is not None:
+        task.apply_async(args=[job_id])
+
+
+@shared_task(name="jobprobe.replay_spool")
+def replay_spool() -> int:
+    """Write outcomes spooled while the database was down (beat runs this every minute)."""
+    settings = _settings()
+    return recorder.replay_spool(runtime.get_store(settings), runtime.get_spool(settings))

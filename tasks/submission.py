@@ -1,0 +1,184 @@
+"""The Python API for putting jobs on the queue and waiting for them."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from monitor import errors as monitor_errors
+from monitor import tools as tool_registry
+from store import jobs as store_jobs
+from store import records
+from store import samples as store_samples
+from tasks import errors
+from worker import runtime
+from worker.settings import Settings, load_settings
+
+_PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_LABEL_KEY = re.compile(r"^[A-Za-z0-9_.\-/]{1,128}$")
+
+
+def validate_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Params must be JSON values under identifier names (they become SIM_<NAME> variables)."""
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if not _PARAM_NAME.match(str(key)):
+            raise errors.SubmitError(
+                f"param name {key!r} must be a letter or _ then letters, digits or _"
+            )
+        try:
+            json.dumps(value)
+        except TypeError as exc:
+            raise errors.SubmitError(f"param {key!r} is not JSON-serialisable") from exc
+        out[str(key)] = value
+    return out
+
+
+def validate_labels(labels: Mapping[str, Any]) -> dict[str, str]:
+    """Labels are short string pairs (e.g. user=ana, team=cfd)."""
+    out: dict[str, str] = {}
+    for key, value in labels.items():
+        if not _LABEL_KEY.match(str(key)):
+            raise errors.SubmitError(
+                f"label name {key!r} must be 1-128 of letters, digits, _ . - /"
+            )
+        if len(str(value)) > 512:
+            raise errors.SubmitError(f"label {key!r} is longer than 512 characters")
+        out[str(key)] = str(value)
+    return out
+
+
+def read_script(script: str | Path, *, max_bytes: int) -> tuple[str, str]:
+    """(file name, content) of a script on this machine, size-limited and UTF-8."""
+    path = Path(script)
+    if not path.is_file():
+        raise errors.SubmitError(f"script {str(path)!r} not found; give the path of a file")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise errors.SubmitError(
+            f"script {path.name} is {size} bytes, over the {max_bytes}-byte limit "
+            "(JOBPROBE_MAX_SCRIPT_BYTES); ship data another way"
+        )
+    try:
+        return path.name, path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise errors.SubmitError(f"script {path.name} is not UTF-8 text") from exc
+
+
+def _check_broker(app: Any) -> None:
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=3)
+    except Exception as exc:  # kombu raises transport-specific errors
+        raise errors.BrokerUnavailable(
+            f"cannot reach the broker {app.conf.broker_url} ({exc}); start it or fix JOBPROBE_BROKER_URL"
+        ) from exc
+
+
+def submit(
+    tool: str,
+    script: str | Path,
+    *,
+    params: Mapping[str, Any] | None = None,
+    labels: Mapping[str, Any] | None = None,
+    queue: str | None = None,
+    timeout: float | None = None,
+    gpus: int | None = None,
+    profile: bool = True,
+    sweep_id: str | None = None,
+    settings: Settings | None = None,
+) -> str:
+    """Queue a job; returns its id. Embedded mode runs it to its end before returning.
+
+    Nothing is stored or queued when any input is wrong (unknown tool, missing or oversized
+    script, bad params, bad timeout) or when the broker cannot be reached.
+    """
+    from worker.app import RUN_SIMULATION, create_app, task
+
+    settings = settings or load_settings()
+    try:
+        spec = tool_registry.get_tool(
+            tool_registry.load_registry(settings.resolved_tools_file), tool
+        )
+    except monitor_errors.ToolError as exc:
+        raise errors.SubmitError(str(exc)) from exc
+    script_name, content = read_script(script, max_bytes=settings.max_script_bytes)
+    params = validate_params(params or {})
+    labels_ = validate_labels(labels or {})
+    gpus_ = spec.gpus if gpus is None else gpus
+    if gpus_ < 0:
+        raise errors.SubmitError(f"--gpus must be 0 or more (got {gpus_})")
+    timeout_ = timeout if timeout is not None else (spec.timeout or settings.default_timeout)
+    if not 0 < timeout_ <= settings.max_timeout:
+        raise errors.SubmitError(
+            f"timeout must be between 0 and {settings.max_timeout:g} seconds (got {timeout_:g})"
+        )
+    missing = spec.placeholders() - set(params) - {"script", "workdir", "job_id", "python"}
+    if missing:
+        name = sorted(missing)[0]
+        raise errors.SubmitError(
+            f"tool {tool!r} needs --param {name}=VALUE (its command uses {{{name}}})"
+        )
+    queue_ = queue or (settings.queue_gpu if gpus_ > 0 else (spec.queue or settings.queue_cpu))
+
+    app = create_app(settings)
+    if not settings.embedded:
+        _check_broker(app)
+    store = runtime.get_store(settings)
+    with store.session() as session:
+        job = store_jobs.create_job(
+            session, tool=tool, queue=queue_, script_name=script_name, script_content=content,
+            params=params, labels=labels_, gpus=gpus_, timeout_s=timeout_, profile_enabled=profile,
+            sweep_id=sweep_id,
+        )  # fmt: skip
+        job_id = job.id
+    try:
+        task(app, RUN_SIMULATION).apply_async(args=[job_id], queue=queue_)
+    except Exception as exc:
+        if settings.embedded:
+            raise
+        with store.session() as session:  # leave nothing half-written behind
+            session.delete(store_jobs.get_job(session, job_id))
+        raise errors.BrokerUnavailable(f"could not queue the job: {exc}") from exc
+    return job_id
+
+
+def get_record(
+    job_id: str, *, settings: Settings | None = None, timeseries: bool = False
+) -> dict[str, Any]:
+    """A job's record (Keystone field names), with its status history."""
+    settings = settings or load_settings()
+    store = runtime.get_store(settings)
+    with store.session() as session:
+        job = store_jobs.get_job(session, job_id)
+        events = store_jobs.status_history(session, job.id)
+        series = store_samples.load_timeseries(session, job.id) if timeseries else None
+        return records.to_record(job, events=events, timeseries=series)
+
+
+def wait(
+    job_id: str,
+    *,
+    timeout: float | None = None,
+    poll: float = 0.25,
+    settings: Settings | None = None,
+) -> dict[str, Any]:
+    """Block until the job ends (reading the store); returns its record.
+
+    Raises WaitTimeout after ``timeout`` seconds (None waits as long as the job may run).
+    """
+    settings = settings or load_settings()
+    store = runtime.get_store(settings)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        with store.session() as session:
+            job = store_jobs.get_job(session, job_id)
+            if job.status in store_jobs.TERMINAL:
+                return records.to_record(job, events=store_jobs.status_history(session, job.id))
+        if deadline is not None and time.monotonic() >= deadline:
+            raise errors.WaitTimeout(f"job {job_id} still {job.status} after {timeout:g} s")
+        time.sleep(poll)

@@ -1,0 +1,104 @@
+"""The one Celery app. ``celery -A worker.app worker`` finds it as ``worker.app.app``.
+
+The app is built on first use (module ``__getattr__``), never at import time, from the one
+``Settings`` object. Embedded mode (no broker configured) runs tasks in-process (eager).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from kombu import Queue
+
+from worker.settings import Settings, load_settings
+
+TASK_MODULES = ["tasks.jobs", "tasks.iss", "tasks.analysis"]
+RUN_SIMULATION = "jobprobe.run_simulation"
+
+
+class JobprobeCelery(Celery):
+    """Celery with the Settings it was built from."""
+
+    settings: Settings
+
+
+def create_app(settings: Settings | None = None) -> JobprobeCelery:
+    """Build the Celery app for ``settings`` (default: from the environment)."""
+    settings = settings or load_settings()
+    app = JobprobeCelery("jobprobe", include=TASK_MODULES, set_as_current=True)
+    app.settings = settings
+    queues = [settings.queue_cpu, settings.queue_gpu, settings.queue_iss, settings.queue_analysis]
+    conf: dict[str, Any] = {
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "task_queues": [Queue(q) for q in queues],
+        "task_default_queue": settings.queue_cpu,
+        "task_routes": {
+            RUN_SIMULATION: {"queue": settings.queue_cpu},
+            "jobprobe.iss.*": {"queue": settings.queue_iss},
+            "jobprobe.analysis.*": {"queue": settings.queue_analysis},
+        },
+        "worker_prefetch_multiplier": 1,
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "task_track_started": True,
+        "result_expires": settings.result_expires,
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {"visibility_timeout": settings.resolved_visibility_timeout},
+        "result_backend_transport_options": {
+            "visibility_timeout": settings.resolved_visibility_timeout
+        },
+        "timezone": "UTC",
+        "enable_utc": True,
+        "beat_schedule": {
+            "iss-sync": {
+                "task": "jobprobe.iss.sync_iss_jobs",
+                "schedule": settings.iss_sync_interval,
+            },
+            "replay-spool": {"task": "jobprobe.replay_spool", "schedule": 60.0},
+        },
+    }
+    if settings.embedded:
+        conf.update(
+            broker_url="memory://",
+            result_backend="cache+memory://",
+            task_always_eager=True,
+            task_eager_propagates=True,
+            task_store_eager_result=False,
+        )
+    else:
+        conf["broker_url"] = settings.broker_url
+        backend = settings.result_backend
+        if backend is None and str(settings.broker_url).startswith(("redis://", "rediss://")):
+            backend = settings.broker_url
+        conf["result_backend"] = backend
+    app.conf.update(conf)
+    app.set_default()
+    return app
+
+
+def task(app: Celery, name: str) -> Any:
+    """The registered task ``name`` (importing the task modules the app lists on first use)."""
+    if name not in app.tasks:
+        app.loader.import_default_modules()
+    return app.tasks[name]
+
+
+_app: JobprobeCelery | None = None
+
+
+def get_app() -> JobprobeCelery:
+    """The process's app, built on first use."""
+    global _app
+    if _app is None:
+        _app = create_app()
+    return _app
+
+
+def __getattr__(name: str) -> Any:
+    # `celery -A worker.app` looks up `worker.app.app`; build it only then.
+    if name == "app":
+        return get_app()
+    raise AttributeError(name)

@@ -1,0 +1,29 @@
+"""Per-process handles a task needs (the store, the spool), made on first use after fork."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from store.db import Store
+from store.spool import Spool
+from worker.settings import Settings
+
+_lock = threading.Lock()
+_stores: dict[tuple[int, str], Store] = {}
+
+
+def get_store(settings: Settings) -> Store:
+    """This process's Store for the settings' database (one per process, never shared by fork)."""
+    key = (os.getpid(), settings.resolved_database_url)
+    with _lock:
+        store = _stores.get(key)
+        if store is None:
+            store = Store(settings.resolved_database_url)
+            _stores[key] = store
+        return store
+
+
+def get_spool(settings: Settings) -> Spool:
+    """The spool for outcomes the database could not take."""
+    return Spool(settings.data_dir / "spool")

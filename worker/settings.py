@@ -1,0 +1,210 @@
+"""jobprobe's one configuration object.
+
+Only entry points (the Celery app module and ``cli.py``) build it. Precedence is
+argument > environment (``JOBPROBE_*``) > default, resolved here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from worker import errors
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "jobprobe"
+
+
+class Settings(BaseSettings):
+    """Everything a jobprobe process can be configured with (env prefix ``JOBPROBE_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="JOBPROBE_", extra="ignore", frozen=True)
+
+    broker_url: str | None = Field(
+        None,
+        description="Celery broker URL (redis://...). Unset: embedded mode, jobs run in-process.",
+    )
+    result_backend: str | None = Field(
+        None, description="Celery result backend. Default: the broker URL when it is Redis."
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the store (postgresql+psycopg://...). "
+        "Default: SQLite at DATA_DIR/jobprobe.db.",
+    )
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Where the SQLite store, job working directories and the spool live.",
+    )
+    tools_file: Path | None = Field(
+        None,
+        description="TOML tool registry. Default: DATA_DIR/tools.toml if present, else the bundled one.",
+    )
+    sample_interval: float = Field(
+        0.5, ge=0.05, le=60, description="Seconds between profiler samples (0.05 to 60)."
+    )
+    sample_flush_seconds: float = Field(
+        2.0, gt=0, le=60, description="How often samples of a running job are written to the store."
+    )
+    default_timeout: float = Field(
+        3600.0,
+        gt=0,
+        description="Job timeout in seconds when neither the tool nor submit sets one.",
+    )
+    max_timeout: float = Field(
+        86400.0, gt=0, description="Longest timeout a job may ask for (seconds)."
+    )
+    kill_grace: float = Field(
+        10.0,
+        ge=0,
+        description="Seconds between SIGTERM and SIGKILL when a job times out or is cancelled.",
+    )
+    visibility_timeout: float | None = Field(
+        None,
+        gt=0,
+        description="Redis visibility timeout (seconds) before an unacknowledged job is delivered "
+        "again. Default: MAX_TIMEOUT plus 10 minutes, so long jobs never run twice.",
+    )
+    max_attempts: int = Field(
+        3, ge=1, description="Deliveries of one job (after worker loss) before it ends as lost."
+    )
+    max_script_bytes: int = Field(
+        1_048_576, gt=0, description="Largest script submit sends with a job (bytes)."
+    )
+    result_expires: int = Field(
+        86400,
+        gt=0,
+        description="Seconds Celery keeps task results (job records live in the store).",
+    )
+    queue_cpu: str = Field("cpu", description="Queue of CPU jobs.")
+    queue_gpu: str = Field("gpu", description="Queue of jobs that ask for GPUs.")
+    queue_iss: str = Field("iss", description="Queue of ISS polling tasks.")
+    queue_analysis: str = Field("analysis", description="Queue of follow-up analysis tasks.")
+    docker_host: str | None = Field(
+        None,
+        validation_alias=AliasChoices("JOBPROBE_DOCKER_HOST", "DOCKER_HOST"),
+        description="Docker Engine URL for container tools (default: DOCKER_HOST or the local socket).",
+    )
+    # ISS (Intel Simulation Service); the existing unprefixed variable names are accepted too.
+    iss_api_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("JOBPROBE_ISS_API_URL", "ISS_API_URL"),
+        description="ISS API base URL (…/v1 is appended by the client).",
+    )
+    iss_files_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("JOBPROBE_ISS_FILES_URL", "ISS_FILES_URL"),
+        description="ISS file-service base URL. Default: the API URL.",
+    )
+    iss_token_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("JOBPROBE_ISS_TOKEN_URL", "AUTH_DOMAIN"),
+        description="OAuth2 token URL (client-credentials).",
+    )
+    iss_client_id: str | None = Field(
+        None,
+        validation_alias=AliasChoices("JOBPROBE_ISS_CLIENT_ID", "CLIENT_ID"),
+        description="ISS OAuth2 client id.",
+    )
+    iss_client_secret: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("JOBPROBE_ISS_CLIENT_SECRET", "CLIENT_SECRET"),
+        description="ISS OAuth2 client secret.",
+    )
+    iss_secret_name: str | None = Field(
+        None,
+        validation_alias=AliasChoices("JOBPROBE_ISS_SECRET_NAME", "CLIENT_SECRET_NAME"),
+        description="AWS Secrets Manager secret holding client_id/client_secret (JSON).",
+    )
+    iss_aws_access_key_id: str | None = Field(
+        None,
+        validation_alias=AliasChoices("JOBPROBE_ISS_AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID_ISS"),
+        description="AWS access key of the ISS account (for Secrets Manager).",
+    )
+    iss_aws_secret_access_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices(
+            "JOBPROBE_ISS_AWS_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY_ISS"
+        ),
+        description="AWS secret key of the ISS account.",
+    )
+    iss_aws_region: str | None = Field(
+        None,
+        validation_alias=AliasChoices("JOBPROBE_ISS_AWS_REGION", "AWS_REGION_ISS"),
+        description="AWS region of the ISS secret.",
+    )
+    iss_aws_endpoint_url: str | None = Field(
+        None, description="Secrets Manager endpoint override (tests, private endpoints)."
+    )
+    iss_poll_interval: float = Field(
+        30.0, gt=0, description="Seconds between polls of one tracked ISS job."
+    )
+    iss_track_deadline: float = Field(
+        7 * 86400.0, gt=0, description="Give up tracking an ISS job after this many seconds."
+    )
+    iss_sync_interval: float = Field(
+        300.0, gt=0, description="Seconds between beat-driven ISS syncs."
+    )
+    llm_provider: str = Field(
+        "none", description="Insight provider: none (offline), openai or bedrock."
+    )
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible base URL (…/v1).")
+    llm_api_key: SecretStr | None = Field(
+        None, description="API key for the OpenAI-compatible endpoint."
+    )
+    llm_model: str | None = Field(None, description="Model name or Bedrock model id.")
+    llm_timeout: float = Field(60.0, gt=0, description="Seconds to wait for the language model.")
+    llm_region: str | None = Field(None, description="AWS region for Bedrock.")
+    llm_endpoint_url: str | None = Field(None, description="Bedrock endpoint override.")
+
+    @field_validator("broker_url", "database_url", "result_backend", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def embedded(self) -> bool:
+        """True when no broker is configured: jobs run in-process."""
+        return self.broker_url is None
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The store URL: the configured one, or SQLite under the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'jobprobe.db'}"
+
+    @property
+    def resolved_visibility_timeout(self) -> float:
+        """Redis visibility timeout, always longer than the longest allowed job."""
+        if self.visibility_timeout is not None:
+            return self.visibility_timeout
+        return self.max_timeout + 600.0
+
+    @property
+    def resolved_tools_file(self) -> Path | None:
+        """The tool registry to load, or None for the bundled default."""
+        if self.tools_file is not None:
+            return self.tools_file
+        candidate = self.data_dir / "tools.toml"
+        return candidate if candidate.is_file() else None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings (overrides > environment > defaults); a bad value is one clear line."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "?"
+        if not name.startswith("JOBPROBE_") and name.upper() == name and "_" in name:
+            name = f"JOBPROBE_{name}"
+        raise errors.SettingsError(
+            f"{name}: {first['msg']} (got {first.get('input')!r}); fix the environment variable"
+        ) from exc

@@ -1,0 +1,28 @@
+"""Pure analysis of job records: bottlenecks, saturation sweeps, regressions, trends, reports.
+
+Modules (import and qualify: ``from analysis import bottleneck`` then ``bottleneck.classify``):
+
+- ``bottleneck``: ``classify(record) -> Verdict`` and the ``RULES`` table.
+- ``saturation``: ``knee``, ``usl_fit``, ``slo_limit``, ``sweep_report``.
+- ``regression``: ``compare(baseline, candidate, thresholds=...) -> Comparison``.
+- ``trends``: ``usage_over_time``, ``trend_direction``, ``compare_periods``, ``drilldown``.
+- ``stats``: ``job_stats``.
+- ``plots``: ``plot_job``, ``plot_sweep``, ``plot_trend`` (PNG to a given path).
+- ``report``: ``job_report``, ``sweep_facts``, ``comparison_facts``, ``render_markdown``.
+- ``rules``: the bottleneck rule table (data).
+- ``fields``: record look-ups shared by the above.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "bottleneck",
+    "fields",
+    "plots",
+    "regression",
+    "report",
+    "rules",
+    "saturation",
+    "stats",
+    "trends",
+]

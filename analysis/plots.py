@@ -1,0 +1,208 @@
+"""PNG plots of a job, a sweep and a trend, drawn on ``matplotlib.figure.Figure`` objects.
+
+No pyplot and no global backend state: each figure is rendered by the Agg canvas to the path it
+is given, so this works on a headless worker and does not disturb a caller's matplotlib setup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from analysis import fields
+
+
+def _series(ts: Mapping[str, Any], key: str) -> list[float] | None:
+    values = ts.get(key)
+    if not isinstance(values, list) or not any(v is not None for v in values):
+        return None
+    return [float("nan") if v is None else float(v) for v in values]
+
+
+def _panel(
+    ax: Axes,
+    x: Sequence[float],
+    ts: Mapping[str, Any],
+    lines: Sequence[tuple[str, str, float]],
+    ylabel: str,
+    title: str,
+) -> None:
+    drawn = False
+    for key, label, scale in lines:
+        values = _series(ts, key)
+        if values is not None and len(values) == len(x):
+            ax.plot(x, [v * scale for v in values], label=label, linewidth=1.2)
+            drawn = True
+    ax.set_title(title, fontsize=10, loc="left")
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    if drawn:
+        ax.legend(fontsize=8, loc="upper right")
+    else:
+        ax.text(
+            0.5, 0.5, "not measured", ha="center", va="center", transform=ax.transAxes, color="grey"
+        )
+
+
+def _save(fig: Figure, path: Path | str) -> Path:
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    FigureCanvasAgg(fig)
+    fig.savefig(out, format="png", dpi=100)
+    return out
+
+
+def plot_job(record: Mapping[str, Any], path: Path | str) -> Path:
+    """CPU, memory, GPU and I/O of one job over time, one panel each; returns ``path``."""
+    ts = fields.get(record, "detailed_profile.timeseries")
+    ts = ts if isinstance(ts, Mapping) else {}
+    x = _series(ts, "elapsed_s") or []
+    fig = Figure(figsize=(10, 9), layout="constrained")
+    axes = fig.subplots(4, 1, sharex=True)
+    _panel(
+        axes[0],
+        x,
+        ts,
+        [
+            ("proc_cpu_percent", "job tree", 1.0),
+            ("cpu_percent", "host", 1.0),
+            ("container_cpu_percent", "container", 1.0),
+        ],
+        "percent",
+        "CPU",
+    )
+    _panel(
+        axes[1],
+        x,
+        ts,
+        [
+            ("proc_rss_mb", "job RSS", 1.0),
+            ("mem_used_mb", "host used", 1.0),
+            ("container_mem_mb", "container", 1.0),
+        ],
+        "MB",
+        "Memory",
+    )
+    _panel(
+        axes[2],
+        x,
+        ts,
+        [("gpu_util_percent", "GPU util %", 1.0), ("gpu_temp_c", "temp C", 1.0)],
+        "percent / C",
+        "GPU",
+    )
+    power = _series(ts, "gpu_power_w")
+    if power is not None and len(power) == len(x):
+        twin = axes[2].twinx()
+        twin.plot(x, power, color="tab:red", linewidth=0.8, alpha=0.6, label="power W")
+        twin.set_ylabel("W")
+        twin.legend(fontsize=8, loc="lower right")
+    mb = 1e-6
+    _panel(
+        axes[3],
+        x,
+        ts,
+        [
+            ("proc_read_bps", "job read", mb),
+            ("proc_write_bps", "job write", mb),
+            ("net_sent_bps", "net sent", mb),
+            ("net_recv_bps", "net recv", mb),
+        ],
+        "MB/s",
+        "I/O and network",
+    )
+    axes[3].set_xlabel("elapsed (s)")
+    fig.suptitle(f"{record.get('task_id')} ({record.get('tool')}, {record.get('status')})")
+    return _save(fig, path)
+
+
+def plot_sweep(report: Mapping[str, Any], path: Path | str) -> Path:
+    """Throughput and p99 latency against load, knees and the USL fit marked; returns ``path``."""
+    points = report.get("points") or []
+    x = [float(p["value"]) for p in points]
+    fig = Figure(figsize=(9, 7), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    tp = [
+        (v, p["throughput"])
+        for v, p in zip(x, points, strict=True)
+        if p.get("throughput") is not None
+    ]
+    if tp:
+        top.plot([a for a, _ in tp], [b for _, b in tp], "o-", label="throughput (median)")
+    usl = report.get("usl") or {}
+    if usl.get("ok") and x:
+        lo, hi = min(x), max(x)
+        grid = [lo + (hi - lo) * i / 99 for i in range(100)]
+        lam, sig, kap = usl["lambda_"], usl["sigma"], usl["kappa"]
+        top.plot(
+            grid,
+            [lam * n / (1 + sig * (n - 1) + kap * n * (n - 1)) for n in grid],
+            "--",
+            label=f"USL fit (sigma={sig:.3g}, kappa={kap:.3g}, R2={usl['r2']:.3f})",
+        )
+    _mark(top, report.get("throughput_knee"), "saturation")
+    top.set_ylabel("throughput")
+    top.grid(alpha=0.3)
+    top.legend(fontsize=8)
+    lat = [(v, p["p99_ms"]) for v, p in zip(x, points, strict=True) if p.get("p99_ms") is not None]
+    if lat:
+        bottom.plot([a for a, _ in lat], [b for _, b in lat], "o-", color="tab:red", label="p99")
+    p50 = [(v, p["p50_ms"]) for v, p in zip(x, points, strict=True) if p.get("p50_ms") is not None]
+    if p50:
+        bottom.plot([a for a, _ in p50], [b for _, b in p50], "o-", color="tab:orange", label="p50")
+    _mark(bottom, report.get("latency_knee"), "latency knee")
+    slo = report.get("slo") or {}
+    if slo:
+        bottom.axhline(slo["slo_p99"], color="grey", linestyle=":", label="p99 SLO")
+    bottom.set_ylabel("latency (ms)")
+    bottom.set_xlabel("load")
+    bottom.grid(alpha=0.3)
+    if lat or p50:
+        bottom.legend(fontsize=8)
+    fig.suptitle("Saturation sweep")
+    return _save(fig, path)
+
+
+def _mark(ax: Axes, found: Mapping[str, Any] | None, label: str) -> None:
+    if found and found.get("found"):
+        ax.axvline(found["x"], color="black", linestyle="--", alpha=0.6)
+        ax.annotate(
+            f"{label} @ {found['x']:g}",
+            (found["x"], found["y"]),
+            textcoords="offset points",
+            xytext=(6, -12),
+            fontsize=8,
+        )
+
+
+def plot_trend(
+    rows: Sequence[Mapping[str, Any]], path: Path | str, *, metric: str = "cpu_hours"
+) -> Path:
+    """One line per group of ``metric`` over buckets (rows from ``usage_over_time``)."""
+    buckets = sorted({r["bucket"] for r in rows if r.get("bucket")})
+    groups = sorted({r["group"] for r in rows})
+    fig = Figure(figsize=(10, 5), layout="constrained")
+    ax = fig.subplots()
+    index = {b: i for i, b in enumerate(buckets)}
+    for group in groups:
+        pts = sorted(
+            (index[r["bucket"]], float(r[metric]))
+            for r in rows
+            if r["group"] == group and r.get("bucket") in index and r.get(metric) is not None
+        )
+        if pts:
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=group)
+    ax.set_xticks(
+        range(len(buckets)), [b[:16] for b in buckets], rotation=30, ha="right", fontsize=8
+    )
+    ax.set_ylabel(metric.replace("_", " "))
+    ax.grid(alpha=0.3)
+    if groups:
+        ax.legend(fontsize=8)
+    ax.set_title(f"{metric.replace('_', ' ')} by group")
+    return _save(fig, path)

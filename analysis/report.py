@@ -1,0 +1,214 @@
+"""Facts (JSON-ready dicts of computed figures) and their Markdown rendering.
+
+The facts are the single source for the Markdown report, the JSON report and the ``llm`` prompt:
+nothing is written about a job that is not in them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from analysis import bottleneck, fields
+from analysis.regression import Comparison
+
+
+def rounded(value: Any, digits: int = 3) -> Any:
+    """``value`` with every float rounded to ``digits`` decimals (recursively)."""
+    if isinstance(value, float):
+        return round(value, digits)
+    if isinstance(value, Mapping):
+        return {k: rounded(v, digits) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [rounded(v, digits) for v in value]
+    return value
+
+
+def job_report(record: Mapping[str, Any]) -> dict[str, Any]:
+    """Facts about one job: identity, the bottleneck verdict, key figures, metrics, gaps."""
+    verdict = bottleneck.classify(record)
+    derived = bottleneck.derive(record)
+    metrics = record.get("metrics")
+    facts = {
+        "subject": "job",
+        "task_id": record.get("task_id"),
+        "tool": record.get("tool"),
+        "status": record.get("status"),
+        "returncode": record.get("returncode"),
+        "queue": record.get("queue"),
+        "worker": record.get("worker"),
+        "verdict": {
+            "kind": verdict.kind,
+            "confidence": verdict.confidence,
+            "evidence": [
+                {
+                    "metric": e.metric,
+                    "value": e.value,
+                    "threshold": e.threshold,
+                    "comparison": e.comparison,
+                }
+                for e in verdict.evidence
+            ],
+            "advice": verdict.advice,
+            "secondary": [v.kind for v in verdict.secondary],
+        },
+        "figures": {
+            "duration_s": fields.duration_s(record),
+            "queue_wait_s": fields.num(record, "queue_wait_seconds"),
+            "cpu_seconds": fields.cpu_seconds(record),
+            "cores_busy": derived["cores_busy"],
+            "memory_peak_mb": fields.memory_peak_mb(record),
+            "gpus_held": fields.gpus_held(record),
+            "gpu_util_percent": fields.gpu_mean_util(record),
+            "gpu_seconds": fields.gpu_seconds(record),
+            "gpu_energy_j": fields.gpu_energy_j(record),
+            "io_mb": fields.num(record, "detailed_profile.io_stats.total_io_mb"),
+            "samples": fields.num(record, "detailed_profile.samples_collected"),
+        },
+        "metrics": dict(metrics) if isinstance(metrics, Mapping) else {},
+        "missing": verdict.missing,
+    }
+    return rounded(facts)
+
+
+def sweep_facts(report: Mapping[str, Any]) -> dict[str, Any]:
+    """Facts of a sweep: the ``saturation.sweep_report`` result, rounded."""
+    return rounded({**report, "subject": "sweep"})
+
+
+def comparison_facts(comparison: Comparison) -> dict[str, Any]:
+    """Facts of a comparison: verdict, regressed metric names first, then every row."""
+    data = comparison.to_dict()
+    data["regressions"] = [r.name for r in comparison.regressions]
+    return rounded(data, 4)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:,.3f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def _plots(plots: Mapping[str, Path]) -> list[str]:
+    return [f"![{name}]({path})" for name, path in plots.items()]
+
+
+def _job_md(facts: Mapping[str, Any]) -> list[str]:
+    verdict = facts["verdict"]
+    lines = [
+        f"# Job {facts['task_id']} ({facts['tool']}): {facts['status']}",
+        "",
+        f"**Bottleneck: {verdict['kind']}** (confidence {_fmt(verdict['confidence'])})",
+        "",
+    ]
+    if verdict["secondary"]:
+        lines += [f"Also: {', '.join(verdict['secondary'])}", ""]
+    lines += ["| evidence | value | rule |", "| --- | --- | --- |"]
+    lines += [
+        f"| {e['metric']} | {_fmt(e['value'])} | {e['comparison']} {_fmt(e['threshold'])} |"
+        for e in verdict["evidence"]
+    ]
+    lines += [
+        "",
+        "## Advice",
+        *[f"- {a}" for a in verdict["advice"]],
+        "",
+        "## Figures",
+        "| figure | value |",
+        "| --- | --- |",
+    ]
+    lines += [f"| {k} | {_fmt(v)} |" for k, v in facts["figures"].items()]
+    if facts["metrics"]:
+        lines += ["", "## Job metrics", "| metric | value |", "| --- | --- |"]
+        lines += [f"| {k} | {_fmt(v)} |" for k, v in facts["metrics"].items()]
+    if facts["missing"]:
+        lines += ["", "## Not measured", *[f"- {m}" for m in facts["missing"]]]
+    return lines
+
+
+def _knee_line(name: str, knee: Mapping[str, Any] | None) -> str:
+    if not knee:
+        return f"- {name}: n/a"
+    if knee.get("found"):
+        return f"- {name}: at load {_fmt(knee['x'])} (value {_fmt(knee['y'])})"
+    return f"- {name}: none ({knee.get('reason')})"
+
+
+def _sweep_md(facts: Mapping[str, Any]) -> list[str]:
+    lines = [
+        "# Saturation sweep",
+        "",
+        "| load | repeats | throughput | p50 ms | p99 ms |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| {_fmt(p['value'])} | {p['repeats']} | {_fmt(p['throughput'])} | "
+        f"{_fmt(p['p50_ms'])} | {_fmt(p['p99_ms'])} |"
+        for p in facts.get("points", [])
+    ]
+    lines += [
+        "",
+        _knee_line("Throughput saturation", facts.get("throughput_knee")),
+        _knee_line("Latency knee (p99)", facts.get("latency_knee")),
+    ]
+    usl = facts.get("usl") or {}
+    if usl.get("ok"):
+        peak = (
+            f"peak {_fmt(usl['peak_throughput'])} at load {_fmt(usl['peak_n'])}"
+            if usl.get("peak_n") is not None
+            else "no retrograde peak (kappa = 0)"
+        )
+        lines.append(
+            f"- USL: lambda {_fmt(usl['lambda_'])}, contention sigma {_fmt(usl['sigma'])},"
+            f" coherency kappa {_fmt(usl['kappa'])}, R2 {_fmt(usl['r2'])}; {peak}"
+        )
+    else:
+        lines.append(f"- USL: not fitted ({usl.get('reason')})")
+    slo = facts.get("slo")
+    if slo:
+        lines.append(
+            f"- SLO p99 <= {_fmt(slo['slo_p99'])} ms: "
+            + (f"holds up to load {_fmt(slo['x'])}" if slo["found"] else f"never ({slo['reason']})")
+        )
+    sat = facts.get("saturation")
+    if sat:
+        lines.append(
+            f"- Saturating resource at load {_fmt(sat['value'])} ({sat['at']}): "
+            f"{sat.get('resource') or 'unknown'} (verdict {sat.get('verdict', 'n/a')})"
+        )
+    return lines
+
+
+def _comparison_md(facts: Mapping[str, Any]) -> list[str]:
+    head = "REGRESSED" if facts["regressed"] else "no regression"
+    lines = [
+        f"# Comparison: {head}",
+        "",
+        f"Baseline runs: {facts['baseline_runs']}, candidate runs: {facts['candidate_runs']}",
+        "",
+        "| metric | baseline | candidate | change | p | status | note |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in facts["rows"]:
+        change = "n/a" if r["relative_change"] is None else f"{100 * r['relative_change']:+.1f}%"
+        lines.append(
+            f"| {r['name']} | {_fmt(r['baseline'])} | {_fmt(r['candidate'])} | {change} "
+            f"| {_fmt(r['p_value'])} | {r['status']} | {r['reason'] or ''} |"
+        )
+    return lines
+
+
+def render_markdown(facts: Mapping[str, Any], plots: Mapping[str, Path] | None = None) -> str:
+    """Markdown for job, sweep or comparison facts (by ``facts["subject"]``), plots embedded."""
+    render = {"job": _job_md, "sweep": _sweep_md, "comparison": _comparison_md}.get(
+        str(facts.get("subject"))
+    )
+    if render is None:
+        raise ValueError(f"unknown facts subject {facts.get('subject')!r}")
+    lines = render(facts)
+    if plots:
+        lines += ["", "## Plots", *_plots(plots)]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,220 @@
+"""The bottleneck rule table: data, so the README can render it (``rule_table()``).
+
+Each rule names a verdict kind, the USE aspect it checks, and conditions on derived metrics
+(computed by ``bottleneck.derive``). Thresholds:
+
+- cpu: tree CPU >= 85 % of the cores it keeps busy (cores busy = mean tree CPU / 100, rounded
+  up after a 0.15 tolerance, at most the host's cores), or host CPU >= 90 %.
+- memory: peak >= 90 % of the container limit (else host memory), host memory >= 90 % used, or
+  an OOM kill (return code 137/-9) with memory >= 80 % of its limit.
+- gpu: mean utilisation >= 85 % on the busiest sampled device.
+- throttled: >= 10 % of samples at a power/thermal/hardware slowdown reason, or >= 85 C.
+- disk_io / network: >= 50 MB/s while the CPU is < 60 % busy.
+- queue: waited >= as long as it ran, and >= 5 s.
+- underutilised: held GPUs at < 30 % utilisation; or ran >= 10 s on < 0.1 cores with < 1 MB/s of
+  I/O and network.
+- balanced: none of the above fired; unknown: no CPU or GPU figures at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal[
+    "cpu",
+    "gpu",
+    "memory",
+    "disk_io",
+    "network",
+    "queue",
+    "throttled",
+    "underutilised",
+    "balanced",
+    "unknown",
+]
+Comparison = Literal[">=", "<"]
+
+# GPU clock-event reasons that mean the device slowed itself (not idle or app-clock settings).
+SLOWDOWN_REASONS = (
+    "sw_power_cap",
+    "hw_slowdown",
+    "hw_thermal_slowdown",
+    "sw_thermal_slowdown",
+    "hw_power_brake_slowdown",
+)
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One test of a derived metric: ``metric comparison threshold``.
+
+    ``full`` is the value at which the condition counts as fully certain; conditions with a
+    ``full`` scale the confidence, those without are gates.
+    """
+
+    metric: str
+    comparison: Comparison
+    threshold: float
+    full: float | None = None
+
+    def holds(self, value: float) -> bool:
+        """Whether ``value`` satisfies the condition."""
+        return value >= self.threshold if self.comparison == ">=" else value < self.threshold
+
+    def strength(self, value: float) -> float:
+        """0..1: how far past the threshold towards ``full`` the value is."""
+        if self.full is None or self.full == self.threshold:
+            return 1.0
+        return min(1.0, max(0.0, (value - self.threshold) / (self.full - self.threshold)))
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A verdict ``kind`` that holds when all ``conditions`` hold, with its advice."""
+
+    kind: Kind
+    use: Literal["utilisation", "saturation", "errors", "waiting"]
+    conditions: tuple[Condition, ...]
+    meaning: str
+    advice: str
+
+
+C = Condition
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "throttled",
+        "saturation",
+        (C("gpu_slowdown_fraction", ">=", 0.10, 0.5),),
+        "a GPU spent >= 10 % of samples at power/thermal/hardware slowdown",
+        "Check GPU cooling and power limits (nvidia-smi -q -d PERFORMANCE); the job ran below "
+        "its clocks, so timings from this node are not comparable.",
+    ),
+    Rule(
+        "throttled",
+        "saturation",
+        (C("gpu_max_temp_c", ">=", 85.0, 95.0),),
+        "a GPU reached 85 C or more",
+        "The GPU ran hot enough to throttle: check airflow, fan curves and neighbouring load.",
+    ),
+    Rule(
+        "gpu",
+        "utilisation",
+        (C("gpu_util_percent", ">=", 85.0, 98.0),),
+        "mean GPU utilisation >= 85 %",
+        "The GPU is the limit: use mixed precision, larger batches per kernel, fused kernels, "
+        "or spread the work over more GPUs.",
+    ),
+    Rule(
+        "memory",
+        "errors",
+        (C("oom_killed", ">=", 1.0), C("mem_limit_fraction", ">=", 0.80)),
+        "killed by signal 9 (OOM) with memory >= 80 % of its limit",
+        "The job was OOM-killed: raise the memory limit or reduce the working set "
+        "(smaller batches, streaming, out-of-core).",
+    ),
+    Rule(
+        "memory",
+        "saturation",
+        (C("mem_limit_fraction", ">=", 0.90, 1.0),),
+        "peak memory >= 90 % of the container limit or of host memory",
+        "Memory is at its limit: raise the limit, or reduce the working set; expect swapping "
+        "or an OOM kill at larger sizes.",
+    ),
+    Rule(
+        "memory",
+        "saturation",
+        (C("host_mem_fraction", ">=", 0.90, 0.98),),
+        "host memory in use >= 90 % of total",
+        "The host is short of memory: run fewer jobs per host or route to a larger worker.",
+    ),
+    Rule(
+        "cpu",
+        "utilisation",
+        (C("cpu_busy_core_fraction", ">=", 0.85, 0.98),),
+        "tree CPU >= 85 % of the cores it keeps busy",
+        "CPU-bound: parallelise (more threads/ranks), vectorise, or use a faster algorithm; "
+        "more cores will help only if the code scales.",
+    ),
+    Rule(
+        "cpu",
+        "saturation",
+        (C("host_cpu_percent", ">=", 90.0, 99.0),),
+        "host CPU >= 90 % busy (contention with other work)",
+        "The host's CPUs are saturated: run fewer concurrent jobs on this worker.",
+    ),
+    Rule(
+        "disk_io",
+        "utilisation",
+        (C("io_mb_per_s", ">=", 50.0, 300.0), C("cpu_busy_core_fraction", "<", 0.60)),
+        "job I/O >= 50 MB/s while CPU < 60 % busy",
+        "Disk I/O bound: use faster local scratch, larger sequential writes, compression, or "
+        "fewer checkpoints.",
+    ),
+    Rule(
+        "network",
+        "utilisation",
+        (C("net_mb_per_s", ">=", 50.0, 500.0), C("cpu_busy_core_fraction", "<", 0.60)),
+        "network >= 50 MB/s while CPU < 60 % busy",
+        "Network bound: co-locate data and compute, batch messages, or use a faster fabric.",
+    ),
+    Rule(
+        "queue",
+        "waiting",
+        (C("queue_wait_fraction", ">=", 0.50, 0.95), C("queue_wait_s", ">=", 5.0)),
+        "waited in the broker >= as long as it ran (and >= 5 s)",
+        "Time went to queueing, not running: add workers to this queue, or route it to an "
+        "idle queue.",
+    ),
+    Rule(
+        "underutilised",
+        "utilisation",
+        (C("gpu_util_percent", "<", 30.0, 0.0), C("gpus_held", ">=", 1.0)),
+        "held GPUs at < 30 % mean utilisation",
+        "GPUs sat idle: feed them faster (more data-loader workers, pinned memory), or request "
+        "fewer GPUs.",
+    ),
+    Rule(
+        "underutilised",
+        "utilisation",
+        (
+            C("cores_busy", "<", 0.10, 0.0),
+            C("duration_s", ">=", 10.0),
+            C("io_mb_per_s", "<", 1.0),
+            C("net_mb_per_s", "<", 1.0),
+        ),
+        "ran >= 10 s using < 0.1 cores with almost no I/O or network",
+        "The job was mostly waiting (sleep, lock, remote service): find what it waits on.",
+    ),
+)
+del C
+
+# When several kinds fire the earliest wins: causes before symptoms. A GPU job keeps one host
+# core busy feeding the device, so "gpu" outranks "cpu"; an OOM outranks everything it caused.
+PRIORITY: tuple[Kind, ...] = (
+    "throttled",
+    "memory",
+    "gpu",
+    "cpu",
+    "disk_io",
+    "network",
+    "queue",
+    "underutilised",
+)
+
+
+def rule_table() -> list[dict[str, str]]:
+    """The rules as rows (kind, USE aspect, condition, advice) for the README."""
+    rows = []
+    for rule in RULES:
+        test = " and ".join(f"{c.metric} {c.comparison} {c.threshold:g}" for c in rule.conditions)
+        rows.append(
+            {
+                "kind": rule.kind,
+                "use": rule.use,
+                "when": test,
+                "meaning": rule.meaning,
+                "advice": rule.advice,
+            }
+        )
+    return rows

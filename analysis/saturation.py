@@ -1,0 +1,340 @@
+"""Where a service stops scaling: Kneedle knees, a Universal Scalability Law fit, SLO limits.
+
+Each function returns a result object that says when there is no answer (``found``/``ok`` false,
+with a ``reason``) rather than inventing a knee for a straight line.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import numpy as np
+from scipy.optimize import OptimizeWarning, curve_fit
+
+from analysis import bottleneck, fields
+
+MIN_POINTS = 4
+# Below this peak of the difference curve (fraction of the normalised range) the curve is
+# treated as a straight line: a bend this small is noise, not a knee.
+MIN_BEND = 0.1
+
+
+@dataclass(frozen=True)
+class Knee:
+    """A Kneedle result: the knee's ``x``/``y`` when ``found``, else the ``reason`` why not."""
+
+    found: bool
+    x: float | None = None
+    y: float | None = None
+    index: int | None = None
+    bend: float | None = None
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+def _sorted_unique(xs: Sequence[float], ys: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    x = np.asarray(xs, dtype=float)
+    y = np.asarray(ys, dtype=float)
+    order = np.argsort(x, kind="stable")
+    return x[order], y[order]
+
+
+def knee(
+    xs: Sequence[float],
+    ys: Sequence[float],
+    *,
+    direction: Literal["increasing", "decreasing"] = "increasing",
+    curve: Literal["concave", "convex"] = "concave",
+    sensitivity: float = 1.0,
+) -> Knee:
+    """Find the knee of ``ys`` over ``xs`` with Kneedle (Satopaa et al., 2011).
+
+    Both axes are normalised to [0, 1] and flipped so the curve is concave and increasing; the
+    knee is a local maximum of the difference curve ``y - x`` after which the difference falls
+    below ``peak - sensitivity * mean(dx)``. When several qualify the most pronounced wins.
+    Not found for fewer than 4 points, a flat curve, or one within ``MIN_BEND`` of a line.
+    """
+    if len(xs) != len(ys):
+        raise ValueError(f"xs and ys differ in length ({len(xs)} != {len(ys)})")
+    x, y = _sorted_unique(xs, ys)
+    if len(x) < MIN_POINTS or len(np.unique(x)) < MIN_POINTS:
+        return Knee(False, reason=f"too few points: {len(np.unique(x))} distinct loads, need 4")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        return Knee(False, reason="the curve has missing (non-finite) values")
+    if np.ptp(y) <= 1e-12 * max(1.0, float(np.max(np.abs(y)))):
+        return Knee(False, reason="flat curve: the value does not change with load")
+    xn = (x - x.min()) / np.ptp(x)
+    yn = (y - y.min()) / np.ptp(y)
+    if direction == "decreasing" and curve == "concave":
+        xn = 1.0 - xn
+    elif direction == "decreasing" and curve == "convex":
+        yn = 1.0 - yn
+    elif direction == "increasing" and curve == "convex":
+        xn, yn = 1.0 - xn, 1.0 - yn
+    order = np.argsort(xn, kind="stable")
+    xt, diff = xn[order], (yn - xn)[order]
+    if float(diff.max()) < MIN_BEND:
+        return Knee(
+            False,
+            bend=round(float(diff.max()), 4),
+            reason=f"no knee: the curve stays within {MIN_BEND:g} of a straight line",
+        )
+    step = float(np.mean(np.diff(xt)))
+    best: int | None = None
+    maxima = [
+        i for i in range(1, len(diff) - 1) if diff[i] >= diff[i - 1] and diff[i] >= diff[i + 1]
+    ]
+    for i in maxima:
+        threshold = diff[i] - sensitivity * step
+        for j in range(i + 1, len(diff)):
+            if j in maxima and diff[j] > diff[i]:
+                break
+            if diff[j] < threshold:
+                if best is None or diff[i] > diff[best]:
+                    best = i
+                break
+    if best is None:
+        return Knee(
+            False,
+            bend=round(float(diff.max()), 4),
+            reason="no knee: the curve keeps bending to the last point (extend the range)",
+        )
+    original = int(order[best])
+    return Knee(True, float(x[original]), float(y[original]), original, round(float(diff[best]), 4))
+
+
+def usl_model(n: np.ndarray, lambda_: float, sigma: float, kappa: float) -> np.ndarray:
+    """Universal Scalability Law: X(N) = lambda N / (1 + sigma (N-1) + kappa N (N-1))."""
+    return lambda_ * n / (1.0 + sigma * (n - 1.0) + kappa * n * (n - 1.0))
+
+
+@dataclass(frozen=True)
+class UslFit:
+    """USL coefficients: ``lambda_`` (throughput of one unit), ``sigma`` (contention),
+    ``kappa`` (coherency), fit quality ``r2``, and the predicted peak (``None`` when kappa is 0:
+    no retrograde region)."""
+
+    ok: bool
+    lambda_: float | None = None
+    sigma: float | None = None
+    kappa: float | None = None
+    r2: float | None = None
+    peak_n: float | None = None
+    peak_throughput: float | None = None
+    reason: str | None = None
+
+    def predict(self, n: Sequence[float]) -> list[float]:
+        """Throughput the fit predicts at loads ``n``."""
+        if not self.ok or self.lambda_ is None or self.sigma is None or self.kappa is None:
+            return []
+        return [
+            float(v) for v in usl_model(np.asarray(n, float), self.lambda_, self.sigma, self.kappa)
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+def usl_fit(n: Sequence[float], throughput: Sequence[float]) -> UslFit:
+    """Fit the USL to (load, throughput) pairs with bounded least squares (sigma, kappa >= 0)."""
+    x, y = _sorted_unique(n, throughput)
+    if len(np.unique(x)) < MIN_POINTS:
+        return UslFit(False, reason=f"too few points: {len(np.unique(x))} distinct loads, need 4")
+    if np.any(x <= 0) or not np.all(np.isfinite(y)) or np.any(y < 0):
+        return UslFit(False, reason="loads must be > 0 and throughputs finite and >= 0")
+    lambda0 = float(np.max(y / x))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", OptimizeWarning)
+            params, _ = curve_fit(
+                usl_model,
+                x,
+                y,
+                p0=(lambda0, 0.01, 0.0001),
+                bounds=([0.0, 0.0, 0.0], [np.inf, 1.0, np.inf]),
+                maxfev=20000,
+            )
+    except (RuntimeError, ValueError) as exc:
+        return UslFit(False, reason=f"the fit did not converge: {exc}")
+    lam, sigma, kappa = (float(p) for p in params)
+    residual = float(np.sum((y - usl_model(x, lam, sigma, kappa)) ** 2))
+    total = float(np.sum((y - y.mean()) ** 2))
+    r2 = 1.0 - residual / total if total > 0 else 0.0
+    peak_n = peak_x = None
+    if kappa > 1e-12 and sigma < 1.0:
+        peak_n = math.sqrt((1.0 - sigma) / kappa)
+        peak_x = float(usl_model(np.asarray([peak_n]), lam, sigma, kappa)[0])
+    return UslFit(True, lam, sigma, kappa, round(r2, 4), peak_n, peak_x)
+
+
+@dataclass(frozen=True)
+class SloLimit:
+    """Largest load whose p99 stays within the SLO (``None`` when even the lowest breaks it)."""
+
+    found: bool
+    x: float | None
+    slo_p99: float
+    interpolated: bool = False
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+def slo_limit(xs: Sequence[float], p99s: Sequence[float], slo_p99: float) -> SloLimit:
+    """Largest load with p99 <= ``slo_p99``, linearly interpolated at the first crossing.
+
+    The first crossing is used (not the last) so a noisy curve never overstates the limit.
+    """
+    x, p = _sorted_unique(xs, p99s)
+    if len(x) == 0:
+        return SloLimit(False, None, slo_p99, reason="no points")
+    if p[0] > slo_p99:
+        return SloLimit(
+            False,
+            None,
+            slo_p99,
+            reason=f"p99 {p[0]:g} ms already exceeds the SLO at the lowest load {x[0]:g}",
+        )
+    for i in range(len(x) - 1):
+        if p[i + 1] > slo_p99:
+            span = p[i + 1] - p[i]
+            frac = (slo_p99 - p[i]) / span if span > 0 else 0.0
+            return SloLimit(True, float(x[i] + frac * (x[i + 1] - x[i])), slo_p99, True)
+    return SloLimit(
+        True,
+        float(x[-1]),
+        slo_p99,
+        reason="the SLO holds at every tested load: the limit is at least the largest",
+    )
+
+
+def _median(values: list[float]) -> float | None:
+    return float(np.median(values)) if values else None
+
+
+def _point_throughput(point: dict[str, Any]) -> float | None:
+    value = point.get("throughput")
+    record = point.get("record") or {}
+    if value is None:
+        value = fields.num(record, "metrics.throughput")
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _utilisation(record: dict[str, Any]) -> dict[str, float | None]:
+    """Each resource's use as a fraction of its limit, for the saturation attribution."""
+    derived = bottleneck.derive(record)
+    gpu = derived["gpu_util_percent"]
+    host_cpu = derived["host_cpu_percent"]
+    return {
+        "cpu": derived["cpu_busy_core_fraction"],
+        "host_cpu": None if host_cpu is None else host_cpu / 100.0,
+        "memory": derived["mem_limit_fraction"],
+        "gpu": None if gpu is None else gpu / 100.0,
+    }
+
+
+def _aggregate(points: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_value: dict[float, list[dict[str, Any]]] = {}
+    for point in points:
+        by_value.setdefault(float(point["value"]), []).append(point)
+    rows = []
+    for value in sorted(by_value):
+        group = by_value[value]
+        throughputs = [t for t in (_point_throughput(p) for p in group) if t is not None]
+        p50 = [float(p["p50_ms"]) for p in group if p.get("p50_ms") is not None]
+        p99 = [float(p["p99_ms"]) for p in group if p.get("p99_ms") is not None]
+        rows.append(
+            {
+                "value": value,
+                "repeats": len(group),
+                "throughput": _median(throughputs),
+                "throughput_min": min(throughputs) if throughputs else None,
+                "throughput_max": max(throughputs) if throughputs else None,
+                "p50_ms": _median(p50),
+                "p99_ms": _median(p99),
+                "records": [p["record"] for p in group if isinstance(p.get("record"), dict)],
+            }
+        )
+    return rows
+
+
+def _saturating(row: dict[str, Any]) -> dict[str, Any]:
+    records = row["records"]
+    if not records:
+        return {"value": row["value"], "resource": None, "reason": "no job records at this load"}
+    per_record = [_utilisation(r) for r in records]
+    utilisation: dict[str, float | None] = {}
+    for name in per_record[0]:
+        values = [u[name] for u in per_record]
+        utilisation[name] = _median([v for v in values if v is not None])
+    ranked = sorted(((v, k) for k, v in utilisation.items() if v is not None), reverse=True)
+    verdict = bottleneck.classify(records[len(records) // 2])
+    return {
+        "value": row["value"],
+        "resource": ranked[0][1] if ranked else None,
+        "utilisation": {k: None if v is None else round(v, 4) for k, v in utilisation.items()},
+        "verdict": verdict.kind,
+        "reason": None if ranked else "no utilisation figures in the records",
+    }
+
+
+def sweep_report(
+    points: Sequence[dict[str, Any]], *, slo_p99: float | None = None
+) -> dict[str, Any]:
+    """Analyse a load sweep.
+
+    ``points``: one dict per job, ``{value, repeat, throughput, p50_ms, p99_ms, record}``
+    (``throughput`` falls back to the record's ``metrics.throughput``). Repeats are aggregated by
+    median. Returns the per-load rows, the throughput saturation point (concave knee), the p99
+    latency knee (convex knee), the USL fit, the SLO limit when ``slo_p99`` is given, and the
+    resource that saturates at the knee (highest utilisation relative to its limit).
+    """
+    rows = _aggregate(points)
+    tp = [(r["value"], r["throughput"]) for r in rows if r["throughput"] is not None]
+    lat = [(r["value"], r["p99_ms"]) for r in rows if r["p99_ms"] is not None]
+    throughput_knee = (
+        knee([a for a, _ in tp], [b for _, b in tp])
+        if tp
+        else Knee(False, reason="no throughput figures")
+    )
+    latency_knee = (
+        knee([a for a, _ in lat], [b for _, b in lat], curve="convex")
+        if lat
+        else Knee(False, reason="no p99 latency figures")
+    )
+    usl = (
+        usl_fit([a for a, _ in tp], [b for _, b in tp])
+        if tp
+        else UslFit(False, reason="no throughput figures")
+    )
+    slo = (
+        slo_limit([a for a, _ in lat], [b for _, b in lat], slo_p99)
+        if (slo_p99 is not None and lat)
+        else None
+    )
+    at = latency_knee.x if latency_knee.found else throughput_knee.x
+    knee_row = next((r for r in rows if r["value"] == at), rows[-1] if rows else None)
+    return {
+        "subject": "sweep",
+        "points": [{k: v for k, v in r.items() if k != "records"} for r in rows],
+        "throughput_knee": throughput_knee.to_dict(),
+        "latency_knee": latency_knee.to_dict(),
+        "usl": usl.to_dict(),
+        "slo": None if slo is None else slo.to_dict(),
+        "saturation": None
+        if knee_row is None
+        else {
+            **_saturating(knee_row),
+            "at": "knee" if at is not None else "highest load (no knee found)",
+        },
+    }

@@ -1,0 +1,216 @@
+"""Usage over time, trend direction, period-over-period change, and wasted-GPU drill-down.
+
+Wasted GPU-hours of a job = GPUs held x idle fraction x hours, with idle fraction
+1 - mean GPU utilisation / 100. A job that held GPUs without GPU samples has unknown waste: it is
+counted in ``gpu_unknown_jobs`` and never added as 0.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import numpy as np
+from scipy import stats
+
+from analysis import fields
+
+FAILED = ("failed", "timeout", "lost")
+
+
+@dataclass(frozen=True)
+class JobUsage:
+    """The usage figures of one job that trends add up."""
+
+    cpu_hours: float | None
+    gpu_hours: float | None
+    wasted_gpu_hours: float | None
+    held_gpus: bool
+    failed: bool
+
+
+def job_usage(record: Mapping[str, Any]) -> JobUsage:
+    """CPU-hours, held GPU-hours and wasted GPU-hours of one job (``None`` when unknown)."""
+    seconds = fields.cpu_seconds(record)
+    duration = fields.duration_s(record)
+    held = fields.gpus_held(record)
+    util = fields.gpu_mean_util(record)
+    gpu_hours = wasted = None
+    if held == 0:
+        gpu_hours = wasted = 0.0
+    elif held is not None and duration is not None:
+        gpu_hours = held * duration / 3600.0
+        if util is not None:
+            wasted = gpu_hours * (1.0 - util / 100.0)
+    return JobUsage(
+        cpu_hours=None if seconds is None else seconds / 3600.0,
+        gpu_hours=gpu_hours,
+        wasted_gpu_hours=wasted,
+        held_gpus=bool(held),
+        failed=record.get("status") in FAILED,
+    )
+
+
+def _empty() -> dict[str, Any]:
+    return {
+        "jobs": 0,
+        "failures": 0,
+        "cpu_hours": 0.0,
+        "cpu_unknown_jobs": 0,
+        "gpu_hours": 0.0,
+        "wasted_gpu_hours": 0.0,
+        "gpu_unknown_jobs": 0,
+    }
+
+
+def _add(acc: dict[str, Any], usage: JobUsage) -> None:
+    acc["jobs"] += 1
+    acc["failures"] += int(usage.failed)
+    if usage.cpu_hours is None:
+        acc["cpu_unknown_jobs"] += 1
+    else:
+        acc["cpu_hours"] += usage.cpu_hours
+    if usage.gpu_hours is not None:
+        acc["gpu_hours"] += usage.gpu_hours
+    if usage.wasted_gpu_hours is None:
+        acc["gpu_unknown_jobs"] += 1
+    else:
+        acc["wasted_gpu_hours"] += usage.wasted_gpu_hours
+
+
+def _bucket(moment: datetime, bucket: str) -> datetime:
+    moment = moment.astimezone(UTC)
+    if bucket == "day":
+        return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def usage_over_time(
+    records: Sequence[Mapping[str, Any]],
+    *,
+    bucket: Literal["hour", "day"] = "hour",
+    by: str = "tool",
+) -> list[dict[str, Any]]:
+    """Rows of ``{bucket, group, jobs, failures, cpu_hours, gpu_hours, wasted_gpu_hours, ...}``.
+
+    ``by`` is ``tool``, ``queue``, ``worker`` or ``label:KEY``. Jobs with no start or
+    submission time are left out and counted in a row whose ``bucket`` is ``None``.
+    """
+    if bucket not in ("hour", "day"):
+        raise ValueError(f"bucket must be 'hour' or 'day', not {bucket!r}")
+    table: dict[tuple[str | None, str], dict[str, Any]] = {}
+    for record in records:
+        moment = fields.started_at(record)
+        key = None if moment is None else _bucket(moment, bucket).isoformat()
+        acc = table.setdefault((key, fields.group_key(record, by)), _empty())
+        _add(acc, job_usage(record))
+    return [
+        {"bucket": key, "group": group, **acc}
+        for (key, group), acc in sorted(table.items(), key=lambda kv: (kv[0][0] or "", kv[0][1]))
+    ]
+
+
+@dataclass(frozen=True)
+class Trend:
+    """A least-squares line through a series: ``direction`` is ``flat`` unless p < 0.05."""
+
+    slope: float | None
+    direction: Literal["rising", "falling", "flat"]
+    p_value: float | None
+    n: int
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+def trend_direction(series: Sequence[float], *, alpha: float = 0.05) -> Trend:
+    """Slope per step of ``series`` (equally spaced) and whether it is significantly non-zero."""
+    y = np.asarray([v for v in series if v is not None], dtype=float)
+    if len(y) < 3:
+        return Trend(None, "flat", None, len(y), "too few points: need 3")
+    if np.ptp(y) == 0:
+        return Trend(0.0, "flat", 1.0, len(y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        fit = stats.linregress(np.arange(len(y), dtype=float), y)
+    slope, p = float(fit.slope), float(fit.pvalue)
+    direction: Literal["rising", "falling", "flat"] = "flat"
+    if p < alpha:
+        direction = "rising" if slope > 0 else "falling"
+    return Trend(slope, direction, p, len(y))
+
+
+def _change(now: float, before: float) -> float | None:
+    return None if before == 0 else (now - before) / before
+
+
+def compare_periods(
+    records: Sequence[Mapping[str, Any]], *, period_days: float, now: datetime, by: str = "tool"
+) -> list[dict[str, Any]]:
+    """This period (``now - period_days`` .. ``now``) against the one before, per group.
+
+    Relative changes are ``None`` when the previous period had none of that figure.
+    """
+    span = timedelta(days=period_days)
+    current: dict[str, dict[str, Any]] = {}
+    previous: dict[str, dict[str, Any]] = {}
+    for record in records:
+        moment = fields.started_at(record)
+        if moment is None or moment > now or moment <= now - 2 * span:
+            continue
+        side = current if moment > now - span else previous
+        _add(side.setdefault(fields.group_key(record, by), _empty()), job_usage(record))
+    rows = []
+    for group in sorted(current.keys() | previous.keys()):
+        cur, prev = current.get(group, _empty()), previous.get(group, _empty())
+        change = {
+            k: _change(cur[k], prev[k])
+            for k in ("jobs", "failures", "cpu_hours", "gpu_hours", "wasted_gpu_hours")
+        }
+        rows.append({"group": group, "current": cur, "previous": prev, "change": change})
+    return rows
+
+
+def drilldown(
+    records: Sequence[Mapping[str, Any]], path: Sequence[str] = ("queue", "label:team", "tool")
+) -> dict[str, Any]:
+    """A tree from the first key of ``path`` down to single jobs, children ranked by wasted
+    GPU-hours (known waste, then GPU-hours held)."""
+    return _node("all", "root", list(records), list(path))
+
+
+def _node(
+    name: str, level: str, records: list[Mapping[str, Any]], path: list[str]
+) -> dict[str, Any]:
+    acc = _empty()
+    for record in records:
+        _add(acc, job_usage(record))
+    node: dict[str, Any] = {"name": name, "level": level, **acc}
+    if path:
+        groups: dict[str, list[Mapping[str, Any]]] = {}
+        for record in records:
+            groups.setdefault(fields.group_key(record, path[0]), []).append(record)
+        children = [_node(key, path[0], group, path[1:]) for key, group in groups.items()]
+    else:
+        children = []
+        for record in records:
+            usage = job_usage(record)
+            children.append(
+                {
+                    "name": str(record.get("task_id")),
+                    "level": "job",
+                    "status": record.get("status"),
+                    "gpu_hours": usage.gpu_hours,
+                    "wasted_gpu_hours": usage.wasted_gpu_hours,
+                }
+            )
+    node["children"] = sorted(
+        children,
+        key=lambda c: (-(c["wasted_gpu_hours"] or 0.0), -(c["gpu_hours"] or 0.0), c["name"]),
+    )
+    return node

@@ -133,8 +133,11 @@ def test_429_retry_after_is_capped(dev: DevServer) -> None:
         assert time.monotonic() - started < 2.0
 
 
-def test_503_is_retried_then_succeeds(dev: DevServer, client: IssClient) -> None:
-    dev.inject_fault("503", 2)
+@pytest.mark.parametrize("kind", ["502", "503", "504"])
+def test_gateway_errors_are_retried_then_succeed(
+    kind: str, dev: DevServer, client: IssClient
+) -> None:
+    dev.inject_fault(kind, 2)
     assert client.get_job("JR-100000").job_id == "JR-100000"
     assert dev.stats()["api_requests"] == 3
 
@@ -324,3 +327,14 @@ def test_devserver_module_runs_on_loopback() -> None:
         proc.wait(timeout=10)
         if proc.stdout:
             proc.stdout.close()
+
+
+def test_admin_endpoints_create_jobs_and_clear_faults(dev: DevServer, client: IssClient) -> None:
+    made = httpx.post(f"{dev.url}/_admin/jobs", json={"job_type": "BiosValidation"})
+    job_id = made.json()["JobRequestID"]
+    assert made.status_code == 201 and client.get_job(job_id).type == "BiosValidation"
+    httpx.post(f"{dev.url}/_admin/faults", json={"kind": "503", "count": 50}).raise_for_status()
+    httpx.delete(f"{dev.url}/_admin/faults").raise_for_status()
+    assert client.list_platforms()
+    bad = httpx.post(f"{dev.url}/_admin/faults", json={"kind": "418"})
+    assert bad.status_code == 400

@@ -1,0 +1,34 @@
+"""The sampler contract: one small class per metric family."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from typing import Any
+
+Sample = dict[str, Any]
+
+
+class Sampler(abc.ABC):
+    """One metric family.
+
+    ``__init__`` acquires what the sampler needs (handles, clients) or raises
+    :class:`profiler.errors.SamplerUnavailable`; :meth:`sample` returns a flat mapping of raw
+    readings (counters raw, never rates); :meth:`close` releases what ``__init__`` acquired.
+    """
+
+    #: Short name used in ``unavailable`` and in log lines.
+    name: str = "sampler"
+    #: Every key :meth:`sample` may return; a failed tick reports these as ``None``.
+    keys: tuple[str, ...] = ()
+    #: Raw cumulative counters whose first reading is subtracted (values since start).
+    counters: tuple[str, ...] = ()
+    #: counter key -> (rate key, scale): the rate is ``scale * delta / elapsed seconds``.
+    rates: Mapping[str, tuple[str, float]] = {}
+
+    @abc.abstractmethod
+    def sample(self) -> Sample:
+        """Read the metric family once and return a flat mapping (``None`` where unreadable)."""
+
+    def close(self) -> None:  # noqa: B027 (optional hook)
+        """Release handles; the default has nothing to release."""

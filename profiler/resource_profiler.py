@@ -1,0 +1,208 @@
+"""``ResourceProfiler``: runs the samplers on the drift-free loop and builds the profile."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Collection
+from typing import Any
+
+from profiler import errors, summary
+from profiler.base import Sample, Sampler
+from profiler.container import ContainerSampler
+from profiler.disk import DiskSampler
+from profiler.gpu_nvidia import NvidiaSampler
+from profiler.loop import SamplingLoop
+from profiler.network import NetworkSampler
+from profiler.process_tree import ProcessTreeSampler
+from profiler.rates import Baseline, RateTracker
+from profiler.system import SystemSampler
+
+log = logging.getLogger(__name__)
+
+#: Every metric family, in sampling order.
+FAMILIES = ("system", "process_tree", "disk", "network", "gpu_nvidia", "container")
+
+#: Sample keys left out of the columnar time series (lists per core).
+_NOT_IN_TIMESERIES = frozenset({"cpu_per_core"})
+
+
+class ResourceProfiler:
+    """Sample a process tree (and optionally a container) every ``interval`` seconds.
+
+    ``on_sample`` is called on the sampling thread with each sample dict (flat; ``None`` where a
+    value could not be read). Profilers share no state: several can run at once.
+
+    For exact CPU and I/O totals of a child process, stop the profiler after the root has exited
+    but before reaping it (``os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)``, then
+    :meth:`stop_profiling`, then ``os.wait4``): the final sample then reads the zombie's final
+    counters. Stopping after the reap is safe too; the root's last sampled reading is kept.
+    """
+
+    def __init__(
+        self,
+        interval: float = 0.5,
+        on_sample: Callable[[dict[str, Any]], None] | None = None,
+        *,
+        gpu: bool = True,
+        docker_base_url: str | None = None,
+        families: Collection[str] = FAMILIES,
+        proc_root: str = "/proc",
+        nvml: Any = None,
+        docker_client: Any = None,
+    ) -> None:
+        if not interval > 0:
+            raise ValueError(f"interval must be positive, got {interval!r}")
+        unknown = set(families) - set(FAMILIES)
+        if unknown:
+            raise ValueError(f"unknown sampler families: {sorted(unknown)}")
+        self.interval = float(interval)
+        self.on_sample = on_sample
+        self._families = tuple(f for f in FAMILIES if f in families and (gpu or f != "gpu_nvidia"))
+        self._docker_base_url = docker_base_url
+        self._proc_root = proc_root
+        self._nvml = nvml
+        self._docker_client = docker_client
+        self._samplers: list[Sampler] = []
+        self.unavailable: dict[str, str] = {}
+        self._failing: set[str] = set()
+        self._lock = threading.Lock()
+        self._loop: SamplingLoop | None = None
+        self._columns: dict[str, list[Any]] = {}
+        self._jitter: list[float] = []
+        self._t0 = 0.0
+        self._stopped = False
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start_profiling(self, pid: int | None = None, container: str | None = None) -> None:
+        """Start sampling the tree rooted at ``pid`` (default: this process) and ``container``."""
+        if self._loop is not None:
+            raise errors.ProfilerStateError("this profiler was already started")
+        tree: ProcessTreeSampler | None = None
+        for family in self._families:
+            if family == "container" and container is None:
+                continue
+            try:
+                sampler = self._make(family, pid, container, tree)
+            except errors.SamplerUnavailable as exc:
+                self.unavailable[family] = str(exc)
+                log.info("sampler %s unavailable: %s", family, exc)
+                continue
+            if isinstance(sampler, ProcessTreeSampler):
+                tree = sampler
+            self._samplers.append(sampler)
+        keys = ["t", "elapsed_s"]
+        rate_map: dict[str, tuple[str, float]] = {}
+        counters: list[str] = []
+        for s in self._samplers:
+            keys.extend(s.keys)
+            rate_map.update(s.rates)
+            counters.extend(s.counters)
+        keys.extend(rate for rate, _ in rate_map.values())
+        self._keys = tuple(keys)
+        self._columns = {k: [] for k in keys if k not in _NOT_IN_TIMESERIES}
+        self._rates = RateTracker(rate_map)
+        self._baseline = Baseline(counters)
+        self._tree = tree
+        self._t0 = time.monotonic()
+        self._take(None, record=False)  # the baseline reading: counters' zero, rates' start
+        self._loop = SamplingLoop(self.interval, self._tick, name=f"profiler-{pid or 'self'}")
+        self._loop.start(self._t0)
+
+    def _make(
+        self,
+        family: str,
+        pid: int | None,
+        container: str | None,
+        tree: ProcessTreeSampler | None,
+    ) -> Sampler:
+        if family == "system":
+            return SystemSampler()
+        if family == "process_tree":
+            return ProcessTreeSampler(pid, proc_root=self._proc_root)
+        if family == "disk":
+            return DiskSampler()
+        if family == "network":
+            return NetworkSampler()
+        if family == "gpu_nvidia":
+            return NvidiaSampler(nvml=self._nvml, pids=None if tree is None else tree.pids)
+        if family == "container" and container is not None:
+            return ContainerSampler(
+                container, base_url=self._docker_base_url, client=self._docker_client
+            )
+        raise errors.SamplerUnavailable(f"{family} was not asked for")
+
+    def stop_profiling(self) -> dict[str, Any]:
+        """Stop sampling, take a final sample, release samplers and return the profile."""
+        if self._loop is None:
+            raise errors.ProfilerStateError("stop_profiling called before start_profiling")
+        if self._stopped:
+            raise errors.ProfilerStateError("this profiler was already stopped")
+        self._stopped = True
+        self._loop.stop()
+        self._take(None)
+        duration = time.monotonic() - self._t0
+        for s in self._samplers:
+            try:
+                s.close()
+            except Exception as exc:  # a failing close must not lose the profile
+                log.warning("closing sampler %s failed: %s", s.name, exc)
+        gpu = next((s for s in self._samplers if isinstance(s, NvidiaSampler)), None)
+        before = None if self._tree is None else self._baseline.first("proc_cpu_seconds")
+        profile = summary.build_profile(
+            self._columns,
+            duration_s=duration,
+            interval_s=self.interval,
+            jitter_s=self._jitter,
+            unavailable=self.unavailable,
+            gpu_devices=[] if gpu is None else gpu.devices,
+            has_container=any(isinstance(s, ContainerSampler) for s in self._samplers),
+            has_process_tree=self._tree is not None,
+            tree_cpu_before_s=before,
+            overhead_cpu_s=self._loop.thread_cpu_seconds,
+        )
+        profile["skipped_ticks"] = self._loop.skipped
+        profile["timeseries"] = self._columns
+        return profile
+
+    # -- sampling ------------------------------------------------------------------------------
+
+    def _tick(self, scheduled: float) -> None:
+        self._take(scheduled)
+
+    def _take(self, scheduled: float | None, *, record: bool = True) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if scheduled is not None:
+                self._jitter.append(now - scheduled)
+            sample: Sample = {"t": time.time(), "elapsed_s": now - self._t0}
+            for s in self._samplers:
+                sample.update(self._read(s))
+            rates = self._rates.update(now, sample)
+            self._baseline.apply(sample)
+            sample.update(rates)
+            for key in self._keys:
+                sample.setdefault(key, None)
+            if not record:
+                return
+            for key, col in self._columns.items():
+                col.append(sample[key])
+        if self.on_sample is not None:
+            try:
+                self.on_sample(sample)
+            except Exception as exc:  # the caller's callback must not stop sampling
+                if "on_sample" not in self._failing:
+                    self._failing.add("on_sample")
+                    log.warning("on_sample callback failed (reported once): %r", exc)
+
+    def _read(self, s: Sampler) -> Sample:
+        try:
+            values = s.sample()
+        except Exception as exc:  # one bad tick leaves None and the loop goes on
+            if s.name not in self._failing:
+                self._failing.add(s.name)
+                log.warning("sampler %s failed (reported once, values null): %r", s.name, exc)
+            return dict.fromkeys(s.keys)
+        return values

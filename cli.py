@@ -1,0 +1,725 @@
+"""jobprobe's command line: submit jobs, read their history, details and statistics.
+
+Every command takes ``--json``. Errors are one line on stderr and a non-zero exit.
+Run ``jobprobe --help`` (or ``python cli.py --help`` from a checkout).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+# Exit codes that follow a job's outcome (submit --wait).
+EXIT_FOR_STATUS = {"success": 0, "failed": 1, "lost": 1, "timeout": 124, "cancelled": 130}
+USAGE_ERROR = 2
+
+
+class CliError(click.ClickException):
+    """A one-line error for the user (no traceback)."""
+
+    exit_code = 1
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Stop with one clear line on stderr."""
+    err = CliError(message)
+    err.exit_code = code
+    raise err
+
+
+# ---------------------------------------------------------------- settings & output
+
+
+def settings_or_fail() -> Any:
+    from worker import errors as worker_errors
+    from worker.settings import load_settings
+
+    try:
+        return load_settings()
+    except worker_errors.SettingsError as exc:
+        fail(str(exc), USAGE_ERROR)
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def fmt_num(value: Any, digits: int = 1, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}{unit}"
+    return f"{value}{unit}"
+
+
+def fmt_when(iso: str | None) -> str:
+    if not iso:
+        return "-"
+    return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A plain, aligned text table."""
+    body = [[("-" if c is None else str(c)) for c in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in body:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=False)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=False)).rstrip()]
+    lines += [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip() for row in body
+    ]
+    return "\n".join(lines)
+
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: Sequence[float | None], width: int = 60) -> str:
+    """A one-line picture of a series (gaps where a value was not measured)."""
+    if not values:
+        return ""
+    step = max(1, len(values) // width)
+    buckets = [values[i : i + step] for i in range(0, len(values), step)]
+    points = [max((v for v in b if v is not None), default=None) for b in buckets]
+    known = [p for p in points if p is not None]
+    if not known:
+        return "(not measured)"
+    lo, hi = min(known), max(known)
+    span = (hi - lo) or 1.0
+    return "".join(
+        " " if p is None else SPARKS[int((p - lo) / span * (len(SPARKS) - 1))] for p in points
+    )
+
+
+def parse_pairs(pairs: Sequence[str], what: str) -> dict[str, Any]:
+    """``k=v`` items into a dict; values that parse as JSON numbers/booleans become those."""
+    out: dict[str, Any] = {}
+    for item in pairs:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            fail(f"malformed {what} {item!r}; write it as NAME=VALUE", USAGE_ERROR)
+        value: Any = raw
+        if what == "--param":
+            try:
+                value = json.loads(raw)
+            except ValueError:
+                value = raw
+        out[key] = value
+    return out
+
+
+_RELATIVE = re.compile(r"^(\d+)([smhdw])$")
+
+
+def parse_since(text: str | None) -> datetime | None:
+    """An ISO date/time or a relative span like 30m, 6h, 2d, 1w."""
+    if not text:
+        return None
+    m = _RELATIVE.match(text)
+    if m:
+        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[m.group(2)]
+        return datetime.now(UTC) - timedelta(**{unit: int(m.group(1))})
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        fail(
+            f"--since {text!r} is neither a date (2026-11-01) nor a span (30m, 6h, 2d)", USAGE_ERROR
+        )
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn jobprobe's own errors into one line and an exit code."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from monitor import errors as monitor_errors
+        from store import errors as store_errors
+        from tasks import errors as task_errors
+        from worker import errors as worker_errors
+
+        try:
+            return fn(*args, **kwargs)
+        except (
+            task_errors.SubmitError,
+            worker_errors.SettingsError,
+            monitor_errors.ToolError,
+        ) as exc:
+            fail(str(exc), USAGE_ERROR)
+        except (store_errors.JobNotFound, store_errors.AmbiguousJobId) as exc:
+            fail(str(exc), USAGE_ERROR)
+        except runtime_errors() as exc:
+            fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
+    return wrapper
+
+
+def runtime_errors() -> tuple[type[BaseException], ...]:
+    """The error roots of jobprobe's packages: shown as one line, never a traceback."""
+    from iss_client import errors as iss_errors
+    from llm import errors as llm_errors
+    from monitor import errors as monitor_errors
+    from store import errors as store_errors
+    from tasks import errors as task_errors
+
+    return (
+        task_errors.TaskError,
+        store_errors.StoreError,
+        monitor_errors.MonitorError,
+        iss_errors.IssError,
+        llm_errors.LlmError,
+    )
+
+
+def get_store() -> Any:
+    from worker import runtime
+
+    return runtime.get_store(settings_or_fail())
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option("0.1.0", prog_name="jobprobe")
+def main() -> None:
+    """jobprobe: run simulation and benchmark jobs on Celery workers, profiled every 0.5 s.
+
+    With JOBPROBE_BROKER_URL unset, jobs run in this process and the store is SQLite
+    under JOBPROBE_DATA_DIR. Set JOBPROBE_BROKER_URL and JOBPROBE_DATABASE_URL to use workers.
+    """
+
+
+# ---------------------------------------------------------------- submit
+
+
+def live_line(sample: dict[str, Any] | None, elapsed: float, status: str) -> str:
+    parts = [f"{status:<8}", f"{elapsed:7.1f}s"]
+    if sample:
+        parts.append(f"CPU {fmt_num(sample.get('proc_cpu_percent'), 0, '%'):>6}")
+        parts.append(f"RSS {fmt_num(sample.get('proc_rss_mb'), 1, ' MB'):>10}")
+        if sample.get("gpu_util_percent") is not None:
+            parts.append(f"GPU {fmt_num(sample.get('gpu_util_percent'), 0, '%')}")
+    return "  ".join(parts)
+
+
+def follow_job(job_id: str, runner: threading.Thread | None) -> dict[str, Any]:
+    """Show a live line until the job ends; Ctrl-C cancels an embedded job, detaches otherwise."""
+    from store import jobs as store_jobs
+    from store import samples as store_samples
+    from tasks import get_record
+
+    store = get_store()
+    tty = sys.stderr.isatty()
+    t0 = time.monotonic()
+    last_print = 0.0
+    try:
+        while True:
+            with store.session() as session:
+                job = store_jobs.get_job(session, job_id)
+                status = job.status
+                sample = (
+                    store_samples.latest_sample(session, job_id) if status == "running" else None
+                )
+            if status in store_jobs.TERMINAL and (runner is None or not runner.is_alive()):
+                break
+            now = time.monotonic()
+            if tty:
+                click.echo("\r" + live_line(sample, now - t0, status).ljust(70), nl=False, err=True)
+            elif now - last_print >= 5:
+                click.echo(live_line(sample, now - t0, status), err=True)
+                last_print = now
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        if runner is None:
+            click.echo(
+                f"\ndetached; job {job_id} keeps running (jobprobe cancel {job_id})", err=True
+            )
+            raise SystemExit(130) from None
+        click.echo("\ncancelling...", err=True)
+        with store.session() as session:
+            store_jobs.request_cancel(session, job_id)
+        runner.join()
+    if tty:
+        click.echo("\r" + " " * 72 + "\r", nl=False, err=True)
+    return get_record(job_id)
+
+
+def print_summary(rec: dict[str, Any]) -> None:
+    ru = rec["resource_usage"]
+    prof = rec.get("detailed_profile") or {}
+    pc = prof.get("process_cpu") or {}
+    io = prof.get("io_stats") or {}
+    rows = [
+        ("job", rec["task_id"]),
+        ("status", f"{rec['status']} (exit code {fmt_num(rec['returncode'])})"),
+        ("duration", fmt_num(rec["duration_seconds"], 2, " s")),
+        (
+            "CPU time",
+            f"{fmt_num(ru['cpu_total_seconds'], 2, ' s')} "
+            f"(user {fmt_num(ru['cpu_user_seconds'], 2)}, system {fmt_num(ru['cpu_system_seconds'], 2)})",
+        ),
+        ("peak memory", fmt_num(ru["memory_peak_mb"], 1, " MB")),
+        (
+            "CPU % (tree)",
+            f"mean {fmt_num(pc.get('mean_percent'), 0)}  max {fmt_num(pc.get('max_percent'), 0)}",
+        ),
+        (
+            "I/O",
+            f"read {fmt_num(io.get('read_mb'), 2, ' MB')}  write {fmt_num(io.get('write_mb'), 2, ' MB')}",
+        ),
+        (
+            "samples",
+            f"{fmt_num(prof.get('samples_collected'))} every {fmt_num(prof.get('sampling_interval_seconds'), 2, ' s')}",
+        ),
+    ]
+    for gpu in (prof.get("gpu_stats") or {}).get("nvidia", []):
+        rows.append(
+            (
+                f"GPU {gpu.get('index')}",
+                f"util mean {fmt_num(gpu.get('mean_util_percent'), 0, '%')}  energy {fmt_num(gpu.get('energy_j'), 0, ' J')}",
+            )
+        )
+    if rec.get("metrics"):
+        rows.append(("metrics", json.dumps(rec["metrics"])))
+    for name, reason in (prof.get("unavailable") or {}).items():
+        rows.append((f"no {name}", reason))
+    if rec.get("error"):
+        rows.append(("error", rec["error"]))
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        click.echo(f"{key:<{width}}  {value}")
+    tail = (rec["logs"].get("stdout_tail") or "").rstrip().splitlines()[-5:]
+    if tail:
+        click.echo("stdout (last lines):")
+        for line in tail:
+            click.echo(f"  {line}")
+
+
+@main.command()
+@click.argument("tool")
+@click.argument("script", type=click.Path(dir_okay=False))
+@click.option(
+    "--param", "params", multiple=True, metavar="NAME=VALUE", help="A job parameter (repeatable)."
+)
+@click.option("--params-json", metavar="JSON", help="Parameters as one JSON object.")
+@click.option("--label", "labels", multiple=True, metavar="KEY=VALUE", help="A label (repeatable).")
+@click.option("--queue", help="Queue to run on (default: the tool's, or gpu when --gpus > 0).")
+@click.option("--timeout", type=float, help="Seconds before the job is killed.")
+@click.option("--gpus", type=int, help="GPUs the job needs (routes it to the gpu queue).")
+@click.option(
+    "--no-profile", is_flag=True, help="Do not sample the job (exact CPU/memory totals remain)."
+)
+@click.option("--wait", is_flag=True, help="Follow the job live and exit with its outcome.")
+@json_option
+@guarded
+def submit(
+    tool: str, script: str, params: tuple[str, ...], params_json: str | None, labels: tuple[str, ...],
+    queue: str | None, timeout: float | None, gpus: int | None, no_profile: bool, wait: bool, as_json: bool,
+) -> None:  # fmt: skip
+    """Run SCRIPT with a registered TOOL (see 'jobprobe tools')."""
+    from tasks import submission
+
+    settings = settings_or_fail()
+    merged: dict[str, Any] = {}
+    if params_json:
+        try:
+            loaded = json.loads(params_json)
+        except ValueError as exc:
+            fail(f"--params-json is not valid JSON: {exc}", USAGE_ERROR)
+        if not isinstance(loaded, dict):
+            fail("--params-json must be a JSON object", USAGE_ERROR)
+        merged.update(loaded)
+    merged.update(parse_pairs(params, "--param"))
+    if timeout is not None and timeout <= 0:
+        fail(f"--timeout must be a positive number of seconds (got {timeout:g})", USAGE_ERROR)
+    job_id = submission.create(
+        tool, script, params=merged, labels=parse_pairs(labels, "--label"), queue=queue,
+        timeout=timeout, gpus=gpus, profile=not no_profile, settings=settings,
+    )  # fmt: skip
+    if not wait and not settings.embedded:
+        submission.enqueue(job_id, settings=settings)
+        if as_json:
+            emit_json({"task_id": job_id, "status": "queued"})
+        else:
+            click.echo(f"queued job {job_id}  (jobprobe job-details {job_id[:8]})")
+        return
+    runner = None
+    if settings.embedded:
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                submission.enqueue(job_id, settings=settings)
+            except BaseException as exc:  # surfaced after the thread ends
+                errors.append(exc)
+
+        runner = threading.Thread(target=run, name=f"job-{job_id[:8]}")
+        runner.start()
+    else:
+        submission.enqueue(job_id, settings=settings)
+    if not as_json:
+        click.echo(f"job {job_id} ({'embedded' if settings.embedded else 'queued'})", err=True)
+    rec = follow_job(job_id, runner) if (wait or not as_json) else _join(runner, job_id)
+    if as_json:
+        emit_json(rec)
+    else:
+        print_summary(rec)
+    raise SystemExit(EXIT_FOR_STATUS.get(rec["status"], 1) if wait else 0)
+
+
+def _join(runner: threading.Thread | None, job_id: str) -> dict[str, Any]:
+    from tasks import get_record
+
+    if runner is not None:
+        runner.join()
+    return get_record(job_id)
+
+
+# ---------------------------------------------------------------- reading jobs
+
+
+def history_filters(
+    status: str | None, tool: str | None, labels: Sequence[str], since: str | None,
+    queue: str | None = None, source: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    from store.jobs import STATUSES
+
+    if status and status not in STATUSES:
+        fail(f"unknown --status {status!r}; use one of {', '.join(STATUSES)}", USAGE_ERROR)
+    return {
+        "status": status, "tool": tool, "labels": parse_pairs(labels, "--label"),
+        "since": parse_since(since), "queue": queue, "source": source,
+    }  # fmt: skip
+
+
+filter_options = [
+    click.option("--status", help="Only jobs with this status."),
+    click.option("--tool", help="Only jobs of this tool."),
+    click.option(
+        "--label", "labels", multiple=True, metavar="KEY=VALUE", help="Only jobs with this label."
+    ),
+    click.option("--since", help="Only jobs submitted since (2026-11-01, 6h, 2d)."),
+    click.option("--queue", help="Only jobs of this queue."),
+    click.option("--source", type=click.Choice(["local", "iss"]), help="Local jobs or ISS jobs."),
+]
+
+
+def with_filters(fn: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(filter_options):
+        fn = option(fn)
+    return fn
+
+
+@main.command("job-history")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
+@click.option("--cursor", help="Continue after the last job of a previous page.")
+@with_filters
+@json_option
+@guarded
+def job_history(limit: int, cursor: str | None, status: str | None, tool: str | None,
+                labels: tuple[str, ...], since: str | None, queue: str | None, source: str | None,
+                as_json: bool) -> None:  # fmt: skip
+    """Jobs, newest first."""
+    from store import jobs as store_jobs
+    from store import records
+
+    filters = history_filters(status, tool, labels, since, queue, source)
+    with get_store().session() as session:
+        jobs = store_jobs.job_history(session, limit=limit, cursor=cursor, **filters)
+        recs = [records.to_record(j) for j in jobs]
+        next_cursor = store_jobs.encode_cursor(jobs[-1]) if len(jobs) == limit else None
+    if as_json:
+        emit_json({"jobs": recs, "next_cursor": next_cursor})
+        return
+    if not recs:
+        click.echo("no jobs match")
+        return
+    rows = [
+        (
+            r["task_id"][:8], r["status"], r["tool"], r["script"][:24], r["queue"], fmt_when(r["submitted_at"]),
+            fmt_num(r["duration_seconds"], 2), fmt_num(r["resource_usage"]["cpu_total_seconds"], 2),
+            fmt_num(r["resource_usage"]["memory_peak_mb"], 1),
+            ",".join(f"{k}={v}" for k, v in r["labels"].items()),
+        )
+        for r in recs
+    ]  # fmt: skip
+    click.echo(
+        table(
+            [
+                "ID",
+                "STATUS",
+                "TOOL",
+                "SCRIPT",
+                "QUEUE",
+                "SUBMITTED",
+                "DUR s",
+                "CPU s",
+                "PEAK MB",
+                "LABELS",
+            ],
+            rows,
+        )
+    )
+    if next_cursor:
+        click.echo(f"more: --cursor '{next_cursor}'")
+
+
+@main.command("job-details")
+@click.argument("job_id")
+@click.option("--timeseries", is_flag=True, help="Include every stored sample.")
+@json_option
+@guarded
+def job_details(job_id: str, timeseries: bool, as_json: bool) -> None:
+    """Everything about one job: record, profile, status history, reports."""
+    from store import jobs as store_jobs
+    from store import records
+    from store import reports as store_reports
+    from store import samples as store_samples
+
+    with get_store().session() as session:
+        job = store_jobs.get_job(session, job_id)
+        series = store_samples.load_timeseries(session, job.id)
+        rec = records.to_record(
+            job, events=store_jobs.status_history(session, job.id),
+            timeseries=series if timeseries else None,
+            reports=store_reports.reports_for_job(session, job.id),
+        )  # fmt: skip
+    if as_json:
+        emit_json(rec)
+        return
+    print_summary(rec)
+    click.echo(f"tool/script  {rec['tool']} {rec['script']}  params {json.dumps(rec['params'])}")
+    click.echo(
+        f"queue        {rec['queue']} on {rec['worker'] or '-'} (attempts {rec['attempts']})"
+    )
+    click.echo(
+        f"submitted    {fmt_when(rec['submitted_at'])}  waited {fmt_num(rec['queue_wait_seconds'], 2, ' s')}"
+    )
+    if series["t"]:
+        click.echo(
+            f"CPU % tree   {sparkline(series['proc_cpu_percent'])}  max {fmt_num(_max(series['proc_cpu_percent']), 0)}"
+        )
+        click.echo(
+            f"RSS MB tree  {sparkline(series['proc_rss_mb'])}  max {fmt_num(_max(series['proc_rss_mb']), 1)}"
+        )
+        if any(v is not None for v in series["gpu_util_percent"]):
+            click.echo(f"GPU %        {sparkline(series['gpu_util_percent'])}")
+    click.echo("history:")
+    for ev in rec["status_history"]:
+        click.echo(f"  {fmt_when(ev['at'])}  {ev['status']:<10} {ev['detail'] or ''}")
+    for rep in rec.get("reports") or []:
+        click.echo(f"report ({rep['kind']}, {fmt_when(rep['created_at'])}):")
+        for line in (rep.get("summary") or "").splitlines():
+            click.echo(f"  {line}")
+
+
+def _max(values: Sequence[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return max(known) if known else None
+
+
+@main.command("job-stats")
+@click.option(
+    "--by",
+    default="tool",
+    show_default=True,
+    help="tool, queue, worker, status, source or label:KEY",
+)
+@with_filters
+@json_option
+@guarded
+def job_stats(by: str, status: str | None, tool: str | None, labels: tuple[str, ...], since: str | None,
+              queue: str | None, source: str | None, as_json: bool) -> None:  # fmt: skip
+    """Counts, success rate, duration percentiles, CPU-seconds and peak memory per group."""
+    from store import jobs as store_jobs
+
+    filters = history_filters(status, tool, labels, since, queue, source)
+    with get_store().session() as session:
+        rows = store_jobs.job_stats(session, by=by, **filters)
+    if as_json:
+        emit_json({"by": by, "groups": rows})
+        return
+    if not rows:
+        click.echo("no jobs match")
+        return
+    click.echo(table(
+        [by.upper(), "JOBS", "OK", "FAILED", "SUCCESS", "DUR p50", "DUR p95", "CPU s", "PEAK MB", "WAIT s"],
+        [(r["group"], r["jobs"], r["succeeded"], r["failed"],
+          fmt_num(None if r["success_rate"] is None else 100 * r["success_rate"], 1, "%"),
+          fmt_num(r["duration_p50_s"], 2), fmt_num(r["duration_p95_s"], 2), fmt_num(r["cpu_seconds"], 1),
+          fmt_num(r["memory_peak_max_mb"], 1), fmt_num(r["queue_wait_mean_s"], 2)) for r in rows],
+    ))  # fmt: skip
+
+
+@main.command()
+@click.argument("job_id")
+@click.option("--stderr", "which", flag_value="stderr", help="Show stderr instead of stdout.")
+@click.option("--stdout", "which", flag_value="stdout", default=True, hidden=True)
+@click.option("--follow", "-f", is_flag=True, help="Keep printing until the job ends.")
+@json_option
+@guarded
+def logs(job_id: str, which: str, follow: bool, as_json: bool) -> None:
+    """A job's stdout (or --stderr), from its log file where this machine can read it."""
+    from store import jobs as store_jobs
+
+    store = get_store()
+    with store.session() as session:
+        job = store_jobs.get_job(session, job_id)
+        path = job.stdout_path if which == "stdout" else job.stderr_path
+        tail = job.stdout_tail if which == "stdout" else job.stderr_tail
+        workdir, status, worker = job.workdir, job.status, job.worker
+        full_id = job.id
+    if path is None and workdir is None and status == "running":
+        from worker.settings import load_settings
+
+        attempt_dirs = sorted((load_settings().data_dir / "jobs" / full_id).glob("attempt-*"))
+        path = str(attempt_dirs[-1] / f"{which}.log") if attempt_dirs else None
+    local = Path(path) if path else None
+    if as_json:
+        text = local.read_text(errors="replace") if local and local.is_file() else (tail or "")
+        emit_json(
+            {
+                "task_id": full_id,
+                "stream": which,
+                "path": path,
+                "local": bool(local and local.is_file()),
+                "text": text,
+            }
+        )
+        return
+    if local is None or not local.is_file():
+        if status == "queued":
+            fail(f"job {full_id[:8]} has not started yet; try again with --follow once it runs")
+        click.echo(tail or "", nl=False)
+        if path:
+            click.echo(f"\n(the last 4 KB stored; the full log is {path} on {worker})", err=True)
+        return
+    offset = 0
+    while True:
+        with local.open("rb") as fh:
+            fh.seek(offset)
+            chunk = fh.read()
+            offset += len(chunk)
+        if chunk:
+            click.echo(chunk.decode("utf-8", "replace"), nl=False)
+        if not follow:
+            return
+        with store.session() as session:
+            if store_jobs.get_job(session, full_id).status in store_jobs.TERMINAL:
+                follow = False  # one more read picks up the last bytes
+                continue
+        time.sleep(0.5)
+
+
+@main.command()
+@click.argument("job_id")
+@json_option
+@guarded
+def cancel(job_id: str, as_json: bool) -> None:
+    """Cancel a job: a queued one now, a running one within a second (SIGTERM, grace, SIGKILL)."""
+    from store import jobs as store_jobs
+
+    with get_store().session() as session:
+        job = store_jobs.request_cancel(session, job_id)
+        status, full_id = job.status, job.id
+    if as_json:
+        emit_json(
+            {
+                "task_id": full_id,
+                "status": status,
+                "cancel_requested": status not in store_jobs.TERMINAL or status == "cancelled",
+            }
+        )
+        return
+    if status == "cancelled":
+        click.echo(f"job {full_id[:8]} cancelled")
+    elif status in store_jobs.TERMINAL:
+        click.echo(f"job {full_id[:8]} already ended ({status}); nothing to cancel")
+    else:
+        click.echo(f"job {full_id[:8]} is {status}; it will be stopped within a second")
+
+
+@main.command()
+@json_option
+@guarded
+def tools(as_json: bool) -> None:
+    """The registered tools (JOBPROBE_TOOLS_FILE, DATA_DIR/tools.toml or the bundled ones)."""
+    from monitor.tools import load_registry
+
+    settings = settings_or_fail()
+    registry = load_registry(settings.resolved_tools_file)
+    if as_json:
+        emit_json({name: {"kind": t.kind, "command": list(t.command), "image": t.image, "queue": t.queue,
+                          "timeout": t.timeout, "gpus": t.gpus, "description": t.description}
+                   for name, t in registry.items()})  # fmt: skip
+        return
+    click.echo(table(
+        ["TOOL", "KIND", "RUNS", "QUEUE", "TIMEOUT s", "GPUS", "DESCRIPTION"],
+        [(n, t.kind, (f"{t.image}: " if t.image else "") + " ".join(t.command), t.queue or "-",
+          fmt_num(t.timeout, 0), t.gpus, t.description) for n, t in sorted(registry.items())],
+    ))  # fmt: skip
+
+
+@main.command()
+@click.option(
+    "--timeout", type=float, default=2.0, show_default=True, help="Seconds to wait for replies."
+)
+@json_option
+@guarded
+def workers(timeout: float, as_json: bool) -> None:
+    """Workers that answer on the broker, with their queues and active jobs."""
+    from worker.app import create_app
+
+    settings = settings_or_fail()
+    if settings.embedded:
+        msg = "embedded mode (JOBPROBE_BROKER_URL unset): jobs run inside the jobprobe command, no workers"
+        emit_json({"mode": "embedded", "workers": []}) if as_json else click.echo(msg)
+        return
+    app = create_app(settings)
+    try:
+        inspect = app.control.inspect(timeout=timeout)
+        stats = inspect.stats() or {}
+        queues = inspect.active_queues() or {}
+        active = inspect.active() or {}
+    except Exception as exc:  # kombu raises transport errors when the broker is down
+        fail(
+            f"cannot reach the broker {settings.broker_url} ({exc}); start it or fix JOBPROBE_BROKER_URL"
+        )
+    rows = []
+    for name in sorted(stats):
+        st = stats[name]
+        rows.append({
+            "worker": name,
+            "queues": sorted(q["name"] for q in queues.get(name, [])),
+            "active": len(active.get(name, [])),
+            "concurrency": (st.get("pool") or {}).get("max-concurrency"),
+            "processed": sum((st.get("total") or {}).values()),
+        })  # fmt: skip
+    if as_json:
+        emit_json({"mode": "distributed", "workers": rows})
+        return
+    if not rows:
+        click.echo(
+            f"no worker answered within {timeout:g} s (start one: celery -A worker.app worker -Q cpu,gpu,iss,analysis)"
+        )
+        return
+    click.echo(table(["WORKER", "QUEUES", "ACTIVE", "CONCURRENCY", "PROCESSED"],
+                     [(r["worker"], ",".join(r["queues"]), r["active"], r["concurrency"], r["processed"]) for r in rows]))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""Stored analysis reports (job, sweep, comparison, insight)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from store.jobs import utcnow
+from store.models import Report
+
+
+def save_report(
+    session: Session,
+    *,
+    kind: str,
+    body: dict[str, Any],
+    markdown: str | None = None,
+    path: str | None = None,
+    job_id: str | None = None,
+    sweep_id: str | None = None,
+) -> Report:
+    """Store a report; returns it."""
+    report = Report(
+        kind=kind, job_id=job_id, sweep_id=sweep_id, body=body, markdown=markdown, path=path,
+        created_at=utcnow(),
+    )  # fmt: skip
+    session.add(report)
+    session.flush()
+    return report
+
+
+def report_dict(report: Report) -> dict[str, Any]:
+    """A report as JSON, with a short text summary for listings."""
+    return {
+        "id": report.id,
+        "kind": report.kind,
+        "created_at": report.created_at.isoformat() if report.created_at else None,
+        "path": report.path,
+        "summary": report.body.get("summary") if isinstance(report.body, dict) else None,
+        "body": report.body,
+    }
+
+
+def reports_for_job(session: Session, job_id: str) -> list[dict[str, Any]]:
+    """A job's reports, newest first."""
+    stmt = sa.select(Report).where(Report.job_id == job_id).order_by(Report.created_at.desc())
+    return [report_dict(r) for r in session.scalars(stmt)]
+
+
+def reports_for_sweep(session: Session, sweep_id: str) -> list[dict[str, Any]]:
+    """A sweep's reports, newest first."""
+    stmt = sa.select(Report).where(Report.sweep_id == sweep_id).order_by(Report.created_at.desc())
+    return [report_dict(r) for r in session.scalars(stmt)]

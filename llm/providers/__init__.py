@@ -1,0 +1,1 @@
+"""Provider implementations, one module each: ``none``, ``openai``, ``bedrock``."""

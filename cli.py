@@ -721,5 +721,10 @@ def workers(timeout: float, as_json: bool) -> None:
                      [(r["worker"], ",".join(r["queues"]), r["active"], r["concurrency"], r["processed"]) for r in rows]))  # fmt: skip
 
 
+# ---------------------------------------------------------------- ISS commands (iss group)
+
+# ---------------------------------------------------------------- analysis commands
+
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,113 @@
+"""Bottleneck attribution on recorded profiles."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from analysis import bottleneck
+
+Loader = Callable[[str], dict[str, Any]]
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("cpu_bound", "cpu"),
+        ("memory_bound", "memory"),
+        ("io_bound", "disk_io"),
+        ("network_bound", "network"),
+        ("gpu_bound", "gpu"),
+        ("gpu_throttled", "throttled"),
+        ("idle", "underutilised"),
+        ("queue_bound", "queue"),
+        ("balanced", "balanced"),
+        ("missing_gpu", "cpu"),
+        ("lost_unprofiled", "unknown"),
+    ],
+)
+def test_each_recorded_profile_gets_its_kind(profile: Loader, name: str, kind: str) -> None:
+    verdict = bottleneck.classify(profile(name))
+    assert verdict.kind == kind
+    assert 0.0 <= verdict.confidence <= 1.0
+    assert verdict.advice
+    if kind != "unknown":
+        assert verdict.evidence
+        assert verdict.confidence >= 0.5
+
+
+def test_evidence_names_metric_value_and_threshold(profile: Loader) -> None:
+    verdict = bottleneck.classify(profile("cpu_bound"))
+    evidence = verdict.evidence[0]
+    assert evidence.metric == "cpu_busy_core_fraction"
+    assert evidence.comparison == ">="
+    assert evidence.threshold == 0.85
+    assert evidence.value > 0.95
+
+
+def test_gpu_job_without_gpu_samples_gets_no_gpu_verdict_and_says_why(profile: Loader) -> None:
+    verdict = bottleneck.classify(profile("missing_gpu"))
+    kinds = {verdict.kind, *(v.kind for v in verdict.secondary)}
+    assert not kinds & {"gpu", "throttled", "underutilised"}
+    gpu_notes = [m for m in verdict.missing if m.startswith("gpu:")]
+    assert gpu_notes and "1 GPU(s) requested" in gpu_notes[0]
+    assert "DriverNotLoaded" in gpu_notes[0]
+
+
+def test_gpu_job_keeps_cpu_as_secondary(profile: Loader) -> None:
+    verdict = bottleneck.classify(profile("gpu_bound"))
+    assert verdict.kind == "gpu"
+    assert [v.kind for v in verdict.secondary] == ["cpu"]
+
+
+def test_oom_kill_is_memory_with_error_evidence(profile: Loader) -> None:
+    verdict = bottleneck.classify(profile("memory_bound"))
+    assert {e.metric for e in verdict.evidence} >= {"oom_killed", "mem_limit_fraction"}
+    assert any("OOM" in a for a in verdict.advice)
+
+
+def test_healthy_fast_job_is_balanced_with_evidence_below_thresholds(profile: Loader) -> None:
+    verdict = bottleneck.classify(profile("balanced"))
+    assert verdict.kind == "balanced"
+    assert all(e.comparison == "<" and e.value < e.threshold for e in verdict.evidence)
+
+
+def test_missing_cpu_figures_are_not_zero(profile: Loader) -> None:
+    record = profile("cpu_bound")
+    del record["detailed_profile"]["process_cpu"]
+    del record["resource_usage"]
+    derived = bottleneck.derive(record)
+    assert derived["cores_busy"] is None
+    verdict = bottleneck.classify(record)
+    assert verdict.kind != "underutilised"
+    assert any(m.startswith("cores_busy") for m in verdict.missing)
+
+
+def test_cpu_falls_back_to_cpu_seconds_over_duration(profile: Loader) -> None:
+    record = profile("cpu_bound")
+    del record["detailed_profile"]["process_cpu"]
+    assert bottleneck.classify(record).kind == "cpu"
+
+
+def test_unprofiled_job_is_unknown_with_reason(profile: Loader) -> None:
+    verdict = bottleneck.classify(profile("lost_unprofiled"))
+    assert verdict.kind == "unknown"
+    assert verdict.confidence == 0.0
+    assert any("no profile" in m for m in verdict.missing)
+
+
+def test_verdict_is_json_ready(profile: Loader) -> None:
+    data = bottleneck.classify(profile("gpu_throttled")).to_dict()
+    assert json.loads(json.dumps(data))["kind"] == "throttled"
+    assert data["secondary"][0]["kind"] == "gpu"
+
+
+def test_rule_table_renders_every_rule() -> None:
+    rows = bottleneck.rule_table()
+    assert len(rows) == len(bottleneck.RULES)
+    assert {r["kind"] for r in rows} >= {"cpu", "gpu", "memory", "disk_io", "network", "queue",
+                                         "throttled", "underutilised"}
+    assert all(r["when"] and r["advice"] for r in rows)

@@ -87,6 +87,27 @@ def parse_children(text: str) -> list[int]:
     return [int(x) for x in text.split()]
 
 
+def read_text(path: str) -> str | None:
+    """The whole file at ``path`` (one ``os.read`` loop, no buffering layers), or ``None`` when
+    it is gone or unreadable (a process exiting between open and read gives ESRCH)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except (FileNotFoundError, ProcessLookupError, NotADirectoryError, PermissionError):
+        return None
+    try:
+        chunks = []
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks).decode("utf-8", "replace")
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 class ProcReader:
     """Read per-process files under ``proc_root``; every method returns ``None`` for a process
     that is gone (or, for ``io``, not ours to read)."""
@@ -95,23 +116,7 @@ class ProcReader:
         self.root = proc_root.rstrip("/")
 
     def _read(self, path: str) -> str | None:
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except (FileNotFoundError, ProcessLookupError, NotADirectoryError, PermissionError):
-            return None
-        try:
-            chunks = []
-            while True:
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-            return b"".join(chunks).decode("utf-8", "replace")
-        except (ProcessLookupError, PermissionError, OSError):
-            # ESRCH when the process dies between open and read.
-            return None
-        finally:
-            os.close(fd)
+        return read_text(path)
 
     def stat(self, pid: int) -> ProcStat | None:
         """``/proc/<pid>/stat`` parsed, or ``None``."""

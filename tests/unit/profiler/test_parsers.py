@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from profiler import container, gpu_nvidia, procfs, rates, summary
+from profiler import container, gpu_nvidia, procfs, rates, summary, system
+from profiler import disk as disk_mod
 from profiler.process_tree import ProcessTreeSampler
 
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -151,3 +152,34 @@ def test_summary_stats_ignore_none_and_never_invent_zero() -> None:
     assert (s["mean"], s["min"], s["max"]) == (2.0, 1.0, 3.0)
     assert summary.percentile(list(range(101)), 95) == 95
     assert summary.last([1, 2, None]) == 2.0
+
+
+def test_proc_stat_recorded() -> None:
+    total, cores = system.parse_proc_stat((PROC / "stat").read_text())
+    assert len(total) == 8 and len(cores) >= 1
+    # The aggregate line is the sum of the per-core lines (to rounding of jiffies).
+    for i in range(8):
+        assert abs(total[i] - sum(c[i] for c in cores)) <= len(cores)
+
+
+def test_meminfo_recorded() -> None:
+    info = system.parse_meminfo((PROC / "meminfo").read_text())
+    m = system.memory_figures(info)
+    assert m["mem_used_mb"] + m["mem_available_mb"] == pytest.approx(info["MemTotal"] / 1024)
+    assert 0 < m["mem_percent"] < 100
+    assert m["swap_used_mb"] >= 0
+
+
+def test_diskstats_recorded_counts_whole_disks_once() -> None:
+    text = (PROC / "diskstats").read_text()
+    names = [line.split()[2] for line in text.splitlines()]
+    disk = next(n for n in names if not n.startswith(("loop", "ram")))
+    only = disk_mod.parse_diskstats(text, frozenset({disk}))
+    line = next(x.split() for x in text.splitlines() if x.split()[2] == disk)
+    assert only == {
+        "read_count": int(line[3]),
+        "read_bytes": int(line[5]) * 512,
+        "write_count": int(line[7]),
+        "write_bytes": int(line[9]) * 512,
+    }
+    assert disk_mod.parse_diskstats(text)["read_count"] >= only["read_count"]

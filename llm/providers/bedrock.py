@@ -33,7 +33,8 @@ class BedrockProvider:
 
     Credentials, region and endpoint come as arguments (``endpoint_url`` points it at a
     stand-in or a VPC endpoint). Credentials left ``None`` fall back to boto3's own chain.
-    Timeouts and retries are botocore's ``Config(connect_timeout, read_timeout, retries)``.
+    Timeouts and retries are botocore's ``Config(connect_timeout, read_timeout, retries)``;
+    ``max_attempts`` counts every attempt, the first included.
     """
 
     name = "bedrock"
@@ -65,7 +66,7 @@ class BedrockProvider:
         config = Config(
             connect_timeout=connect_timeout_s,
             read_timeout=read_timeout_s,
-            retries={"max_attempts": max_attempts, "mode": "standard"},
+            retries={"total_max_attempts": max_attempts, "mode": "standard"},
         )
         self._client: Any = session.client(
             "bedrock-runtime", endpoint_url=endpoint_url, config=config

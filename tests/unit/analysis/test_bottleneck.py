@@ -108,6 +108,14 @@ def test_verdict_is_json_ready(profile: Loader) -> None:
 def test_rule_table_renders_every_rule() -> None:
     rows = bottleneck.rule_table()
     assert len(rows) == len(bottleneck.RULES)
-    assert {r["kind"] for r in rows} >= {"cpu", "gpu", "memory", "disk_io", "network", "queue",
-                                         "throttled", "underutilised"}
+    assert {r["kind"] for r in rows} >= {
+        "cpu",
+        "gpu",
+        "memory",
+        "disk_io",
+        "network",
+        "queue",
+        "throttled",
+        "underutilised",
+    }
     assert all(r["when"] and r["advice"] for r in rows)

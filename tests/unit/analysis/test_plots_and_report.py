@@ -21,9 +21,17 @@ def _is_png(path: Path) -> bool:
 
 def _sweep(profile: Loader) -> dict[str, Any]:
     record = profile("cpu_bound")
-    points = [{"value": v, "repeat": 0, "throughput": 100.0 * min(v, 8), "p50_ms": 2.0,
-               "p99_ms": 5.0 + 6.0 * max(0, v - 8), "record": record}
-              for v in (1, 2, 4, 6, 8, 10, 12, 16)]
+    points = [
+        {
+            "value": v,
+            "repeat": 0,
+            "throughput": 100.0 * min(v, 8),
+            "p50_ms": 2.0,
+            "p99_ms": 5.0 + 6.0 * max(0, v - 8),
+            "record": record,
+        }
+        for v in (1, 2, 4, 6, 8, 10, 12, 16)
+    ]
     return saturation.sweep_report(points, slo_p99=20.0)
 
 

@@ -36,8 +36,10 @@ def _row(comparison: regression.Comparison, name: str) -> regression.MetricRow:
 def test_noisy_repeats_with_the_same_mean_are_not_flagged(profile: Loader) -> None:
     base = profile("balanced")
     for seed in range(5):
-        result = regression.compare(_runs(base, slowdown=1.0, n=5, seed=seed),
-                                    _runs(base, slowdown=1.0, n=5, seed=seed + 100))
+        result = regression.compare(
+            _runs(base, slowdown=1.0, n=5, seed=seed),
+            _runs(base, slowdown=1.0, n=5, seed=seed + 100),
+        )
         assert not result.regressed, [(r.name, r.status) for r in result.rows]
 
 
@@ -57,8 +59,9 @@ def test_noise_past_the_threshold_without_significance_is_noise(profile: Loader)
 
 def test_a_real_25_percent_slowdown_is_flagged(profile: Loader) -> None:
     base = profile("balanced")
-    result = regression.compare(_runs(base, slowdown=1.0, n=5, seed=1),
-                                _runs(base, slowdown=1.25, n=5, seed=2))
+    result = regression.compare(
+        _runs(base, slowdown=1.0, n=5, seed=1), _runs(base, slowdown=1.25, n=5, seed=2)
+    )
     assert result.regressed
     duration = _row(result, "duration_seconds")
     assert duration.status == "regressed"
@@ -79,8 +82,9 @@ def test_single_runs_use_the_threshold_alone(profile: Loader) -> None:
 
 def test_an_improvement_is_not_a_regression(profile: Loader) -> None:
     base = profile("balanced")
-    result = regression.compare(_runs(base, slowdown=1.0, n=4, seed=1),
-                                _runs(base, slowdown=0.7, n=4, seed=2))
+    result = regression.compare(
+        _runs(base, slowdown=1.0, n=4, seed=1), _runs(base, slowdown=0.7, n=4, seed=2)
+    )
     assert not result.regressed
     assert _row(result, "duration_seconds").status == "improved"
 
@@ -130,8 +134,10 @@ def test_thresholds_are_configurable(profile: Loader) -> None:
     slow = copy.deepcopy(base)
     slow["duration_seconds"] = base["duration_seconds"] * 1.2
     lenient = regression.Thresholds(duration_pct=30.0)
-    assert _row(regression.compare([base], [slow], thresholds=lenient),
-                "duration_seconds").status == "ok"
+    assert (
+        _row(regression.compare([base], [slow], thresholds=lenient), "duration_seconds").status
+        == "ok"
+    )
 
 
 @pytest.mark.parametrize(

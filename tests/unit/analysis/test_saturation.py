@@ -28,8 +28,9 @@ def test_convex_latency_knee() -> None:
 
 def test_decreasing_convex_knee() -> None:
     xs = np.arange(1, 13)
-    result = saturation.knee(xs, np.maximum(100 - 20 * xs, 20.0), direction="decreasing",
-                             curve="convex")
+    result = saturation.knee(
+        xs, np.maximum(100 - 20 * xs, 20.0), direction="decreasing", curve="convex"
+    )
     assert result.found and result.x == 4
 
 
@@ -103,10 +104,16 @@ def _sweep(profile: Loader, curve: Callable[[float], float]) -> list[dict[str, A
     for value in LOADS:
         for repeat, wobble in enumerate((0.98, 1.0, 1.03)):
             throughput = curve(value) * wobble
-            points.append({"value": value, "repeat": repeat, "throughput": throughput,
-                           "p50_ms": 2.0 + value * 0.1,
-                           "p99_ms": 10.0 + 8.0 * max(0, value - 10),
-                           "record": record})
+            points.append(
+                {
+                    "value": value,
+                    "repeat": repeat,
+                    "throughput": throughput,
+                    "p50_ms": 2.0 + value * 0.1,
+                    "p99_ms": 10.0 + 8.0 * max(0, value - 10),
+                    "record": record,
+                }
+            )
     return points
 
 
@@ -135,8 +142,17 @@ def test_sweep_report_says_when_there_is_no_knee(profile: Loader) -> None:
 
 def test_sweep_throughput_falls_back_to_record_metrics(profile: Loader) -> None:
     record = profile("balanced")
-    points = [{"value": v, "repeat": 0, "throughput": None, "p50_ms": None, "p99_ms": None,
-               "record": record} for v in (1, 2)]
+    points = [
+        {
+            "value": v,
+            "repeat": 0,
+            "throughput": None,
+            "p50_ms": None,
+            "p99_ms": None,
+            "record": record,
+        }
+        for v in (1, 2)
+    ]
     report = saturation.sweep_report(points)
     assert report["points"][0]["throughput"] == record["metrics"]["throughput"]
     assert "too few points" in report["usl"]["reason"]

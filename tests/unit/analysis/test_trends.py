@@ -33,9 +33,13 @@ def fleet(profile: Loader) -> list[dict[str, Any]]:
 
 
 def test_job_usage_wasted_gpu_hours() -> None:
-    record = {"gpus": 2, "duration_seconds": 3600.0,
-              "detailed_profile": {"gpu_stats": {"nvidia": [{"mean_util_percent": 25.0},
-                                                            {"mean_util_percent": 75.0}]}}}
+    record = {
+        "gpus": 2,
+        "duration_seconds": 3600.0,
+        "detailed_profile": {
+            "gpu_stats": {"nvidia": [{"mean_util_percent": 25.0}, {"mean_util_percent": 75.0}]}
+        },
+    }
     usage = trends.job_usage(record)
     assert usage.gpu_hours == pytest.approx(2.0)
     assert usage.wasted_gpu_hours == pytest.approx(1.0)
@@ -46,8 +50,9 @@ def test_usage_over_time_by_hour_and_queue(fleet: list[dict[str, Any]]) -> None:
     first = next(r for r in rows if r["bucket"] == "2026-11-20T10:00:00+00:00")
     assert first["group"] == "gpu" and first["jobs"] == 2
     assert first["wasted_gpu_hours"] == pytest.approx(2 * 600 / 3600 * (1 - 0.0295), rel=0.05)
-    eleven_gpu = next(r for r in rows
-                      if r["bucket"] == "2026-11-20T11:00:00+00:00" and r["group"] == "gpu")
+    eleven_gpu = next(
+        r for r in rows if r["bucket"] == "2026-11-20T11:00:00+00:00" and r["group"] == "gpu"
+    )
     assert eleven_gpu["gpu_unknown_jobs"] == 1 and eleven_gpu["wasted_gpu_hours"] == 0.0
     assert sum(r["jobs"] for r in rows) == len(fleet)
     failures = sum(r["failures"] for r in rows)

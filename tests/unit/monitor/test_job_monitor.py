@@ -1,0 +1,127 @@
+"""JobMonitor on real processes: outcome, exact usage, params, logs, timeout, cancel, stragglers."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor import JobMonitor, JobSpec
+from monitor.tools import load_registry
+
+TOOLS = load_registry()
+
+
+def spec(tool: str, script: str, name: str = "job.sh", **kwargs: Any) -> JobSpec:
+    return JobSpec(
+        job_id="j" * 32, tool=TOOLS[tool], script_name=name, script_content=script, **kwargs
+    )
+
+
+def test_success_with_params_metrics_logs_and_exact_cpu(tmp_path: Path) -> None:
+    script = (
+        "import os, json, time\n"
+        "t = time.process_time()\n"
+        "while time.process_time() - t < 0.6: pass\n"
+        "print('alpha', os.environ['SIM_ALPHA'], json.loads(os.environ['JOBPROBE_PARAMS']))\n"
+        "json.dump({'throughput': 9.5}, open(os.environ['JOBPROBE_METRICS_FILE'], 'w'))\n"
+        "open('result.dat', 'w').write('x' * 100)\n"
+    )
+    samples: list[dict[str, Any]] = []
+    monitor = JobMonitor(sample_interval=0.1, write_samples=samples.extend, flush_seconds=0.2)
+    out = monitor.run(spec("python", script, "sim.py", params={"alpha": 0.5}), tmp_path)
+    assert out.status == "success" and out.returncode == 0 and out.error is None
+    assert "alpha 0.5 {'alpha': 0.5}" in out.stdout_tail
+    assert out.metrics == {"throughput": 9.5}
+    assert {"path": "result.dat", "bytes": 100} in out.artifacts
+    assert out.artifacts == [a for a in out.artifacts if a["path"] not in {"sim.py", "stdout.log"}]
+    assert 0.6 <= out.resource_usage["cpu_total_seconds"] < 1.5  # type: ignore[operator]
+    assert out.profile is not None and out.profile["samples_collected"] >= 3
+    assert len(samples) == out.profile["samples_collected"]
+    stored = out.for_store()
+    assert "timeseries" not in stored["detailed_profile"]
+    json.dumps(stored)  # what the store and the spool take must be JSON
+
+
+def test_secrets_and_settings_do_not_reach_the_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JOBPROBE_ISS_CLIENT_SECRET", "s3cret")
+    monkeypatch.setenv("CLIENT_SECRET", "s3cret")
+    out = JobMonitor(enable_profiling=False).run(spec("bash", "env\n"), tmp_path)
+    assert "s3cret" not in out.stdout_tail and "JOBPROBE_JOB_ID=" in out.stdout_tail
+
+
+def test_failure_reports_code_and_last_stderr_line(tmp_path: Path) -> None:
+    out = JobMonitor(enable_profiling=False).run(spec("bash", "echo boom >&2\nexit 7\n"), tmp_path)
+    assert out.status == "failed" and out.returncode == 7
+    assert out.error == "exited with code 7: boom"
+
+
+def test_timeout_kills_the_whole_group(tmp_path: Path) -> None:
+    script = "sleep 60 &\necho $! > child.pid\nsleep 60\n"
+    t0 = time.monotonic()
+    out = JobMonitor(enable_profiling=False, kill_grace=0.5).run(
+        spec("bash", script, timeout_s=1), tmp_path
+    )
+    assert out.status == "timeout" and time.monotonic() - t0 < 10
+    child = int((tmp_path / "child.pid").read_text())
+    assert (
+        not Path(f"/proc/{child}").exists()
+        or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2]
+    )
+
+
+def test_cancel_stops_a_running_job(tmp_path: Path) -> None:
+    monitor = JobMonitor(enable_profiling=False, kill_grace=0.5, cancel_poll_seconds=0.1)
+    threading.Timer(0.5, monitor.cancel).start()
+    out = monitor.run(spec("bash", "sleep 60\n"), tmp_path)
+    assert out.status == "cancelled" and out.duration_s < 5
+
+
+def test_should_cancel_callback_is_polled(tmp_path: Path) -> None:
+    t0 = time.monotonic()
+    monitor = JobMonitor(
+        enable_profiling=False, kill_grace=0.5, cancel_poll_seconds=0.1,
+        should_cancel=lambda: time.monotonic() - t0 > 0.5,
+    )  # fmt: skip
+    assert monitor.run(spec("bash", "sleep 60\n"), tmp_path).status == "cancelled"
+
+
+def test_background_stragglers_are_ended_with_the_job(tmp_path: Path) -> None:
+    out = JobMonitor(enable_profiling=False).run(
+        spec("bash", "sleep 60 &\necho $! > bg.pid\n"), tmp_path
+    )
+    assert out.status == "success"
+    pid = int((tmp_path / "bg.pid").read_text())
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the job's background process outlived it")
+
+
+def test_bad_metrics_file_is_reported_not_hidden(tmp_path: Path) -> None:
+    out = JobMonitor(enable_profiling=False).run(
+        spec("bash", 'echo "{oops" > "$JOBPROBE_METRICS_FILE"\n'), tmp_path
+    )
+    assert out.metrics == {} and out.error is not None and "not valid JSON" in out.error
+
+
+def test_missing_program_is_a_launch_error(tmp_path: Path) -> None:
+    from monitor import errors
+    from monitor.tools import Tool
+
+    tool = Tool(name="ghost", command=("/nonexistent/solver", "{script}"))
+    job = JobSpec(job_id="j" * 32, tool=tool, script_name="x", script_content="")
+    with pytest.raises(errors.LaunchError, match="cannot start '/nonexistent/solver'"):
+        JobMonitor(enable_profiling=False).run(job, tmp_path)

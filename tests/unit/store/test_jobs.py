@@ -1,0 +1,166 @@
+"""Store queries on both backends: SQLite (embedded) and the real PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from store import errors, records
+from store import jobs as q
+from store import samples as store_samples
+from store.db import Store
+from store.spool import Spool
+from tests import services
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "sqlite":
+        s = Store(f"sqlite:///{tmp_path / 'jp.db'}")
+        yield s
+        s.dispose()
+        return
+    url, name = services.create_pg_database()
+    s = Store(url)
+    try:
+        yield s
+    finally:
+        s.dispose()
+        services.drop_pg_database(name)
+
+
+def make(store: Store, **kwargs: object) -> str:
+    defaults: dict[str, object] = {
+        "tool": "python",
+        "queue": "cpu",
+        "script_name": "a.py",
+        "script_content": "print(1)",
+    }
+    defaults.update(kwargs)
+    with store.session() as s:
+        return q.create_job(s, **defaults).id  # type: ignore[arg-type]
+
+
+def test_lifecycle_attempts_and_record(store: Store) -> None:
+    job_id = make(store, labels={"team": "cfd"}, params={"n": 3})
+    with store.session() as s:
+        job = q.begin_attempt(s, job_id, worker="w1@h", max_attempts=2)
+        assert job is not None and job.status == "running" and job.attempts == 1
+    outcome = {"status": "success", "returncode": 0, "duration_s": 1.5, "cpu_total_s": 1.2,
+               "memory_peak_mb": 50.0, "detailed_profile": {"samples_collected": 3}}  # fmt: skip
+    with store.session() as s:
+        q.finish_job(s, job_id, outcome)
+    with store.session() as s:
+        assert (
+            q.begin_attempt(s, job_id, worker="w2@h", max_attempts=2) is None
+        )  # duplicate delivery
+        rec = records.to_record(q.get_job(s, job_id[:8]), events=q.status_history(s, job_id))
+    assert rec["status"] == "success" and rec["resource_usage"]["cpu_total_seconds"] == 1.2
+    assert rec["labels"] == {"team": "cfd"} and rec["params"] == {"n": 3}
+    assert [e["status"] for e in rec["status_history"]] == ["queued", "running", "success"]
+
+
+def test_lost_after_max_attempts(store: Store) -> None:
+    job_id = make(store)
+    with store.session() as s:
+        assert q.begin_attempt(s, job_id, worker="w1", max_attempts=1) is not None
+    with store.session() as s:  # the worker died; the message comes back
+        assert q.begin_attempt(s, job_id, worker="w2", max_attempts=1) is None
+    with store.session() as s:
+        job = q.get_job(s, job_id)
+        assert job.status == "lost" and "worker lost" in (job.error or "")
+
+
+def test_cancel_queued_and_running(store: Store) -> None:
+    queued, running = make(store), make(store)
+    with store.session() as s:
+        q.begin_attempt(s, running, worker="w", max_attempts=3)
+    with store.session() as s:
+        assert q.request_cancel(s, queued).status == "cancelled"
+        assert q.request_cancel(s, running).status == "running"
+        assert q.cancel_requested(s, running)
+
+
+def test_unknown_and_ambiguous_ids(store: Store) -> None:
+    with store.session() as s, pytest.raises(errors.JobNotFound):
+        q.get_job(s, "ffffffffff")
+    with store.session() as s:
+        for suffix in ("1", "2"):
+            q.create_job(s, tool="t", queue="cpu", job_id="abcdef" + suffix * 26)
+    with store.session() as s, pytest.raises(errors.AmbiguousJobId):
+        q.get_job(s, "abcdef")
+
+
+def test_history_filters_and_cursor(store: Store) -> None:
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    for i in range(7):
+        make(store, tool="python" if i % 2 else "bash", labels={"team": "a" if i < 4 else "b"},
+             submitted_at=base + timedelta(minutes=i))  # fmt: skip
+    with store.session() as s:
+        page1 = q.job_history(s, limit=3)
+        page2 = q.job_history(s, limit=3, cursor=q.encode_cursor(page1[-1]))
+        assert [j.submitted_at.minute for j in page1 + page2] == [6, 5, 4, 3, 2, 1]
+        assert {j.tool for j in q.job_history(s, tool="bash", limit=10)} == {"bash"}
+        assert len(q.job_history(s, labels={"team": "b"}, limit=10)) == 3
+        assert len(q.job_history(s, since=base + timedelta(minutes=5), limit=10)) == 2
+
+
+def test_stats_groups_percentiles_and_labels(store: Store) -> None:
+    for i, status in enumerate(["success", "success", "failed", "success"]):
+        job_id = make(store, labels={"team": "cfd"})
+        with store.session() as s:
+            q.begin_attempt(s, job_id, worker="w", max_attempts=3)
+        with store.session() as s:
+            q.finish_job(
+                s, job_id, {"status": status, "duration_s": float(i + 1), "cpu_total_s": 1.0}
+            )
+    with store.session() as s:
+        (row,) = q.job_stats(s, by="label:team")
+    assert row["group"] == "cfd" and row["jobs"] == 4 and row["succeeded"] == 3
+    assert row["success_rate"] == pytest.approx(0.75)
+    assert row["duration_p50_s"] == pytest.approx(2.5) and row["cpu_seconds"] == pytest.approx(4.0)
+    with store.session() as s, pytest.raises(errors.StoreError, match="cannot group by"):
+        q.job_stats(s, by="colour")
+
+
+def test_samples_round_trip_with_nulls_and_extras(store: Store) -> None:
+    job_id = make(store)
+    now = time.time()
+    samples = [
+        {"t": now + i * 0.5, "elapsed_s": i * 0.5, "proc_cpu_percent": 100.0 * i, "proc_rss_mb": 10.0,
+         "proc_count": 2, "gpu_util_percent": None, "cpu_per_core": [1.0, 2.0], "gpu0_temp_c": None}
+        for i in range(5)
+    ]  # fmt: skip
+    assert store_samples.write_samples(store, job_id, 1, samples) == 5
+    with store.session() as s:
+        series = store_samples.load_timeseries(s, job_id)
+        latest = store_samples.latest_sample(s, job_id)
+        assert store_samples.count_samples(s, job_id) == 5
+    assert series["proc_cpu_percent"] == [0.0, 100.0, 200.0, 300.0, 400.0]
+    assert series["gpu_util_percent"] == [None] * 5  # not measured stays null, never 0
+    assert latest is not None and latest["proc_cpu_percent"] == 400.0
+
+
+def test_spool_keeps_outcomes_until_the_database_takes_them(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool")
+    spool.put("job1", {"outcome": {"status": "success"}})
+    spool.put("job2", {"outcome": {"status": "failed"}})
+    seen: list[str] = []
+
+    def flaky(job_id: str, payload: dict[str, object]) -> None:
+        if job_id == "job2":
+            raise errors.StoreUnavailable("down")
+        seen.append(job_id)
+
+    assert spool.replay(flaky) == 1 and seen == ["job1"]
+    assert [p.stem for p in spool.pending()] == ["job2"]
+    assert spool.replay(lambda job_id, payload: None) == 1 and spool.pending() == []
+
+
+def test_unreachable_database_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(errors.StoreUnavailable, match="cannot reach the database .*127.0.0.1:1"):
+        Store("postgresql+psycopg://postgres@127.0.0.1:1/nope")

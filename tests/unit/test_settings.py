@@ -1,0 +1,63 @@
+"""Settings: precedence, legacy names, and one-line errors for bad values."""
+
+from __future__ import annotations
+
+import pytest
+
+from worker import errors
+from worker.settings import Settings, load_settings
+
+
+def test_defaults_are_embedded_sqlite(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    monkeypatch.setenv("JOBPROBE_DATA_DIR", str(tmp_path))
+    s = load_settings()
+    assert s.embedded
+    assert s.resolved_database_url == f"sqlite:///{tmp_path}/jobprobe.db"
+    assert s.sample_interval == 0.5
+
+
+def test_argument_beats_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JOBPROBE_SAMPLE_INTERVAL", "2")
+    assert load_settings().sample_interval == 2
+    assert load_settings(sample_interval=0.1).sample_interval == 0.1
+
+
+def test_visibility_timeout_outlasts_the_longest_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JOBPROBE_MAX_TIMEOUT", "7200")
+    s = load_settings()
+    assert s.resolved_visibility_timeout > s.max_timeout
+
+
+def test_legacy_iss_variable_names_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ISS_API_URL", "http://127.0.0.1:1")
+    monkeypatch.setenv("CLIENT_SECRET_NAME", "iss/creds")
+    monkeypatch.setenv("AWS_REGION_ISS", "eu-west-1")
+    s = load_settings()
+    assert (s.iss_api_url, s.iss_secret_name, s.iss_aws_region) == (
+        "http://127.0.0.1:1",
+        "iss/creds",
+        "eu-west-1",
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("JOBPROBE_SAMPLE_INTERVAL", "0"),
+        ("JOBPROBE_SAMPLE_INTERVAL", "fast"),
+        ("JOBPROBE_MAX_ATTEMPTS", "0"),
+    ],
+)
+def test_bad_value_is_one_line_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(errors.SettingsError) as info:
+        load_settings()
+    message = str(info.value)
+    assert message.startswith(f"{name}:") and "\n" not in message
+
+
+def test_every_setting_is_described() -> None:
+    for name, field in Settings.model_fields.items():
+        assert field.description, f"{name} has no description"

@@ -116,11 +116,24 @@ def _gpu_util(record: Mapping[str, Any]) -> float | None:
     return max(known) if known else None
 
 
+def _oom_killed(record: Mapping[str, Any]) -> float | None:
+    """1.0 when the job was (probably) OOM-killed: the monitor said so, the container state
+    says so, or it died of SIGKILL (137/-9; the memory gate in the rule rules out other kills)."""
+    error = record.get("error")
+    if isinstance(error, str) and "OOM" in error:
+        return 1.0
+    if fields.get(record, "detailed_profile.container_stats.oom_killed") is True:
+        return 1.0
+    returncode = record.get("returncode")
+    if isinstance(returncode, int):
+        return float(returncode in (137, -9))
+    return None
+
+
 def derive(record: Mapping[str, Any]) -> dict[str, float | None]:
     """The derived metrics the rules test, ``None`` where they could not be computed."""
     busy, busy_fraction = _cpu(record)
     wait, wait_fraction = _queue(record)
-    returncode = record.get("returncode")
     host_mem = fields.num(record, "detailed_profile.memory.max_used_mb")
     host_total = fields.num(record, "host.mem_total_mb")
     net_sent = _rate(record, "detailed_profile.network.sent_mb")
@@ -132,7 +145,7 @@ def derive(record: Mapping[str, Any]) -> dict[str, float | None]:
         "host_cpu_percent": fields.num(record, "detailed_profile.cpu.mean_percent"),
         "mem_limit_fraction": _mem_limit_fraction(record),
         "host_mem_fraction": host_mem / host_total if host_mem is not None and host_total else None,
-        "oom_killed": None if returncode is None else float(returncode in (137, -9)),
+        "oom_killed": _oom_killed(record),
         "io_mb_per_s": _rate(record, "detailed_profile.io_stats.total_io_mb"),
         "net_mb_per_s": None if net_sent is None or net_recv is None else net_sent + net_recv,
         "gpu_util_percent": _gpu_util(record),

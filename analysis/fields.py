@@ -60,12 +60,18 @@ def gpu_devices(record: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def gpus_held(record: Mapping[str, Any]) -> int | None:
-    """GPUs the job held: those requested, else the devices sampled, else ``None``."""
+    """GPUs the job held: those it requested; without a request, the sampled devices its
+    processes used memory on (all sampled devices when per-process memory is unknown)."""
     requested = get(record, "gpus")
     if isinstance(requested, int) and not isinstance(requested, bool):
-        return max(requested, len(gpu_devices(record)))
+        return requested
     devices = gpu_devices(record)
-    return len(devices) if devices else None
+    if not devices:
+        return None
+    used = [num(d, "proc_mem_max_mb") for d in devices]
+    if all(u is None for u in used):
+        return len(devices)
+    return sum(1 for u in used if u is not None and u > 0)
 
 
 def gpu_mean_util(record: Mapping[str, Any]) -> float | None:

@@ -218,3 +218,10 @@ def rule_table() -> list[dict[str, str]]:
             }
         )
     return rows
+
+
+def markdown_table() -> str:
+    """The rule table as Markdown, for the README."""
+    lines = ["| verdict | USE | when | advice |", "| --- | --- | --- | --- |"]
+    lines += [f"| {r['kind']} | {r['use']} | `{r['when']}` | {r['advice']} |" for r in rule_table()]
+    return "\n".join(lines) + "\n"

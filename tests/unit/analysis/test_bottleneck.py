@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from analysis import bottleneck
+from analysis import bottleneck, rules
 
 Loader = Callable[[str], dict[str, Any]]
 
@@ -119,3 +119,29 @@ def test_rule_table_renders_every_rule() -> None:
         "underutilised",
     }
     assert all(r["when"] and r["advice"] for r in rows)
+
+
+def test_cpu_job_on_a_gpu_host_is_not_blamed_for_idle_gpus(profile: Loader) -> None:
+    record = profile("cpu_bound")
+    gpu_host = profile("idle")
+    record["detailed_profile"]["gpu_stats"] = gpu_host["detailed_profile"]["gpu_stats"]
+    record["gpus"] = 0
+    verdict = bottleneck.classify(record)
+    assert verdict.kind == "cpu"
+    assert "underutilised" not in [v.kind for v in verdict.secondary]
+
+
+def test_oom_reported_by_the_monitor_counts_as_an_error(profile: Loader) -> None:
+    record = profile("memory_bound")
+    record["returncode"] = 1
+    record["error"] = "the container was killed for exceeding its memory limit (OOM)"
+    assert bottleneck.derive(record)["oom_killed"] == 1.0
+    record.pop("error")
+    record["returncode"] = None
+    assert bottleneck.derive(record)["oom_killed"] is None
+
+
+def test_rule_table_markdown() -> None:
+    table = rules.markdown_table()
+    assert table.startswith("| verdict | USE | when | advice |")
+    assert table.count("\n") == len(bottleneck.RULES) + 2

@@ -99,7 +99,7 @@ class ContainerJob:
     def terminate(self, grace: float) -> int:
         """SIGTERM, then SIGKILL after ``grace`` seconds (docker stop)."""
         with contextlib.suppress(Exception):
-            self.container.stop(timeout=max(0, int(round(grace))))
+            self.container.stop(timeout=max(0, round(grace)))
         code = self.wait(grace + 30)
         return -9 if code is None else code
 

@@ -276,6 +276,8 @@ class JobMonitor:
                 "memory_peak_mb": round(ru.ru_maxrss / 1024, 3),
             }
         _fold_profile_peaks(rusage, profile)
+        if exited.rusage is not None:
+            _fold_exact_io(profile, exited.rusage)
         status, error = _verdict(stopped, exited.returncode, spec.timeout_s, stderr)
         return status, exited.returncode, rusage, profile, error
 
@@ -336,6 +338,23 @@ def _fold_profile_peaks(rusage: dict[str, float | None], profile: dict[str, Any]
     candidates.append((profile.get("container_stats") or {}).get("memory_usage_mb"))
     known = [c for c in candidates if isinstance(c, int | float)]
     rusage["memory_peak_mb"] = round(max(known), 3) if known else None
+
+
+def _fold_exact_io(profile: dict[str, Any] | None, ru: Any) -> None:
+    """Complete the tree's I/O with wait4's block counts (512-byte units on Linux).
+
+    I/O that the last processes did after the final sample, and that moved into a parent
+    reaped before the next one, is only in the rusage of the root; the larger figure wins.
+    """
+    io = (profile or {}).get("io_stats")
+    if not isinstance(io, dict):
+        return
+    for key, blocks in (("read_mb", ru.ru_inblock), ("write_mb", ru.ru_oublock)):
+        exact = blocks * 512 / 2**20
+        if io.get(key) is None or exact > io[key]:
+            io[key] = round(exact, 3)
+    if io.get("read_mb") is not None and io.get("write_mb") is not None:
+        io["total_io_mb"] = round(io["read_mb"] + io["write_mb"], 3)
 
 
 def _verdict(

@@ -43,20 +43,22 @@ def run_recorded(
             current = store_jobs.get_job(session, job_id)
             return {"job_id": job_id, "status": current.status, "ran": False}
         attempt = job.attempts
-        spec_fields = {
-            "tool": job.tool, "script_name": job.script_name, "script_content": job.script_content,
-            "params": dict(job.params), "timeout_s": job.timeout_s, "gpus": job.gpus,
-            "profile": job.profile_enabled,
-        }  # fmt: skip
+        tool_name, profile_enabled = job.tool, job.profile_enabled
+        script_name, script_content = job.script_name or "script", job.script_content
+        params, timeout_s, gpus = dict(job.params), float(job.timeout_s or 3600.0), job.gpus
     try:
-        tool = get_tool(load_registry(tools_file), spec_fields["tool"])
+        tool = get_tool(load_registry(tools_file), tool_name)
     except Exception as exc:  # registry differs on this worker: the job fails with the reason
         return _fail_before_start(store, spool, job_id, f"{exc}")
     spec = JobSpec(
-        job_id=job_id, tool=tool, script_name=spec_fields["script_name"] or "script",
-        script_content=spec_fields["script_content"], params=spec_fields["params"],
-        timeout_s=float(spec_fields["timeout_s"] or 3600.0), gpus=int(spec_fields["gpus"] or 0),
-    )  # fmt: skip
+        job_id=job_id,
+        tool=tool,
+        script_name=script_name,
+        script_content=script_content,
+        params=params,
+        timeout_s=timeout_s,
+        gpus=gpus,
+    )
 
     def write(batch: list[dict[str, Any]]) -> None:
         store_samples.write_samples(store, job_id, attempt, batch)
@@ -66,7 +68,7 @@ def run_recorded(
             return store_jobs.cancel_requested(session, job_id)
 
     monitor = JobMonitor(
-        enable_profiling=bool(spec_fields["profile"]), sample_interval=sample_interval,
+        enable_profiling=profile_enabled, sample_interval=sample_interval,
         kill_grace=kill_grace, flush_seconds=flush_seconds, docker_base_url=docker_base_url,
         write_samples=write, should_cancel=should_cancel,
     )  # fmt: skip

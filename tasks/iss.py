@@ -1,0 +1,390 @@
+"""ISS tracking: poll one remote job to its end, and sync recent jobs (Celery beat).
+
+The work is in plain functions (``make_client``, ``poll_once``, ``sync_jobs``...) that take an
+``IssClient`` and a ``Store``; the two Celery tasks at the bottom only wire them to settings and
+re-schedule themselves with a countdown (a worker never sleeps waiting for ISS).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from celery import Task, current_app, shared_task
+
+import iss_client
+from iss_client import errors as iss_errors
+from store import errors as store_errors
+from store import iss_jobs
+from store import jobs as store_jobs
+from store.db import Store
+from tasks import errors
+from worker import runtime
+from worker.settings import Settings
+
+log = logging.getLogger(__name__)
+
+POLL_TASK = "jobprobe.iss.poll_iss_job"
+SYNC_TASK = "jobprobe.iss.sync_iss_jobs"
+ANALYZE_TASK = "jobprobe.analysis.analyze_job"
+LAST_SYNC_KEY = "iss.last_sync"
+TRACKING_PREFIX = "iss.tracking."
+# ISS statuses after which nothing more happens. "done" is terminal too, but ISS usually moves
+# on to "complete" once artifacts are uploaded, so tracking waits a few polls for that.
+SETTLED = frozenset({"complete", "released", "error"})
+DONE_GRACE_POLLS = 10
+# Kind of the file-service folder per job type (the rest live under "coho").
+KIND_BY_TYPE = {"IWPS": "iwps", "NovaIWPS": "iwps", "ISIM": "isim"}
+NOT_CONFIGURED = (
+    "ISS is not configured: set JOBPROBE_ISS_API_URL (or ISS_API_URL), "
+    "JOBPROBE_ISS_TOKEN_URL (or AUTH_DOMAIN) and JOBPROBE_ISS_CLIENT_ID/"
+    "JOBPROBE_ISS_CLIENT_SECRET (or CLIENT_SECRET_NAME with the AWS_*_ISS keys)"
+)
+
+
+class IssNotConfigured(errors.TaskError):
+    """ISS is not configured: set JOBPROBE_ISS_API_URL and the ISS credentials."""
+
+
+# -- client -----------------------------------------------------------------------------------
+
+
+def iss_configured(settings: Settings) -> bool:
+    """True when the settings name an ISS API URL."""
+    return bool(settings.iss_api_url)
+
+
+def make_client(settings: Settings, **options: Any) -> iss_client.IssClient:
+    """An IssClient from the settings: direct credentials, or AWS Secrets Manager when
+    ``iss_secret_name`` is set. Raises IssNotConfigured naming what is missing."""
+    if not settings.iss_api_url:
+        raise IssNotConfigured(NOT_CONFIGURED)
+    if not settings.iss_token_url:
+        raise IssNotConfigured(
+            "ISS is not configured: set JOBPROBE_ISS_TOKEN_URL (or AUTH_DOMAIN), the OAuth2 token URL"
+        )
+    files_url = settings.iss_files_url or settings.iss_api_url
+    if settings.iss_secret_name:
+        missing = [
+            name
+            for name, value in (
+                ("JOBPROBE_ISS_AWS_ACCESS_KEY_ID (or AWS_ACCESS_KEY_ID_ISS)", settings.iss_aws_access_key_id),
+                ("JOBPROBE_ISS_AWS_SECRET_ACCESS_KEY (or AWS_SECRET_ACCESS_KEY_ISS)", settings.iss_aws_secret_access_key),
+                ("JOBPROBE_ISS_AWS_REGION (or AWS_REGION_ISS)", settings.iss_aws_region),
+            )
+            if not value
+        ]  # fmt: skip
+        if missing:
+            raise IssNotConfigured(
+                f"ISS is not configured: CLIENT_SECRET_NAME is set but {', '.join(missing)} is not"
+            )
+        assert settings.iss_aws_access_key_id and settings.iss_aws_secret_access_key
+        assert settings.iss_aws_region
+        return iss_client.IssClient.from_aws_secret(
+            settings.iss_api_url,
+            files_url,
+            settings.iss_token_url,
+            secret_name=settings.iss_secret_name,
+            aws_access_key_id=settings.iss_aws_access_key_id,
+            aws_secret_access_key=settings.iss_aws_secret_access_key,
+            region_name=settings.iss_aws_region,
+            endpoint_url=settings.iss_aws_endpoint_url,
+            **options,
+        )
+    if not settings.iss_client_id or settings.iss_client_secret is None:
+        raise IssNotConfigured(
+            "ISS is not configured: set JOBPROBE_ISS_CLIENT_ID and JOBPROBE_ISS_CLIENT_SECRET "
+            "(or CLIENT_ID/CLIENT_SECRET, or CLIENT_SECRET_NAME for AWS Secrets Manager)"
+        )
+    return iss_client.IssClient(
+        settings.iss_api_url,
+        files_url,
+        settings.iss_token_url,
+        settings.iss_client_id,
+        settings.iss_client_secret,
+        **options,
+    )
+
+
+# -- tracking one job ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    """What one poll of an ISS job found and stored."""
+
+    job_id: str
+    external_id: str
+    iss_status: str | None
+    status: str
+    changed: bool
+    settled: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (task results, ``--json``)."""
+        return asdict(self)
+
+
+def artifact_kind(raw: Mapping[str, Any]) -> str:
+    """The file-service kind of a job: ``Execution.Kind`` when ISS says, else from its type."""
+    execution = raw.get("Execution")
+    if isinstance(execution, Mapping) and execution.get("Kind"):
+        return str(execution["Kind"]).lower()
+    return KIND_BY_TYPE.get(str(raw.get("Type") or ""), "coho")
+
+
+def resolve_external_id(store: Store, job_ref: str) -> str:
+    """The ISS JobRequestID for ``job_ref``: a stored jobprobe id (or prefix) or an ISS id."""
+    with store.session() as session:
+        if iss_jobs.find_iss_job(session, job_ref) is not None:
+            return job_ref
+        try:
+            job = store_jobs.get_job(session, job_ref)
+        except store_errors.JobNotFound:
+            return job_ref
+        if job.source != iss_jobs.SOURCE or not job.external_id:
+            raise errors.SubmitError(f"job {job_ref} is a {job.source} job, not an ISS job")
+        return job.external_id
+
+
+def poll_once(
+    client: iss_client.IssClient,
+    store: Store,
+    external_id: str,
+    *,
+    queue: str,
+    done_polls: int = 0,
+) -> PollOutcome:
+    """Fetch one ISS job and store it; when it has settled, store its artifact list too."""
+    remote = client.get_job(external_id)
+    raw = remote.raw()
+    with store.session() as session:
+        job, changed = iss_jobs.upsert_iss_job(session, raw, queue=queue)
+        outcome = PollOutcome(job.id, remote.job_id, remote.status, job.status, changed, False)
+    iss_status = (remote.status or "").lower()
+    settled = iss_status in SETTLED or (remote.is_terminal and done_polls >= DONE_GRACE_POLLS)
+    if settled:
+        finish(client, store, outcome.job_id)
+        outcome = PollOutcome(**{**outcome.as_dict(), "settled": True})
+    return outcome
+
+
+def finish(client: iss_client.IssClient, store: Store, job_id: str) -> list[dict[str, Any]]:
+    """Store the artifact list of an ended ISS job and stop tracking it; returns the list."""
+    with store.session() as session:
+        job = store_jobs.get_job(session, job_id)
+        external_id, raw = job.external_id or "", dict(job.raw or {})
+    kind = artifact_kind(raw)
+    try:
+        listing = client.list_files(external_id, kind).files
+    except iss_errors.IssNotFoundError:
+        listing = []  # no artifact folder: the job produced nothing
+    files = [
+        {"name": f.name, "path": f.path or f.name, "size": f.size, "type": f.type or "file", "kind": kind}
+        for f in listing
+    ]  # fmt: skip
+    with store.session() as session:
+        iss_jobs.set_iss_artifacts(session, job_id, files)
+        iss_jobs.delete_sync_state(session, TRACKING_PREFIX + external_id)
+    return files
+
+
+def give_up(store: Store, job_id: str, *, after_s: float, iss_status: str | None) -> None:
+    """Record that tracking stopped at the deadline (the job's status is left as it was)."""
+    detail = f"tracking gave up after {after_s:.0f} s (ISS status {iss_status})"
+    with store.session() as session:
+        job = iss_jobs.note_tracking(session, job_id, detail)
+        iss_jobs.delete_sync_state(session, TRACKING_PREFIX + (job.external_id or ""))
+
+
+def record_failure(store: Store, external_id: str, exc: BaseException) -> None:
+    """Store why tracking failed for good (a permanent ISS error) on the job, if it is stored."""
+    reason = f"ISS tracking failed: {exc}"
+    with store.session() as session:
+        job = iss_jobs.find_iss_job(session, external_id)
+        if job is not None:
+            iss_jobs.note_tracking(session, job.id, reason, error=reason)
+        iss_jobs.delete_sync_state(session, TRACKING_PREFIX + external_id)
+
+
+def mark_tracked(store: Store, external_id: str, now: datetime | None = None) -> None:
+    """Note that a poll chain follows this job (sync then does not start another)."""
+    at = now or store_jobs.utcnow()
+    with store.session() as session:
+        iss_jobs.set_sync_state(session, TRACKING_PREFIX + external_id, at.isoformat())
+
+
+def is_tracked(store: Store, external_id: str, *, stale_after_s: float) -> bool:
+    """True when a poll chain touched this job within ``stale_after_s`` seconds."""
+    with store.session() as session:
+        value = iss_jobs.get_sync_state(session, TRACKING_PREFIX + external_id)
+    last = iss_jobs.parse_time(value)
+    if last is None:
+        return False
+    return store_jobs.utcnow() - last < timedelta(seconds=stale_after_s)
+
+
+def stale_after(settings: Settings) -> float:
+    """Seconds without a poll after which a tracking mark no longer counts."""
+    return max(60.0, 5 * settings.iss_poll_interval)
+
+
+def queue_follow_up(job_id: str) -> bool:
+    """Queue the job's analysis when the analysis task is installed; True if queued."""
+    task = current_app.tasks.get(ANALYZE_TASK)
+    if task is None:
+        return False
+    task.apply_async(args=[job_id])
+    return True
+
+
+# -- sync ---------------------------------------------------------------------------------------
+
+
+def sync_jobs(
+    client: iss_client.IssClient,
+    store: Store,
+    *,
+    queue: str,
+    stale_after_s: float,
+) -> tuple[dict[str, int], list[str]]:
+    """Upsert every ISS job changed since the last sync; returns (counts, ids to track).
+
+    "Changed" compares ``Metadata.LastUpdatedOn`` with the newest one seen by the last sync
+    (ISS's own clock, so local clock skew does not lose updates). Ids to track are the
+    non-terminal jobs no poll chain follows.
+    """
+    with store.session() as session:
+        last = iss_jobs.parse_time(iss_jobs.get_sync_state(session, LAST_SYNC_KEY))
+    counts = {"seen": 0, "created": 0, "updated": 0, "unchanged": 0, "skipped": 0}
+    newest = last
+    to_track: list[str] = []
+    for remote in client.iter_jobs():
+        counts["seen"] += 1
+        updated = remote.updated_at
+        if updated is not None and updated.tzinfo is None:
+            updated = iss_jobs.parse_time(updated.isoformat())
+        if updated is not None and (newest is None or updated > newest):
+            newest = updated
+        if last is not None and updated is not None and updated < last:
+            counts["skipped"] += 1
+            continue
+        with store.session() as session:
+            existed = iss_jobs.find_iss_job(session, remote.job_id) is not None
+            _, changed = iss_jobs.upsert_iss_job(session, remote.raw(), queue=queue)
+        counts["unchanged" if not changed else "updated" if existed else "created"] += 1
+        if not remote.is_terminal and not is_tracked(
+            store, remote.job_id, stale_after_s=stale_after_s
+        ):
+            to_track.append(remote.job_id)
+    if newest is not None:
+        with store.session() as session:
+            iss_jobs.set_sync_state(session, LAST_SYNC_KEY, newest.isoformat())
+    return counts, to_track
+
+
+# -- Celery tasks -------------------------------------------------------------------------------
+
+
+def _settings() -> Settings:
+    settings = getattr(current_app, "settings", None)
+    if settings is None:  # a foreign app (e.g. a bare test app): build from the environment
+        from worker.settings import load_settings
+
+        settings = load_settings()
+    return settings
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        log.warning(message)
+
+
+@shared_task(
+    name=POLL_TASK,
+    bind=True,
+    autoretry_for=(iss_errors.IssTransientError, store_errors.StoreUnavailable),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=5,
+)
+def poll_iss_job(
+    self: Task, job_ref: str, started_at: str | None = None, done_polls: int = 0
+) -> dict[str, Any]:
+    """Poll ISS job ``job_ref`` once and store it; re-schedule itself until it ends or the
+    tracking deadline (``iss_track_deadline``) passes."""
+    settings = _settings()
+    store = runtime.get_store(settings)
+    external_id = resolve_external_id(store, job_ref)
+    started = iss_jobs.parse_time(started_at) or store_jobs.utcnow()
+    try:
+        with make_client(settings) as client:
+            outcome = poll_once(
+                client, store, external_id, queue=settings.queue_iss, done_polls=done_polls
+            )
+            elapsed = (store_jobs.utcnow() - started).total_seconds()
+            if not outcome.settled and elapsed >= settings.iss_track_deadline:
+                if (outcome.iss_status or "").lower() in iss_client.TERMINAL_STATUSES:
+                    finish(client, store, outcome.job_id)
+                    outcome = PollOutcome(**{**outcome.as_dict(), "settled": True})
+                else:
+                    give_up(store, outcome.job_id, after_s=elapsed, iss_status=outcome.iss_status)
+                    return {**outcome.as_dict(), "tracking": "gave up"}
+    except iss_errors.IssError as exc:
+        if not iss_errors.is_transient(exc):
+            record_failure(store, external_id, exc)
+        raise
+    if outcome.settled:
+        queued = queue_follow_up(outcome.job_id)
+        return {**outcome.as_dict(), "tracking": "done", "analysis_queued": queued}
+    if self.request.is_eager:
+        # Embedded mode has no broker to hold a countdown; the CLI follows the job itself.
+        return {**outcome.as_dict(), "tracking": "embedded"}
+    mark_tracked(store, external_id)
+    grace = done_polls + 1 if (outcome.iss_status or "").lower() == "done" else done_polls
+    self.apply_async(
+        args=[external_id, started.isoformat(), grace], countdown=settings.iss_poll_interval
+    )
+    return {**outcome.as_dict(), "tracking": "polling"}
+
+
+@shared_task(
+    name=SYNC_TASK,
+    autoretry_for=(iss_errors.IssTransientError, store_errors.StoreUnavailable),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=5,
+)
+def sync_iss_jobs() -> dict[str, Any]:
+    """Upsert ISS jobs changed since the last sync and start tracking unfinished ones (beat)."""
+    settings = _settings()
+    if not iss_configured(settings):
+        _warn_once("ISS sync skipped: " + NOT_CONFIGURED)
+        return {"skipped": "ISS not configured"}
+    store = runtime.get_store(settings)
+    with make_client(settings) as client:
+        counts, to_track = sync_jobs(
+            client, store, queue=settings.queue_iss, stale_after_s=stale_after(settings)
+        )
+    return {**counts, "tracking": start_tracking(store, to_track, settings)}
+
+
+def start_tracking(store: Store, external_ids: list[str], settings: Settings) -> int:
+    """Queue a poll chain for each job (not in embedded mode); returns how many were queued."""
+    if settings.embedded:
+        return 0
+    now = store_jobs.utcnow()
+    for external_id in external_ids:
+        mark_tracked(store, external_id, now)
+        poll_iss_job.apply_async(
+            args=[external_id, now.isoformat(), 0], countdown=settings.iss_poll_interval
+        )
+    return len(external_ids)

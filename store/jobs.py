@@ -264,7 +264,7 @@ def group_column(by: str) -> tuple[sa.ColumnElement[Any], Any]:
         key = by.split(":", 1)[1]
         label = sa.select(JobLabel.value).where(JobLabel.job_id == Job.id, JobLabel.key == key)
         return label.scalar_subquery(), key
-    columns: dict[str, sa.ColumnElement[Any]] = {
+    columns: dict[str, Any] = {
         "tool": Job.tool, "queue": Job.queue, "worker": Job.worker,
         "status": Job.status, "source": Job.source,
     }  # fmt: skip

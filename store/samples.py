@@ -63,7 +63,7 @@ def _copy_rows(store: Store, rows: Iterable[tuple[Any, ...]]) -> None:
         raise errors.StoreUnavailable(db.describe_unavailable(store.engine, e)) from e
     try:
         cursor = raw.cursor()
-        with cursor.copy(f"COPY samples ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+        with cursor.copy(f"COPY samples ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
         raw.commit()

@@ -10,6 +10,6 @@ Python API::
 from __future__ import annotations
 
 from tasks import errors
-from tasks.submission import get_record, submit, wait
+from tasks.submission import create, enqueue, get_record, submit, wait
 
-__all__ = ["errors", "get_record", "submit", "wait"]
+__all__ = ["create", "enqueue", "errors", "get_record", "submit", "wait"]

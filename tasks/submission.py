@@ -79,7 +79,7 @@ def _check_broker(app: Any) -> None:
         ) from exc
 
 
-def submit(
+def create(
     tool: str,
     script: str | Path,
     *,
@@ -92,12 +92,12 @@ def submit(
     sweep_id: str | None = None,
     settings: Settings | None = None,
 ) -> str:
-    """Queue a job; returns its id. Embedded mode runs it to its end before returning.
+    """Validate a job and store it as ``queued``; returns its id. ``enqueue`` sends it.
 
-    Nothing is stored or queued when any input is wrong (unknown tool, missing or oversized
-    script, bad params, bad timeout) or when the broker cannot be reached.
+    Nothing is stored when any input is wrong (unknown tool, missing or oversized script,
+    bad params, bad timeout) or, in distributed mode, when the broker cannot be reached.
     """
-    from worker.app import RUN_SIMULATION, create_app, task
+    from worker.app import create_app
 
     settings = settings or load_settings()
     try:
@@ -115,7 +115,7 @@ def submit(
     timeout_ = timeout if timeout is not None else (spec.timeout or settings.default_timeout)
     if not 0 < timeout_ <= settings.max_timeout:
         raise errors.SubmitError(
-            f"timeout must be between 0 and {settings.max_timeout:g} seconds (got {timeout_:g})"
+            f"timeout must be more than 0 and at most {settings.max_timeout:g} seconds (got {timeout_:g})"
         )
     missing = spec.placeholders() - set(params) - {"script", "workdir", "job_id", "python"}
     if missing:
@@ -124,26 +124,68 @@ def submit(
             f"tool {tool!r} needs --param {name}=VALUE (its command uses {{{name}}})"
         )
     queue_ = queue or (settings.queue_gpu if gpus_ > 0 else (spec.queue or settings.queue_cpu))
-
-    app = create_app(settings)
     if not settings.embedded:
-        _check_broker(app)
+        _check_broker(create_app(settings))
     store = runtime.get_store(settings)
     with store.session() as session:
         job = store_jobs.create_job(
-            session, tool=tool, queue=queue_, script_name=script_name, script_content=content,
-            params=params, labels=labels_, gpus=gpus_, timeout_s=timeout_, profile_enabled=profile,
+            session,
+            tool=tool,
+            queue=queue_,
+            script_name=script_name,
+            script_content=content,
+            params=params,
+            labels=labels_,
+            gpus=gpus_,
+            timeout_s=timeout_,
+            profile_enabled=profile,
             sweep_id=sweep_id,
-        )  # fmt: skip
-        job_id = job.id
+        )
+        return job.id
+
+
+def enqueue(job_id: str, *, settings: Settings | None = None) -> None:
+    """Send a stored job to its queue (embedded mode: run it here, now, to its end)."""
+    from worker.app import RUN_SIMULATION, create_app, task
+
+    settings = settings or load_settings()
+    store = runtime.get_store(settings)
+    with store.session() as session:
+        queue = store_jobs.get_job(session, job_id).queue
+    app = create_app(settings)
     try:
-        task(app, RUN_SIMULATION).apply_async(args=[job_id], queue=queue_)
+        task(app, RUN_SIMULATION).apply_async(args=[job_id], queue=queue)
     except Exception as exc:
         if settings.embedded:
             raise
         with store.session() as session:  # leave nothing half-written behind
             session.delete(store_jobs.get_job(session, job_id))
         raise errors.BrokerUnavailable(f"could not queue the job: {exc}") from exc
+
+
+def submit(
+    tool: str,
+    script: str | Path,
+    *,
+    params: Mapping[str, Any] | None = None,
+    labels: Mapping[str, Any] | None = None,
+    queue: str | None = None,
+    timeout: float | None = None,
+    gpus: int | None = None,
+    profile: bool = True,
+    sweep_id: str | None = None,
+    settings: Settings | None = None,
+) -> str:
+    """Queue a job and return its id (``create`` then ``enqueue``).
+
+    Embedded mode runs the job to its end before returning.
+    """
+    settings = settings or load_settings()
+    job_id = create(
+        tool, script, params=params, labels=labels, queue=queue, timeout=timeout, gpus=gpus,
+        profile=profile, sweep_id=sweep_id, settings=settings,
+    )  # fmt: skip
+    enqueue(job_id, settings=settings)
     return job_id
 
 

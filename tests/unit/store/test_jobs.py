@@ -162,5 +162,7 @@ def test_spool_keeps_outcomes_until_the_database_takes_them(tmp_path: Path) -> N
 
 
 def test_unreachable_database_is_one_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(errors.StoreUnavailable, match=r"cannot reach the database .*127\.0\.0\.1:1"):
+    with pytest.raises(
+        errors.StoreUnavailable, match=r"cannot reach the database .*127\.0\.0\.1:1"
+    ):
         Store("postgresql+psycopg://postgres@127.0.0.1:1/nope")

@@ -10,11 +10,14 @@ class RateTracker:
     """Turn successive raw counter readings into per-second rates.
 
     Each call to :meth:`update` divides the change of every counter since the previous call by
-    the monotonic seconds between the two calls, as measured by the caller's clock.
+    the monotonic seconds between the two calls, as measured by the caller's clock. A window
+    shorter than ``min_dt`` (a final sample just after a tick) gives ``None`` rather than a rate
+    dominated by the counters' granularity, and the next window starts from the older reading.
     """
 
-    def __init__(self, rates: Mapping[str, tuple[str, float]]) -> None:
+    def __init__(self, rates: Mapping[str, tuple[str, float]], *, min_dt: float = 0.0) -> None:
         self._rates = dict(rates)
+        self._min_dt = min_dt
         self._prev: dict[str, float] = {}
         self._prev_t: float | None = None
 
@@ -22,6 +25,8 @@ class RateTracker:
         """Return ``{rate_key: rate or None}`` for the counters in ``values``."""
         out: dict[str, float | None] = {}
         dt = None if self._prev_t is None else t_mono - self._prev_t
+        if dt is not None and dt < self._min_dt:
+            return {rate_key: None for rate_key, _ in self._rates.values()}
         for counter, (rate_key, scale) in self._rates.items():
             value = values.get(counter)
             prev = self._prev.get(counter)

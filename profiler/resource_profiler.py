@@ -103,7 +103,7 @@ class ResourceProfiler:
         keys.extend(rate for rate, _ in rate_map.values())
         self._keys = tuple(keys)
         self._columns = {k: [] for k in keys if k not in _NOT_IN_TIMESERIES}
-        self._rates = RateTracker(rate_map)
+        self._rates = RateTracker(rate_map, min_dt=self.interval / 2)
         self._baseline = Baseline(counters)
         self._tree = tree
         self._t0 = time.monotonic()
@@ -119,11 +119,11 @@ class ResourceProfiler:
         tree: ProcessTreeSampler | None,
     ) -> Sampler:
         if family == "system":
-            return SystemSampler()
+            return SystemSampler(proc_root=self._proc_root)
         if family == "process_tree":
             return ProcessTreeSampler(pid, proc_root=self._proc_root)
         if family == "disk":
-            return DiskSampler()
+            return DiskSampler(proc_root=self._proc_root)
         if family == "network":
             return NetworkSampler()
         if family == "gpu_nvidia":

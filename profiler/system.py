@@ -15,6 +15,8 @@ from profiler.procfs import read_text
 
 #: Indexes of idle and iowait among the ``cpu`` line's fields (proc(5)).
 IDLE_FIELDS = (3, 4)
+#: Shortest window, in jiffies per core, worth a percent: shorter ones are all 0 % or 100 %.
+MIN_JIFFIES_PER_CORE = 4
 
 
 def parse_proc_stat(text: str) -> tuple[tuple[int, ...], list[tuple[int, ...]]]:
@@ -91,13 +93,16 @@ class SystemSampler(Sampler):
         text = read_text(self._stat)
         if text:
             total, cores = parse_proc_stat(text)
-            out["cpu_percent"] = rates.busy_percent(self._prev_total, total, IDLE_FIELDS)
-            if len(cores) == len(self._prev_cores):
-                out["cpu_per_core"] = [
-                    rates.busy_percent(p, c, IDLE_FIELDS)
-                    for p, c in zip(self._prev_cores, cores, strict=True)
-                ]
-            self._prev_total, self._prev_cores = total, cores
+            # Too short a window (a final sample right after a tick) gives no figure, and the
+            # next window starts from the older reading.
+            if sum(total) - sum(self._prev_total) >= MIN_JIFFIES_PER_CORE * max(1, len(cores)):
+                out["cpu_percent"] = rates.busy_percent(self._prev_total, total, IDLE_FIELDS)
+                if len(cores) == len(self._prev_cores):
+                    out["cpu_per_core"] = [
+                        rates.busy_percent(p, c, IDLE_FIELDS)
+                        for p, c in zip(self._prev_cores, cores, strict=True)
+                    ]
+                self._prev_total, self._prev_cores = total, cores
         mem = read_text(self._meminfo)
         if mem:
             out.update(memory_figures(parse_meminfo(mem)))

@@ -134,6 +134,11 @@ def test_rate_tracker_divides_by_measured_interval() -> None:
     assert tr.update(10.0, {"b": 0, "cpu": 1.0}) == {"bps": None, "pct": None}
     assert tr.update(10.5, {"b": 1000, "cpu": 1.25}) == {"bps": 2000.0, "pct": 50.0}
     assert tr.update(11.5, {"b": None, "cpu": 2.25}) == {"bps": None, "pct": 100.0}
+    short = rates.RateTracker({"b": ("bps", 1.0)}, min_dt=0.25)
+    short.update(0.0, {"b": 0})
+    assert short.update(0.5, {"b": 500}) == {"bps": 1000.0}
+    assert short.update(0.51, {"b": 600}) == {"bps": None}  # too short a window
+    assert short.update(1.0, {"b": 1500}) == {"bps": 2000.0}  # from the reading at 0.5
 
 
 def test_busy_percent_and_baseline() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,8 @@ from profiler import ResourceProfiler, errors
 
 from .conftest import spawn
 from .fake_nvml import FakeNvml
+
+DATA_PROC = Path(__file__).resolve().parents[2] / "data" / "proc"
 
 SAMPLE_KEYS = {
     "t",
@@ -69,9 +72,10 @@ def test_samples_count_jitter_and_quick_stop() -> None:
     assert profile["sampling_jitter_ms"]["p99"] < 20
     assert profile["skipped_ticks"] == 0
     assert set(samples[-1]) >= SAMPLE_KEYS
-    assert samples[-1]["cpu_percent"] is not None
-    assert len(samples[-1]["cpu_per_core"]) >= 1
-    assert samples[-1]["proc_cpu_percent"] is not None
+    tick = samples[-2]  # the last is the final sample, maybe too close after a tick for rates
+    assert tick["cpu_percent"] is not None
+    assert len(tick["cpu_per_core"]) >= 1
+    assert tick["proc_cpu_percent"] is not None
     assert samples[0]["proc_read_bytes"] >= 0  # counters start at 0 at profiling start
     ts = profile["timeseries"]
     assert "cpu_per_core" not in ts
@@ -144,8 +148,10 @@ def test_unavailable_samplers_are_reported_with_empty_sections(
 
 
 def test_missing_root_process_leaves_process_sections_empty() -> None:
-    profiler = ResourceProfiler(0.05, gpu=False)
+    samples: list[dict[str, Any]] = []
+    profiler = ResourceProfiler(0.05, samples.append, gpu=False)
     profiler.start_profiling(pid=2**22 + 12345)
+    wait_until(lambda: len(samples) >= 3, timeout=5)
     profile = profiler.stop_profiling()
     assert "process_tree" in profile["unavailable"]
     assert profile["process_cpu"] == {} and profile["io_stats"] == {}
@@ -176,3 +182,30 @@ def test_misuse_raises_profiler_errors() -> None:
     with pytest.raises(ValueError):
         ResourceProfiler(0)
     assert issubclass(errors.SamplerUnavailable, errors.ProfilerError)
+
+
+def test_a_failing_tick_leaves_nulls_and_sampling_goes_on(
+    tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    for name in ("stat", "meminfo", "diskstats"):
+        (tmp_path / name).write_text((DATA_PROC / name).read_text())
+    samples: list[dict[str, Any]] = []
+    profiler = ResourceProfiler(
+        0.02, samples.append, gpu=False, proc_root=str(tmp_path), families=("system", "disk")
+    )
+    profiler.start_profiling()
+    wait_until(lambda: len(samples) >= 2, timeout=5)
+    assert samples[-1]["disk_read_bytes"] == 0  # the recorded counters do not move
+    good = (tmp_path / "diskstats").read_text()
+    (tmp_path / "diskstats").write_text("254 0 vda not numbers at all x x x x x x x\n")
+    wait_until(lambda: samples[-1]["disk_read_bytes"] is None, timeout=5)
+    n = len(samples)
+    wait_until(lambda: len(samples) >= n + 3, timeout=5)  # still ticking, still failing
+    (tmp_path / "diskstats").write_text(good)
+    wait_until(lambda: samples[-1]["disk_read_bytes"] == 0, timeout=5)
+    profile = profiler.stop_profiling()
+    assert samples[-1]["mem_used_mb"] is not None
+    failures = [r for r in caplog.records if "sampler disk failed" in r.getMessage()]
+    assert len(failures) == 1
+    assert "process_tree" not in profile["unavailable"]  # not asked for
+    assert profile["process_cpu"] == {}

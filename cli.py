@@ -723,6 +723,327 @@ def workers(timeout: float, as_json: bool) -> None:
 
 # ---------------------------------------------------------------- ISS commands (iss group)
 
+
+def iss_setup() -> tuple[Any, Any]:
+    """(settings, IssClient); an unconfigured ISS is one line and exit 2."""
+    from tasks import iss as iss_tasks
+
+    settings = settings_or_fail()
+    try:
+        return settings, iss_tasks.make_client(settings)
+    except iss_tasks.IssNotConfigured as exc:
+        fail(str(exc), USAGE_ERROR)
+
+
+def iss_kind(job_type: str) -> str:
+    """The schema/file kind (iwps, isim, coho) for a kind or a job type."""
+    from iss_client import FILE_KINDS
+    from tasks import iss as iss_tasks
+
+    if job_type.lower() in FILE_KINDS:
+        return job_type.lower()
+    return iss_tasks.KIND_BY_TYPE.get(job_type, job_type.lower())
+
+
+def iss_job_row(raw: dict[str, Any]) -> tuple[Any, ...]:
+    meta = raw.get("Metadata") or {}
+    return (
+        raw.get("JobRequestID"),
+        raw.get("JobRequestStatus"),
+        raw.get("Type"),
+        raw.get("PlatformName"),
+        str(raw.get("Name") or "")[:28],
+        meta.get("RequestedBy"),
+        fmt_when(meta.get("RequestedOn")),
+        fmt_when(meta.get("LastUpdatedOn")),
+    )
+
+
+ISS_JOB_HEADERS = ["JOB", "ISS STATUS", "TYPE", "PLATFORM", "NAME", "BY", "REQUESTED", "UPDATED"]
+
+
+@main.group()
+def iss() -> None:
+    """Intel Simulation Service: platforms, jobs, schemas and files; track ISS jobs in the store.
+
+    Configure with JOBPROBE_ISS_API_URL, JOBPROBE_ISS_TOKEN_URL and JOBPROBE_ISS_CLIENT_ID /
+    JOBPROBE_ISS_CLIENT_SECRET (or ISS_API_URL, AUTH_DOMAIN, CLIENT_ID, CLIENT_SECRET, or
+    CLIENT_SECRET_NAME with the AWS_*_ISS keys).
+    """
+
+
+@iss.command("platforms")
+@json_option
+@guarded
+def iss_platforms(as_json: bool) -> None:
+    """Platforms ISS offers."""
+    _, client = iss_setup()
+    with client:
+        platforms = [p.raw() for p in client.list_platforms()]
+    if as_json:
+        emit_json({"platforms": platforms})
+        return
+    rows = [
+        (p.get("PlatformID"), p.get("PlatformName"), p.get("PlatformType"), p.get("Cores"),
+         p.get("MemorySize"), ", ".join(map(str, p.get("Features") or [])))
+        for p in platforms
+    ]  # fmt: skip
+    click.echo(table(["ID", "NAME", "TYPE", "CORES", "MEMORY", "FEATURES"], rows))
+
+
+@iss.command("platform")
+@click.argument("platform_id")
+@json_option
+@guarded
+def iss_platform(platform_id: str, as_json: bool) -> None:
+    """One platform by PlatformID (or name)."""
+    _, client = iss_setup()
+    with client:
+        platform = client.get_platform(platform_id).raw()
+    if as_json:
+        emit_json(platform)
+        return
+    for key, value in platform.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} {v}" for k, v in value.items())
+        elif isinstance(value, list):
+            value = ", ".join(map(str, value))
+        click.echo(f"{key + ':':<14} {value}")
+
+
+@iss.command("jobs")
+@click.option("--status", help="Only jobs in this ISS status (e.g. inprogress).")
+@click.option("--type", "job_type", help="Only jobs of this type (e.g. IWPS).")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
+@json_option
+@guarded
+def iss_jobs(status: str | None, job_type: str | None, limit: int, as_json: bool) -> None:
+    """Jobs on ISS (newest pages first, as ISS lists them)."""
+    from itertools import islice
+
+    _, client = iss_setup()
+    filters = {k: v for k, v in {"status": status, "job_type": job_type}.items() if v}
+    with client:
+        found = islice(client.iter_jobs(page_size=min(limit, 100), **filters), limit)
+        jobs = [j.raw() for j in found]
+    if as_json:
+        emit_json({"jobs": jobs})
+        return
+    if not jobs:
+        click.echo("no ISS jobs match")
+        return
+    click.echo(table(ISS_JOB_HEADERS, [iss_job_row(j) for j in jobs]))
+
+
+@iss.command("job")
+@click.argument("job_id")
+@json_option
+@guarded
+def iss_job(job_id: str, as_json: bool) -> None:
+    """One ISS job with its details and status history."""
+    _, client = iss_setup()
+    with client:
+        raw = client.get_job(job_id).raw()
+    if as_json:
+        emit_json(raw)
+        return
+    meta = raw.get("Metadata") or {}
+    click.echo(
+        f"{raw.get('JobRequestID')}  {raw.get('Name')}  ({raw.get('Type')} on {raw.get('PlatformName')})"
+    )
+    click.echo(
+        f"status:    {raw.get('JobRequestStatus')}: {raw.get('JobRequestStatusDetails') or ''}"
+    )
+    click.echo(f"requested: {fmt_when(meta.get('RequestedOn'))} by {meta.get('RequestedBy')}")
+    click.echo(f"updated:   {fmt_when(meta.get('LastUpdatedOn'))} by {meta.get('LastUpdatedBy')}")
+    for step in raw.get("SubStates") or []:
+        if isinstance(step, dict):
+            click.echo(f"  {fmt_when(step.get('EnteredOn'))}  {step.get('State')}")  # fmt: skip
+
+
+@iss.command("schema")
+@click.argument("job_type")
+@click.argument("platform")
+@json_option
+@guarded
+def iss_schema(job_type: str, platform: str, as_json: bool) -> None:
+    """The parameter schema of a job kind (iwps, isim, coho, or a job type) on a platform."""
+    _, client = iss_setup()
+    with client:
+        schema = client.get_schema(iss_kind(job_type), platform)
+    emit_json(schema)
+
+
+@iss.command("files")
+@click.argument("job_id")
+@click.option("--kind", help="File-service kind (iwps, isim, coho). Default: from the job.")
+@click.option(
+    "--download", "dest", type=click.Path(file_okay=False, path_type=Path),
+    help="Download every artifact into this folder (byte for byte).",
+)  # fmt: skip
+@json_option
+@guarded
+def iss_files(job_id: str, kind: str | None, dest: Path | None, as_json: bool) -> None:
+    """A job's artifacts; --download DIR fetches them."""
+    from tasks import iss as iss_tasks
+
+    _, client = iss_setup()
+    downloaded: list[dict[str, Any]] = []
+    with client:
+        kind = iss_kind(kind) if kind else iss_tasks.artifact_kind(client.get_job(job_id).raw())
+        files = [f for f in client.list_files(job_id, kind).files if not f.is_dir]
+        if dest is not None:
+            dest.mkdir(parents=True, exist_ok=True)
+            for f in files:
+                rel = f.path or f.name
+                target = dest / Path(rel).name
+                size = client.download_file(job_id, kind, rel, target)
+                downloaded.append({"name": f.name, "path": str(target), "size": size})
+    listing = [{"name": f.name, "path": f.path, "size": f.size, "type": f.type} for f in files]
+    if as_json:
+        emit_json({"job": job_id, "kind": kind, "files": listing, "downloaded": downloaded})
+        return
+    if not listing:
+        click.echo(f"no artifacts for {job_id} ({kind}) yet")
+        return
+    click.echo(
+        table(["NAME", "SIZE", "TYPE"], [(f["name"], f["size"], f["type"]) for f in listing])
+    )
+    for d in downloaded:
+        click.echo(f"saved {d['path']} ({d['size']} bytes)")
+
+
+def iss_follow(
+    store: Any, job_id: str, *, until: Callable[[], bool], timeout: float, interval: float
+) -> bool:
+    """Print the job's new status events until ``until()`` or ``timeout``; True if it ended."""
+    from store import jobs as store_jobs
+
+    deadline = time.monotonic() + timeout
+    shown = 0
+    while True:
+        ended = until()
+        with store.session() as session:
+            events = store_jobs.status_history(session, job_id)
+            lines = [f"{e.status:<8} {e.detail or ''}" for e in events[shown:]]
+        shown += len(lines)
+        for line in lines:
+            click.echo(line, err=True)
+        if ended:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+
+
+@iss.command("track")
+@click.argument("job_id")
+@click.option(
+    "--wait/--no-wait", default=None, help="Follow until the job ends (default: in embedded mode)."
+)
+@click.option(
+    "--timeout", type=float, help="Seconds to follow (default: JOBPROBE_ISS_TRACK_DEADLINE)."
+)
+@json_option
+@guarded
+def iss_track(job_id: str, wait: bool | None, timeout: float | None, as_json: bool) -> None:
+    """Mirror an ISS job into the store and follow it to its end.
+
+    With workers, a poll task follows it (every JOBPROBE_ISS_POLL_INTERVAL seconds); in embedded
+    mode this command polls in the foreground. Its history, stats and details then cover the job.
+    """
+    from tasks import get_record
+    from tasks import iss as iss_tasks
+    from worker.app import create_app
+
+    settings, client = iss_setup()
+    store = get_store()
+    app = create_app(settings)
+    app.loader.import_default_modules()
+    wait = settings.embedded if wait is None else wait
+    timeout = settings.iss_track_deadline if timeout is None else timeout
+    started = time.monotonic()
+    with client:
+        external_id = iss_tasks.resolve_external_id(store, job_id)
+        outcome = iss_tasks.poll_once(client, store, external_id, queue=settings.queue_iss)
+        tracking = "done" if outcome.settled else "stored once (not followed)"
+        if not outcome.settled and not settings.embedded:
+            iss_tasks.mark_tracked(store, external_id)
+            iss_tasks.poll_iss_job.apply_async(
+                args=[external_id, datetime.now(UTC).isoformat(), 0],
+                countdown=settings.iss_poll_interval,
+            )
+            tracking = "queued"
+            if wait:
+                ended = iss_follow(
+                    store, outcome.job_id, timeout=timeout, interval=min(settings.iss_poll_interval, 2.0),
+                    until=lambda: not iss_tasks.is_tracked(store, external_id, stale_after_s=timeout + 3600),
+                )  # fmt: skip
+                tracking = "done" if ended else "still tracked by the workers"
+        elif not outcome.settled and wait:
+            done_polls = 0
+
+            def settled() -> bool:
+                nonlocal outcome, done_polls
+                if time.monotonic() - started >= timeout:
+                    return False
+                outcome = iss_tasks.poll_once(
+                    client, store, external_id, queue=settings.queue_iss, done_polls=done_polls
+                )
+                done_polls += (outcome.iss_status or "").lower() == "done"
+                return outcome.settled
+
+            ended = iss_follow(store, outcome.job_id, timeout=timeout, interval=settings.iss_poll_interval, until=settled)  # fmt: skip
+            if not ended:
+                iss_tasks.give_up(
+                    store, outcome.job_id, after_s=timeout, iss_status=outcome.iss_status
+                )
+            tracking = "done" if ended else "gave up"
+        if outcome.settled:
+            iss_tasks.queue_follow_up(outcome.job_id)
+    rec = get_record(outcome.job_id, settings=settings)
+    rec["tracking"] = tracking
+    if as_json:
+        emit_json(rec)
+        return
+    raw = rec.get("raw") or {}
+    click.echo(
+        f"ISS job {external_id} -> job {rec['task_id'][:8]}: {rec['status']} "
+        f"(ISS {raw.get('JobRequestStatus')}), tracking {tracking}"
+    )
+    for f in rec["artifacts"]:
+        click.echo(f"  artifact {f.get('name')} ({fmt_num(f.get('size'))} bytes)")
+
+
+@iss.command("sync")
+@json_option
+@guarded
+def iss_sync(as_json: bool) -> None:
+    """Mirror ISS jobs changed since the last sync into the store (beat does this on a schedule)."""
+    from tasks import iss as iss_tasks
+    from worker.app import create_app
+
+    settings, client = iss_setup()
+    store = get_store()
+    create_app(settings)
+    with client:
+        counts, to_track = iss_tasks.sync_jobs(
+            client, store, queue=settings.queue_iss, stale_after_s=iss_tasks.stale_after(settings)
+        )
+    result: dict[str, Any] = {
+        **counts,
+        "tracking": iss_tasks.start_tracking(store, to_track, settings),
+    }
+    if as_json:
+        emit_json(result)
+        return
+    click.echo(
+        f"{result['seen']} ISS jobs seen: {result['created']} new, {result['updated']} updated, "
+        f"{result['unchanged']} unchanged, {result['skipped']} not changed since the last sync; "
+        f"{result['tracking']} now tracked by workers"
+    )
+
+
 # ---------------------------------------------------------------- analysis commands
 
 

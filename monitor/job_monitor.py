@@ -256,11 +256,14 @@ class JobMonitor:
         env = job_environment(spec, str(workdir))
         job = process.ProcessJob(argv, cwd=workdir, env=env, stdout=stdout, stderr=stderr)
         prof = self._start_profiler(buffer, job.pid, None)
-        exited, stopped = self._wait_loop(job.wait, spec.timeout_s)
-        if exited is None:
-            exited = job.terminate(self.kill_grace)
+        finished, stopped = self._wait_loop(lambda t: True if job.wait(t) else None, spec.timeout_s)
+        if finished is None:
+            job.terminate(self.kill_grace)
         job.kill_stragglers()
-        profile = prof.stop_profiling() if prof else None
+        profile = (
+            prof.stop_profiling() if prof else None
+        )  # last sample: the unreaped root's counters
+        exited = job.reap()
         rusage: dict[str, float | None] = {
             "cpu_user_seconds": None,
             "cpu_system_seconds": None,

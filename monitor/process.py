@@ -54,45 +54,48 @@ class ProcessJob:
                 raise errors.LaunchError(f"cannot start {argv[0]!r}: {exc.strerror}") from exc
         self.pid = self._popen.pid
         self._exited = threading.Event()
-        self._result: Exited | None = None
-        self._waiter = threading.Thread(target=self._wait, name=f"wait4-{self.pid}", daemon=True)
+        self._waiter = threading.Thread(target=self._wait, name=f"waitid-{self.pid}", daemon=True)
         self._waiter.start()
 
     def _wait(self) -> None:
+        # WNOWAIT leaves the root a zombie: its final counters stay readable in /proc until
+        # reap() (the profiler takes its last sample from them), and its pid cannot be reused.
         while True:
             try:
-                _, status, usage = os.wait4(self.pid, 0)
-                break
+                os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOWAIT)
             except InterruptedError:
                 continue
             except ChildProcessError:
-                status, usage = 0, None
-                break
-        code = os.waitstatus_to_exitcode(status)
-        self._popen.returncode = code  # reaped here; keeps Popen from waiting again
-        self._result = Exited(code, usage)
+                pass
+            break
         self._exited.set()
 
-    def wait(self, timeout: float | None) -> Exited | None:
-        """The exit, or None if still running after ``timeout`` seconds."""
-        if self._exited.wait(timeout):
-            return self._result
-        return None
+    def wait(self, timeout: float | None) -> bool:
+        """True once the root has exited (not yet reaped), False if still running after ``timeout``."""
+        return self._exited.wait(timeout)
+
+    def reap(self) -> Exited:
+        """Collect the exited root: its code and the rusage of it and the descendants it reaped."""
+        self._exited.wait()
+        try:
+            _, status, usage = os.wait4(self.pid, 0)
+        except ChildProcessError:
+            return Exited(-1, None)
+        code = os.waitstatus_to_exitcode(status)
+        self._popen.returncode = code  # reaped here; keeps Popen from waiting again
+        return Exited(code, usage)
 
     def signal_group(self, sig: int) -> None:
         """Send ``sig`` to every process of the job's group."""
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, sig)
 
-    def terminate(self, grace: float) -> Exited:
-        """SIGTERM the group, wait ``grace`` seconds, then SIGKILL it; returns the exit."""
+    def terminate(self, grace: float) -> None:
+        """SIGTERM the group, wait ``grace`` seconds, then SIGKILL it; returns once the root exited."""
         self.signal_group(signal.SIGTERM)
-        result = self.wait(grace)
-        if result is None:
+        if not self.wait(grace):
             self.signal_group(signal.SIGKILL)
-            result = self.wait(None)
-        assert result is not None
-        return result
+            self.wait(None)
 
     def kill_stragglers(self) -> None:
         """After the root exits, end what it left running in its group."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from pathlib import Path
@@ -15,6 +14,20 @@ from monitor import JobMonitor, JobSpec
 from monitor.tools import load_registry
 
 TOOLS = load_registry()
+
+
+def gone(pid: int, within: float = 5.0) -> bool:
+    """True once ``pid`` no longer runs (exited or a zombie), polled up to ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        if state in {"Z", "X"}:
+            return True
+        time.sleep(0.02)
+    return False
 
 
 def spec(tool: str, script: str, name: str = "job.sh", **kwargs: Any) -> JobSpec:
@@ -70,11 +83,7 @@ def test_timeout_kills_the_whole_group(tmp_path: Path) -> None:
         spec("bash", script, timeout_s=1), tmp_path
     )
     assert out.status == "timeout" and time.monotonic() - t0 < 10
-    child = int((tmp_path / "child.pid").read_text())
-    assert (
-        not Path(f"/proc/{child}").exists()
-        or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2]
-    )
+    assert gone(int((tmp_path / "child.pid").read_text()))
 
 
 def test_cancel_stops_a_running_job(tmp_path: Path) -> None:
@@ -98,16 +107,7 @@ def test_background_stragglers_are_ended_with_the_job(tmp_path: Path) -> None:
         spec("bash", "sleep 60 &\necho $! > bg.pid\n"), tmp_path
     )
     assert out.status == "success"
-    pid = int((tmp_path / "bg.pid").read_text())
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.05)
-    else:
-        pytest.fail("the job's background process outlived it")
+    assert gone(int((tmp_path / "bg.pid").read_text())), "the job's background process outlived it"
 
 
 def test_bad_metrics_file_is_reported_not_hidden(tmp_path: Path) -> None:

@@ -1047,5 +1047,449 @@ def iss_sync(as_json: bool) -> None:
 # ---------------------------------------------------------------- analysis commands
 
 
+def _values_of(text: str) -> tuple[str, list[Any]]:
+    """``NAME=v1,v2,...`` into (NAME, [values]); values parse as JSON numbers where they can."""
+    name, sep, raw = text.partition("=")
+    if not sep or not name or not raw:
+        fail(f"malformed --vary {text!r}; write it as NAME=v1,v2,...", USAGE_ERROR)
+    values: list[Any] = []
+    for item in raw.split(","):
+        try:
+            values.append(json.loads(item))
+        except ValueError:
+            values.append(item)
+    return name, values
+
+
+def _sweep_lines(facts: dict[str, Any]) -> list[str]:
+    """The human form of a sweep report: a table of loads, a sparkline and the findings."""
+    from analysis import report as report_mod
+
+    points = facts.get("points") or []
+    lines = [
+        f"sweep {facts['sweep_id']}  {facts['tool']} {facts['script']}  vary {facts['vary']}"
+        f"  ({facts['jobs']['ended']}/{facts['jobs']['total']} jobs ended,"
+        f" {facts['jobs']['succeeded']} succeeded)",
+        table(
+            [facts["vary"].upper(), "RUNS", "THROUGHPUT", "P50 ms", "P99 ms"],
+            [
+                (
+                    f"{p['value']:g}",
+                    p["repeats"],
+                    fmt_num(p["throughput"], 1),
+                    fmt_num(p["p50_ms"], 2),
+                    fmt_num(p["p99_ms"], 2),
+                )
+                for p in points
+            ],
+        ),
+    ]
+    if points:
+        lines.append(f"throughput  {sparkline([p['throughput'] for p in points])}")
+        lines.append(f"p99 ms      {sparkline([p['p99_ms'] for p in points])}")
+    body = report_mod.render_markdown({**facts, "subject": "sweep"}).splitlines()
+    lines += [line for line in body if line.startswith("- ")]
+    return lines
+
+
+@main.command()
+@click.argument("tool")
+@click.argument("script", type=click.Path(dir_okay=False))
+@click.option("--vary", required=True, metavar="NAME=v1,v2,...", help="The parameter to sweep.")
+@click.option("--repeat", type=click.IntRange(1, 100), default=1, show_default=True)
+@click.option(
+    "--param", "params", multiple=True, metavar="NAME=VALUE", help="A fixed parameter (repeatable)."
+)
+@click.option("--label", "labels", multiple=True, metavar="KEY=VALUE", help="A label (repeatable).")
+@click.option("--slo-p99", type=float, metavar="MS", help="p99 latency objective (ms).")
+@click.option("--queue", help="Queue to run on (default: the tool's).")
+@click.option("--timeout", type=float, help="Seconds before each job is killed.")
+@click.option("--wait", is_flag=True, help="Follow the sweep until its report is written.")
+@click.option(
+    "--wait-timeout", type=float, default=3600.0, show_default=True, help="Give up --wait after."
+)
+@json_option
+@guarded
+def sweep(
+    tool: str, script: str, vary: str, repeat: int, params: tuple[str, ...], labels: tuple[str, ...],
+    slo_p99: float | None, queue: str | None, timeout: float | None, wait: bool, wait_timeout: float,
+    as_json: bool,
+) -> None:  # fmt: skip
+    """Run SCRIPT once per value of a parameter (and repeat) to find where it stops scaling."""
+    from tasks import analysis
+
+    settings = settings_or_fail()
+    name, values = _values_of(vary)
+    sweep_id = analysis.submit_sweep(
+        tool, script, vary_name=name, values=values, repeat=repeat,
+        params=parse_pairs(params, "--param"), labels=parse_pairs(labels, "--label"),
+        slo_p99_ms=slo_p99, queue=queue, timeout=timeout, settings=settings,
+    )  # fmt: skip
+    if not wait and not settings.embedded:
+        if as_json:
+            emit_json({"sweep_id": sweep_id, "jobs": len(values) * repeat, "status": "queued"})
+        else:
+            click.echo(
+                f"sweep {sweep_id}: {len(values) * repeat} jobs queued"
+                f"  (jobprobe sweep-report {sweep_id[:8]})"
+            )
+        return
+    facts = _await_sweep(sweep_id, wait_timeout)
+    if as_json:
+        emit_json(facts)
+    else:
+        click.echo("\n".join(_sweep_lines(facts)))
+
+
+def _await_sweep(sweep_id: str, timeout: float) -> dict[str, Any]:
+    """Poll the store until the sweep report is written (or ``timeout`` seconds pass)."""
+    from store import sweeps as store_sweeps
+    from tasks import analysis
+
+    store = get_store()
+    deadline = time.monotonic() + timeout
+    while True:
+        with store.session() as session:
+            sweep_ = store_sweeps.get_sweep(session, sweep_id)
+            stored = store_sweeps.latest_report(session, kind="sweep", sweep_id=sweep_.id)
+            facts = analysis.sweep_analysis(session, sweep_)
+        if stored is not None and stored.body.get("jobs_fingerprint") == facts["jobs_fingerprint"]:
+            facts["report_path"] = stored.path
+            return facts
+        if time.monotonic() >= deadline:
+            fail(f"sweep {sweep_id[:8]} not reported after {timeout:g} s; check 'jobprobe workers'")
+        jobs = facts["jobs"]
+        click.echo(f"{jobs['ended']}/{jobs['total']} jobs ended", err=True)
+        time.sleep(1.0)
+
+
+@main.command("sweep-report")
+@click.argument("sweep_id")
+@click.option("--plot", type=click.Path(dir_okay=False), help="Write the curves PNG here.")
+@json_option
+@guarded
+def sweep_report(sweep_id: str, plot: str | None, as_json: bool) -> None:
+    """A sweep's saturation point, latency knee, USL fit, SLO limit and saturating resource."""
+    from analysis import plots
+    from store import sweeps as store_sweeps
+    from tasks import analysis
+
+    with get_store().session() as session:
+        sweep_ = store_sweeps.get_sweep(session, sweep_id)
+        facts = analysis.sweep_analysis(session, sweep_)
+        stored = store_sweeps.latest_report(session, kind="sweep", sweep_id=sweep_.id)
+        facts["report_path"] = stored.path if stored is not None else None
+    if plot:
+        facts["plot"] = str(plots.plot_sweep(facts, plot))
+    if as_json:
+        emit_json(facts)
+        return
+    click.echo("\n".join(_sweep_lines(facts)))
+    if plot:
+        click.echo(f"plot: {facts['plot']}")
+
+
+THRESHOLD_FIELDS = {
+    "duration": "duration_pct", "memory": "memory_pct", "cost": "cost_pct",
+    "latency": "latency_pct", "throughput": "throughput_pct",
+    "success": "success_rate_points", "alpha": "alpha",
+}  # fmt: skip
+
+
+def _thresholds(items: Sequence[str]) -> Any:
+    from analysis import regression
+
+    values: dict[str, Any] = {}
+    for name, raw in parse_pairs(items, "--threshold").items():
+        if name not in THRESHOLD_FIELDS:
+            fail(f"unknown --threshold {name!r}; use {', '.join(THRESHOLD_FIELDS)}", USAGE_ERROR)
+        try:
+            values[THRESHOLD_FIELDS[name]] = float(raw)
+        except ValueError:
+            fail(f"--threshold {name}={raw!r} is not a number", USAGE_ERROR)
+    return regression.Thresholds(**values)
+
+
+def _label_group(pairs: Sequence[str], tool: str | None) -> list[str]:
+    from store import sweeps as store_sweeps
+
+    labels = parse_pairs(pairs, "--label")
+    with get_store().session() as session:
+        return [
+            r["task_id"] for r in store_sweeps.records_between(session, labels=labels, tool=tool)
+        ]
+
+
+@main.command()
+@click.argument("jobs", nargs=-1)
+@click.option("--baseline-label", multiple=True, metavar="KEY=VALUE", help="Baseline group.")
+@click.option("--candidate-label", multiple=True, metavar="KEY=VALUE", help="Candidate group.")
+@click.option("--tool", help="Only jobs of this tool (with label groups).")
+@click.option(
+    "--threshold", "thresholds", multiple=True, metavar="NAME=VALUE",
+    help="duration, memory, cost, latency, throughput (%), success (points) or alpha.",
+)  # fmt: skip
+@json_option
+@guarded
+def compare(
+    jobs: tuple[str, ...], baseline_label: tuple[str, ...], candidate_label: tuple[str, ...],
+    tool: str | None, thresholds: tuple[str, ...], as_json: bool,
+) -> None:  # fmt: skip
+    """Compare job A with job B (or two label groups); exit code 1 on a regression."""
+    from tasks import analysis
+
+    limits = _thresholds(thresholds)
+    if jobs:
+        if len(jobs) != 2 or baseline_label or candidate_label:
+            fail("give two job ids (compare A B) or --baseline-label and --candidate-label", 2)
+        base, cand = [jobs[0]], [jobs[1]]
+    else:
+        if not baseline_label or not candidate_label:
+            fail("give two job ids (compare A B) or --baseline-label and --candidate-label", 2)
+        base, cand = _label_group(baseline_label, tool), _label_group(candidate_label, tool)
+        if not base or not cand:
+            fail(f"no finished jobs in the {'baseline' if not base else 'candidate'} group", 2)
+    facts = analysis.comparison(get_store(), base, cand, thresholds=limits)
+    if as_json:
+        emit_json(facts)
+    else:
+        head = (
+            "REGRESSED: " + ", ".join(facts["regressions"])
+            if facts["regressed"]
+            else "no regression"
+        )
+        click.echo(
+            f"{head}  ({facts['baseline_runs']} baseline vs {facts['candidate_runs']} candidate runs)"
+        )
+        click.echo(table(
+            ["METRIC", "BASELINE", "CANDIDATE", "CHANGE", "P", "STATUS", "NOTE"],
+            [(r["name"], fmt_num(r["baseline"], 3), fmt_num(r["candidate"], 3),
+              "-" if r["relative_change"] is None else f"{100 * r['relative_change']:+.1f}%",
+              fmt_num(r["p_value"], 3), r["status"], r["reason"] or "")
+             for r in facts["rows"]],
+        ))  # fmt: skip
+    raise SystemExit(1 if facts["regressed"] else 0)
+
+
+TREND_METRICS = ("cpu_hours", "gpu_hours", "wasted_gpu_hours", "jobs", "failures")
+
+
+@main.command()
+@click.option("--by", default="tool", show_default=True, help="tool, queue, worker or label:KEY")
+@click.option("--bucket", type=click.Choice(["hour", "day"]), default="day", show_default=True)
+@click.option("--metric", type=click.Choice(TREND_METRICS), default="cpu_hours", show_default=True)
+@click.option("--plot", type=click.Path(dir_okay=False), help="Write a trend chart PNG here.")
+@with_filters
+@json_option
+@guarded
+def trend(
+    by: str, bucket: str, metric: str, plot: str | None, status: str | None, tool: str | None,
+    labels: tuple[str, ...], since: str | None, queue: str | None, source: str | None, as_json: bool,
+) -> None:  # fmt: skip
+    """Usage over time per group (CPU-hours, GPU-hours, wasted GPU-hours) and its direction."""
+    from analysis import plots, trends
+    from store import sweeps as store_sweeps
+
+    filters = history_filters(status, tool, labels, since, queue, source)
+    with get_store().session() as session:
+        recs = list(store_sweeps.records_between(session, **filters))
+    rows = trends.usage_over_time(recs, bucket="day" if bucket == "day" else "hour", by=by)
+    buckets = sorted({r["bucket"] for r in rows if r["bucket"]})
+    groups = []
+    for group in sorted({r["group"] for r in rows}):
+        mine = {r["bucket"]: r for r in rows if r["group"] == group}
+        series = [mine[b][metric] if b in mine else None for b in buckets]
+        totals = {k: sum(r[k] for r in mine.values()) for k in TREND_METRICS}
+        groups.append({
+            "group": group, **totals, "series": series,
+            "trend": trends.trend_direction([v or 0.0 for v in series]).to_dict(),
+        })  # fmt: skip
+    out: dict[str, Any] = {"by": by, "bucket": bucket, "metric": metric, "buckets": buckets,
+                           "groups": groups, "rows": rows}  # fmt: skip
+    if plot:
+        out["plot"] = str(plots.plot_trend(rows, plot, metric=metric))
+    if as_json:
+        emit_json(out)
+        return
+    if not rows:
+        click.echo("no finished jobs match")
+        return
+    click.echo(
+        f"{metric} per {bucket} by {by}, {buckets[0][:16] if buckets else '-'} .. {buckets[-1][:16] if buckets else '-'}"
+    )
+    click.echo(table(
+        [by.upper(), "JOBS", "FAILED", "CPU h", "GPU h", "WASTED GPU h", "TREND", metric],
+        [(g["group"], g["jobs"], g["failures"], fmt_num(g["cpu_hours"], 3), fmt_num(g["gpu_hours"], 3),
+          fmt_num(g["wasted_gpu_hours"], 3), g["trend"]["direction"], sparkline(g["series"]))
+         for g in groups],
+    ))  # fmt: skip
+    if plot:
+        click.echo(f"plot: {out['plot']}")
+
+
+def _pct(change: float | None) -> str:
+    return "-" if change is None else f"{100 * change:+.0f}%"
+
+
+@main.command("compare-periods")
+@click.option("--days", type=click.FloatRange(min=0, min_open=True), default=7.0, show_default=True)
+@click.option("--by", default="tool", show_default=True, help="tool, queue, worker or label:KEY")
+@click.option("--tool", help="Only jobs of this tool.")
+@click.option("--queue", help="Only jobs of this queue.")
+@click.option(
+    "--label", "labels", multiple=True, metavar="KEY=VALUE", help="Only jobs with this label."
+)
+@json_option
+@guarded
+def compare_periods(
+    days: float,
+    by: str,
+    tool: str | None,
+    queue: str | None,
+    labels: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """The last DAYS against the DAYS before, per group."""
+    from analysis import trends
+    from store import sweeps as store_sweeps
+
+    now = datetime.now(UTC)
+    with get_store().session() as session:
+        recs = list(store_sweeps.records_between(
+            session, since=now - timedelta(days=2 * days), tool=tool, queue=queue,
+            labels=parse_pairs(labels, "--label"),
+        ))  # fmt: skip
+    rows = trends.compare_periods(recs, period_days=days, now=now, by=by)
+    if as_json:
+        emit_json({"by": by, "days": days, "now": now.isoformat(), "groups": rows})
+        return
+    if not rows:
+        click.echo(f"no finished jobs in the last {2 * days:g} days")
+        return
+    click.echo(f"last {days:g} days against the {days:g} days before, by {by}")
+    click.echo(table(
+        [by.upper(), "JOBS", "Δ", "FAILED", "Δ", "CPU h", "Δ", "GPU h", "Δ", "WASTED GPU h", "Δ"],
+        [(r["group"], r["current"]["jobs"], _pct(r["change"]["jobs"]), r["current"]["failures"],
+          _pct(r["change"]["failures"]), fmt_num(r["current"]["cpu_hours"], 3), _pct(r["change"]["cpu_hours"]),
+          fmt_num(r["current"]["gpu_hours"], 3), _pct(r["change"]["gpu_hours"]),
+          fmt_num(r["current"]["wasted_gpu_hours"], 3), _pct(r["change"]["wasted_gpu_hours"]))
+         for r in rows],
+    ))  # fmt: skip
+
+
+def _prune(node: dict[str, Any], top: int) -> dict[str, Any]:
+    """``node`` with only its ``top`` highest-ranked children at every level."""
+    children = node.get("children") or []
+    out = {**node, "children": [_prune(c, top) for c in children[:top]]}
+    out["more"] = max(0, len(children) - top)
+    return out
+
+
+def _tree_lines(node: dict[str, Any], depth: int = 0) -> list[str]:
+    pad = "  " * depth
+    if node["level"] == "job":
+        line = f"{pad}job {node['name'][:8]}  {node['status']}"
+    else:
+        line = f"{pad}{node['level']} {node['name']}  {node['jobs']} jobs, CPU {fmt_num(node['cpu_hours'], 3)} h"
+    line += (
+        f", GPU {fmt_num(node['gpu_hours'], 3)} h, wasted {fmt_num(node['wasted_gpu_hours'], 3)} h"
+    )
+    if node.get("gpu_unknown_jobs"):
+        line += f" ({node['gpu_unknown_jobs']} jobs with GPUs unmeasured)"
+    lines = [line]
+    for child in node.get("children") or []:
+        lines += _tree_lines(child, depth + 1)
+    if node.get("more"):
+        lines.append(f"{pad}  … and {node['more']} more")
+    return lines
+
+
+@main.command()
+@click.option("--path", "path_", default="queue,label:team,tool", show_default=True,
+              help="Levels, comma-separated: queue, tool, worker, label:KEY.")  # fmt: skip
+@click.option("--top", type=click.IntRange(1, 1000), default=5, show_default=True)
+@with_filters
+@json_option
+@guarded
+def drilldown(
+    path_: str, top: int, status: str | None, tool: str | None, labels: tuple[str, ...],
+    since: str | None, queue: str | None, source: str | None, as_json: bool,
+) -> None:  # fmt: skip
+    """Queue → label → tool → job, ranked by wasted GPU-hours (GPUs x idle fraction x hours)."""
+    from analysis import trends
+    from store import sweeps as store_sweeps
+
+    levels = [p.strip() for p in path_.split(",") if p.strip()]
+    filters = history_filters(status, tool, labels, since, queue, source)
+    with get_store().session() as session:
+        recs = list(store_sweeps.records_between(session, **filters))
+    tree = _prune(trends.drilldown(recs, path=levels), top)
+    if as_json:
+        emit_json({"path": levels, "top": top, "tree": tree})
+        return
+    click.echo("\n".join(_tree_lines(tree)))
+
+
+@main.command()
+@click.argument("ref")
+@click.option(
+    "--out", type=click.Path(file_okay=False), help="Directory (default: DATA_DIR/reports)."
+)
+@json_option
+@guarded
+def report(ref: str, out: str | None, as_json: bool) -> None:
+    """Write a job's or a sweep's report: Markdown, JSON and PNG plots; prints the paths."""
+    from store import sweeps as store_sweeps
+    from tasks import analysis
+
+    settings = settings_or_fail()
+    root = Path(out) if out else settings.resolved_reports_dir
+    store = get_store()
+    with store.session() as session:
+        sweep_ = store_sweeps.find_sweep(session, ref)
+        facts = analysis.sweep_analysis(session, sweep_) if sweep_ is not None else None
+    if sweep_ is not None and facts is not None:
+        body, _ = analysis.write_sweep_report(facts, root / f"sweep-{sweep_.id}")
+        kind, full_id = "sweep", sweep_.id
+    else:
+        record = analysis.job_record(store, ref)
+        full_id = str(record["task_id"])
+        body, _ = analysis.write_job_report(record, root / full_id)
+        kind = "job"
+    if as_json:
+        emit_json({"kind": kind, "id": full_id, "files": body["files"], "summary": body["summary"]})
+        return
+    click.echo(f"{kind} {full_id}: {body['summary'].splitlines()[0]}")
+    for name, path in body["files"].items():
+        click.echo(f"  {name:<10} {path}")
+
+
+@main.command()
+@click.argument("ref")
+@click.option("--provider", type=click.Choice(["none", "openai", "bedrock"]),
+              help="Default: JOBPROBE_LLM_PROVIDER (none).")  # fmt: skip
+@json_option
+@guarded
+def insight(ref: str, provider: str | None, as_json: bool) -> None:
+    """Explain a job, a sweep or compare:A:B in prose, every number checked against the facts."""
+    from tasks import analysis
+
+    settings = settings_or_fail()
+    body = analysis.insight_now(
+        get_store(), ref, analysis.provider_from_settings(settings, provider)
+    )
+    if as_json:
+        emit_json(body)
+        return
+    click.echo(body["text"])
+    click.echo("")
+    verified = "yes" if body["verified"] else "no"
+    unsupported = body["unsupported_numbers"]
+    click.echo(
+        f"verified: {verified}"
+        + (f" (unsupported: {', '.join(unsupported)})" if unsupported else "")
+        + f"  [{body['provider']}/{body['model']}]"
+    )
+
 if __name__ == "__main__":
     main()

@@ -162,6 +162,11 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(60.0, gt=0, description="Seconds to wait for the language model.")
     llm_region: str | None = Field(None, description="AWS region for Bedrock.")
     llm_endpoint_url: str | None = Field(None, description="Bedrock endpoint override.")
+    reports_dir: Path | None = Field(
+        None,
+        description="Where follow-up tasks write job and sweep reports (Markdown, JSON, PNG). "
+        "Default: DATA_DIR/reports.",
+    )
 
     @field_validator("broker_url", "database_url", "result_backend", mode="before")
     @classmethod
@@ -186,6 +191,11 @@ class Settings(BaseSettings):
         if self.visibility_timeout is not None:
             return self.visibility_timeout
         return self.max_timeout + 600.0
+
+    @property
+    def resolved_reports_dir(self) -> Path:
+        """The directory reports are written under."""
+        return self.reports_dir if self.reports_dir is not None else self.data_dir / "reports"
 
     @property
     def resolved_tools_file(self) -> Path | None:

@@ -1,0 +1,140 @@
+"""Sweep queries (a group of jobs across values of one parameter) and record streams for trends."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from store import errors, records
+from store import jobs as store_jobs
+from store.models import Job, Report, Sweep
+
+SWEEP_STATUSES = ("running", "done", "failed")
+
+
+def create_sweep(
+    session: Session,
+    *,
+    tool: str,
+    script_name: str,
+    vary_name: str,
+    vary_values: Sequence[Any],
+    repeat: int = 1,
+    params: Mapping[str, Any] | None = None,
+    labels: Mapping[str, str] | None = None,
+    slo_p99_ms: float | None = None,
+) -> Sweep:
+    """Insert a sweep (status ``running``); returns it, flushed."""
+    sweep = Sweep(
+        id=uuid.uuid4().hex,
+        tool=tool,
+        script_name=script_name,
+        vary_name=vary_name,
+        vary_values=list(vary_values),
+        repeat=repeat,
+        params=dict(params or {}),
+        labels=dict(labels or {}),
+        slo_p99_ms=slo_p99_ms,
+        status="running",
+        created_at=store_jobs.utcnow(),
+    )
+    session.add(sweep)
+    session.flush()
+    return sweep
+
+
+def get_sweep(session: Session, sweep_id: str, *, for_update: bool = False) -> Sweep:
+    """The sweep with this id or unique id prefix (6+ characters).
+
+    ``for_update`` locks the row on PostgreSQL so concurrent analyses of one sweep serialise.
+    """
+    stmt = sa.select(Sweep).where(Sweep.id == sweep_id)
+    if for_update and session.bind is not None and session.bind.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    sweep = session.scalars(stmt).first()
+    if sweep is not None:
+        return sweep
+    if len(sweep_id) >= 6:
+        rows = session.scalars(sa.select(Sweep).where(Sweep.id.startswith(sweep_id)).limit(2)).all()
+        if len(rows) == 1:
+            return get_sweep(session, rows[0].id, for_update=for_update)
+        if len(rows) > 1:
+            raise errors.AmbiguousJobId(
+                f"several sweeps start with {sweep_id!r}; give more characters"
+            )
+    raise errors.JobNotFound(f"no sweep {sweep_id!r}; the sweep command prints its id")
+
+
+def find_sweep(session: Session, sweep_id: str) -> Sweep | None:
+    """Like ``get_sweep`` but None when there is no such sweep."""
+    try:
+        return get_sweep(session, sweep_id)
+    except errors.JobNotFound:
+        return None
+
+
+def delete_sweep(session: Session, sweep_id: str) -> None:
+    """Remove a sweep and its jobs (used when its submission could not be completed)."""
+    session.execute(sa.delete(Job).where(Job.sweep_id == sweep_id))
+    session.execute(sa.delete(Sweep).where(Sweep.id == sweep_id))
+
+
+def sweep_jobs(session: Session, sweep_id: str) -> list[Job]:
+    """The sweep's jobs in submission order."""
+    stmt = sa.select(Job).where(Job.sweep_id == sweep_id).order_by(Job.submitted_at, Job.id)
+    return list(session.scalars(stmt))
+
+
+def mark_sweep_status(session: Session, sweep_id: str, status: str) -> None:
+    """Set a sweep's status (``running``, ``done`` or ``failed``)."""
+    if status not in SWEEP_STATUSES:
+        raise errors.StoreError(f"unknown sweep status {status!r}")
+    session.execute(sa.update(Sweep).where(Sweep.id == sweep_id).values(status=status))
+
+
+def list_sweeps(session: Session, *, limit: int = 20) -> list[Sweep]:
+    """Sweeps, newest first."""
+    stmt = sa.select(Sweep).order_by(Sweep.created_at.desc()).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def latest_report(
+    session: Session, *, kind: str, job_id: str | None = None, sweep_id: str | None = None
+) -> Report | None:
+    """The newest stored report of ``kind`` for a job or a sweep."""
+    stmt = sa.select(Report).where(Report.kind == kind)
+    if job_id is not None:
+        stmt = stmt.where(Report.job_id == job_id)
+    if sweep_id is not None:
+        stmt = stmt.where(Report.sweep_id == sweep_id)
+    return session.scalars(stmt.order_by(Report.created_at.desc(), Report.id.desc())).first()
+
+
+def records_between(
+    session: Session,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    finished_only: bool = True,
+    limit: int | None = None,
+    batch: int = 500,
+    **filters: Any,
+) -> Iterator[dict[str, Any]]:
+    """Job records (no timeseries) submitted in ``[since, until)``, oldest first, streamed.
+
+    ``filters`` are those of ``job_history`` (status, tool, queue, source, labels).
+    ``finished_only`` keeps jobs that ended (cancelled ones excluded).
+    """
+    stmt = store_jobs._filtered(sa.select(Job), since=since, until=until, **filters)
+    if finished_only:
+        stmt = stmt.where(Job.status.in_(sorted(store_jobs.TERMINAL - {"cancelled"})))
+    stmt = stmt.order_by(Job.submitted_at, Job.id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    for job in session.scalars(stmt.execution_options(yield_per=batch)):
+        yield records.to_record(job)

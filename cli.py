@@ -959,7 +959,6 @@ def iss_track(job_id: str, wait: bool | None, timeout: float | None, as_json: bo
     settings, client = iss_setup()
     store = get_store()
     app = create_app(settings)
-    app.loader.import_default_modules()
     wait = settings.embedded if wait is None else wait
     timeout = settings.iss_track_deadline if timeout is None else timeout
     started = time.monotonic()
@@ -1000,6 +999,7 @@ def iss_track(job_id: str, wait: bool | None, timeout: float | None, as_json: bo
                 )
             tracking = "done" if ended else "gave up"
         if outcome.settled:
+            app.loader.import_default_modules()  # registers the analysis task, if installed
             iss_tasks.queue_follow_up(outcome.job_id)
     rec = get_record(outcome.job_id, settings=settings)
     rec["tracking"] = tracking
@@ -1490,6 +1490,7 @@ def insight(ref: str, provider: str | None, as_json: bool) -> None:
         + (f" (unsupported: {', '.join(unsupported)})" if unsupported else "")
         + f"  [{body['provider']}/{body['model']}]"
     )
+
 
 if __name__ == "__main__":
     main()

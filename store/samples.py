@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -53,13 +54,14 @@ def _loads(text: str | None) -> Any:
 
 
 def _copy_rows(store: Store, rows: Iterable[tuple[Any, ...]]) -> None:
+    import psycopg
     from sqlalchemy import exc
 
     from store import db, errors
 
     try:
         raw = store.engine.raw_connection()
-    except exc.OperationalError as e:
+    except (exc.OperationalError, psycopg.OperationalError) as e:  # pool checkout is not wrapped
         raise errors.StoreUnavailable(db.describe_unavailable(store.engine, e)) from e
     try:
         cursor = raw.cursor()
@@ -68,7 +70,8 @@ def _copy_rows(store: Store, rows: Iterable[tuple[Any, ...]]) -> None:
                 copy.write_row(row)
         raw.commit()
     except Exception as e:
-        raw.rollback()
+        with contextlib.suppress(psycopg.Error):  # the connection may be the thing that died
+            raw.rollback()
         raise errors.StoreUnavailable(f"writing samples failed: {str(e).splitlines()[0]}") from e
     finally:
         raw.close()

@@ -46,7 +46,16 @@ def create_app(settings: Settings | None = None) -> JobprobeCelery:
         "task_track_started": True,
         "result_expires": settings.result_expires,
         "broker_connection_retry_on_startup": True,
-        "broker_transport_options": {"visibility_timeout": settings.resolved_visibility_timeout},
+        # kombu sweeps for expired unacked messages every interval * throttle seconds (default
+        # 10 * 10): scan on every sweep, and sweep more often when the timeout is short, so a
+        # lost worker's job returns about visibility_timeout after the loss, not minutes later.
+        "broker_transport_options": {
+            "visibility_timeout": settings.resolved_visibility_timeout,
+            "unacked_restore_throttle": 1,
+            "unacked_restore_interval": min(
+                10.0, max(1.0, settings.resolved_visibility_timeout / 2)
+            ),
+        },
         "result_backend_transport_options": {
             "visibility_timeout": settings.resolved_visibility_timeout
         },

@@ -122,7 +122,9 @@ def test_iss_jobs_tracked_to_their_end_by_a_worker(
         group = stats["groups"][0]
         assert group["group"] == "iss" and group["jobs"] == 2 and group["succeeded"] == 1
         assert group["failed"] == 1
-        assert "jobprobe.iss.poll_iss_job" in worker.log()
+        log = worker.log()
+        assert "jobprobe.iss.poll_iss_job" in log
+        assert "'analysis_queued': True" in log  # the follow-up analysis was queued
     finally:
         worker.stop()
 

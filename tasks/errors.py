@@ -17,3 +17,7 @@ class BrokerUnavailable(TaskError):
 
 class WaitTimeout(TaskError):
     """The job did not finish before the wait's deadline."""
+
+
+class IssNotConfigured(TaskError):
+    """ISS is not configured: set JOBPROBE_ISS_API_URL and the ISS credentials."""

@@ -45,8 +45,7 @@ NOT_CONFIGURED = (
 )
 
 
-class IssNotConfigured(errors.TaskError):
-    """ISS is not configured: set JOBPROBE_ISS_API_URL and the ISS credentials."""
+IssNotConfigured = errors.IssNotConfigured
 
 
 # -- client -----------------------------------------------------------------------------------

@@ -1,0 +1,112 @@
+"""A saturation sweep of a real script across two real workers (Redis + PostgreSQL), ending with
+its sweep report and every job's report written by the follow-up tasks, with nobody asking."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from store import reports as store_reports
+from store import sweeps as store_sweeps
+from store.db import Store
+from tests import workers
+
+pytestmark = pytest.mark.integration
+
+VALUES = [1, 2, 3, 4]
+
+
+@pytest.fixture
+def cluster(redis_url: str, pg_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+    env = workers.jobprobe_env(workers.isolated_redis_db(), pg_url, tmp_path / "data")
+    pool = [workers.WorkerProcess(env, concurrency=1) for _ in range(2)]
+    try:
+        for worker in pool:
+            worker.wait_ready()
+        yield env
+    finally:
+        for worker in pool:
+            worker.stop()
+
+
+def _poll_json(args: list[str], env: dict[str, str], done: object, timeout: float) -> dict:
+    """Run the CLI until ``done(result)`` holds; fail with the last answer at the deadline."""
+    deadline = time.monotonic() + timeout
+    last: dict = {}
+    while time.monotonic() < deadline:
+        out = workers.run_cli(args, env)
+        assert out.returncode == 0, out.stderr
+        last = json.loads(out.stdout)
+        if done(last):  # type: ignore[operator]
+            return last
+        time.sleep(0.5)
+    pytest.fail(f"{' '.join(args)}: condition not met after {timeout} s; last answer: {last}")
+
+
+def _has_sweep_report(facts: dict) -> bool:
+    return bool(facts.get("report_path"))
+
+
+def test_sweep_report_is_written_automatically(cluster: dict[str, str]) -> None:
+    out = workers.run_cli(
+        [
+            "sweep", "python", "examples/serve_load.py",
+            "--vary", "clients=" + ",".join(map(str, VALUES)),
+            "--param", "requests=6", "--param", "size=60000",
+            "--label", "team=perf", "--slo-p99", "500", "--json",
+        ],
+        cluster,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    queued = json.loads(out.stdout)
+    sweep_id = queued["sweep_id"]
+    assert queued["jobs"] == len(VALUES) and queued["status"] == "queued"
+
+    facts = _poll_json(["sweep-report", sweep_id, "--json"], cluster, _has_sweep_report, 75)
+    assert facts["jobs"] == {"total": 4, "ended": 4, "succeeded": 4, "failed": []}
+    assert [p["value"] for p in facts["points"]] == [float(v) for v in VALUES]
+    for point in facts["points"]:
+        assert point["throughput"] > 0 and point["p99_ms"] >= point["p50_ms"] > 0
+    for key in ("found", "x", "reason"):
+        assert key in facts["throughput_knee"] and key in facts["latency_knee"]
+    assert {"ok", "sigma", "kappa", "r2", "peak_n"} <= facts["usl"].keys()
+    assert facts["slo"]["slo_p99"] == 500
+    assert facts["saturation"]["value"] in [float(v) for v in VALUES]
+    assert facts["saturation"]["resource"] in {"cpu", "host_cpu", "memory", "gpu"}
+    assert facts["summary"]
+    assert facts["report_path"].endswith(f"sweep-{sweep_id}/report.md")
+    assert Path(facts["report_path"]).is_file()
+    assert (Path(facts["report_path"]).parent / "sweep.png").stat().st_size > 10_000
+
+    history = workers.run_cli(["job-history", "--label", "team=perf", "--json"], cluster)
+    jobs = json.loads(history.stdout)["jobs"]
+    assert len(jobs) == 4 and {j["sweep_id"] for j in jobs} == {sweep_id}
+    assert len({j["worker"] for j in jobs}) == 2, "both workers should have run sweep jobs"
+    for job in jobs:
+        details = _poll_json(
+            ["job-details", job["task_id"], "--json"],
+            cluster,
+            lambda rec: any(r["kind"] == "job" for r in rec["reports"]),
+            20,
+        )
+        job_report = next(r for r in details["reports"] if r["kind"] == "job")
+        assert job_report["body"]["verdict"]["kind"] and job_report["summary"]
+        assert Path(job_report["path"]).is_file()
+    text = workers.run_cli(["job-details", jobs[0]["task_id"]], cluster)
+    assert text.returncode == 0 and "report (job," in text.stdout
+
+    # The chord and the last-job check both fire; the report exists once.
+    again = workers.run_cli(["sweep-report", sweep_id], cluster)
+    assert again.returncode == 0 and "Throughput saturation" in again.stdout
+    store = Store(cluster["JOBPROBE_DATABASE_URL"])
+    try:
+        with store.session() as session:
+            kinds = [r["kind"] for r in store_reports.reports_for_sweep(session, sweep_id)]
+            status = store_sweeps.get_sweep(session, sweep_id).status
+    finally:
+        store.dispose()
+    assert kinds == ["sweep"] and status == "done"

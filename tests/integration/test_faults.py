@@ -381,7 +381,9 @@ def test_postgres_down_when_a_job_ends_spools_and_replays(
     assert [e["status"] for e in rec["status_history"]] == ["queued", "running", "success"]
     assert rec["duration_seconds"] >= 3.0 and rec["resource_usage"]["cpu_total_seconds"] > 0.3
     profile = rec["detailed_profile"]
+    print(f"samples: collected {profile['samples_collected']}, stored {len(stored)}, "
+          f"of which spooled {len(payload['samples'])}")  # fmt: skip
     assert profile and profile["samples_collected"] >= 4
     # Nothing lost: samples flushed before the outage plus those spooled are all stored.
-    assert len(stored) >= profile["samples_collected"] - 1, (len(stored), profile)
+    assert len(stored) >= profile["samples_collected"], (len(stored), profile)
     assert len(stored) >= len(payload["samples"]) >= 1

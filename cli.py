@@ -1271,6 +1271,11 @@ def compare(
     raise SystemExit(1 if facts["regressed"] else 0)
 
 
+def _hours(value: float | None) -> str:
+    """Hours to three significant figures (short jobs add up to small fractions)."""
+    return "-" if value is None else f"{value:.3g}"
+
+
 TREND_METRICS = ("cpu_hours", "gpu_hours", "wasted_gpu_hours", "jobs", "failures")
 
 
@@ -1319,8 +1324,8 @@ def trend(
     )
     click.echo(table(
         [by.upper(), "JOBS", "FAILED", "CPU h", "GPU h", "WASTED GPU h", "TREND", metric],
-        [(g["group"], g["jobs"], g["failures"], fmt_num(g["cpu_hours"], 3), fmt_num(g["gpu_hours"], 3),
-          fmt_num(g["wasted_gpu_hours"], 3), g["trend"]["direction"], sparkline(g["series"]))
+        [(g["group"], g["jobs"], g["failures"], _hours(g["cpu_hours"]), _hours(g["gpu_hours"]),
+          _hours(g["wasted_gpu_hours"]), g["trend"]["direction"], sparkline(g["series"]))
          for g in groups],
     ))  # fmt: skip
     if plot:
@@ -1370,9 +1375,9 @@ def compare_periods(
     click.echo(table(
         [by.upper(), "JOBS", "Δ", "FAILED", "Δ", "CPU h", "Δ", "GPU h", "Δ", "WASTED GPU h", "Δ"],
         [(r["group"], r["current"]["jobs"], _pct(r["change"]["jobs"]), r["current"]["failures"],
-          _pct(r["change"]["failures"]), fmt_num(r["current"]["cpu_hours"], 3), _pct(r["change"]["cpu_hours"]),
-          fmt_num(r["current"]["gpu_hours"], 3), _pct(r["change"]["gpu_hours"]),
-          fmt_num(r["current"]["wasted_gpu_hours"], 3), _pct(r["change"]["wasted_gpu_hours"]))
+          _pct(r["change"]["failures"]), _hours(r["current"]["cpu_hours"]), _pct(r["change"]["cpu_hours"]),
+          _hours(r["current"]["gpu_hours"]), _pct(r["change"]["gpu_hours"]),
+          _hours(r["current"]["wasted_gpu_hours"]), _pct(r["change"]["wasted_gpu_hours"]))
          for r in rows],
     ))  # fmt: skip
 
@@ -1390,10 +1395,8 @@ def _tree_lines(node: dict[str, Any], depth: int = 0) -> list[str]:
     if node["level"] == "job":
         line = f"{pad}job {node['name'][:8]}  {node['status']}"
     else:
-        line = f"{pad}{node['level']} {node['name']}  {node['jobs']} jobs, CPU {fmt_num(node['cpu_hours'], 3)} h"
-    line += (
-        f", GPU {fmt_num(node['gpu_hours'], 3)} h, wasted {fmt_num(node['wasted_gpu_hours'], 3)} h"
-    )
+        line = f"{pad}{node['level']} {node['name']}  {node['jobs']} jobs, CPU {_hours(node['cpu_hours'])} h"
+    line += f", GPU {_hours(node['gpu_hours'])} h, wasted {_hours(node['wasted_gpu_hours'])} h"
     if node.get("gpu_unknown_jobs"):
         line += f" ({node['gpu_unknown_jobs']} jobs with GPUs unmeasured)"
     lines = [line]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,8 +23,18 @@ VALUES = [1, 2, 3, 4]
 
 @pytest.fixture
 def cluster(redis_url: str, pg_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
-    env = workers.jobprobe_env(workers.isolated_redis_db(), pg_url, tmp_path / "data")
-    pool = [workers.WorkerProcess(env, concurrency=1) for _ in range(2)]
+    # Queue names of its own: a Redis database number is picked at random, and a worker of
+    # another test run on the same number must not take this sweep's tasks.
+    suffix = uuid.uuid4().hex[:8]
+    queues = {
+        "JOBPROBE_QUEUE_CPU": f"cpu-{suffix}",
+        "JOBPROBE_QUEUE_ANALYSIS": f"analysis-{suffix}",
+    }
+    env = workers.jobprobe_env(workers.isolated_redis_db(), pg_url, tmp_path / "data", **queues)
+    pool = [
+        workers.WorkerProcess(env, concurrency=1, queues=",".join(queues.values()))
+        for _ in range(2)
+    ]
     try:
         for worker in pool:
             worker.wait_ready()
@@ -57,7 +68,7 @@ def test_sweep_report_is_written_automatically(cluster: dict[str, str]) -> None:
             "sweep", "python", "examples/serve_load.py",
             "--vary", "clients=" + ",".join(map(str, VALUES)),
             "--param", "requests=6", "--param", "size=60000",
-            "--label", "team=perf", "--slo-p99", "500", "--json",
+            "--label", "team=perf", "--slo-p99", "500", "--queue", cluster["JOBPROBE_QUEUE_CPU"], "--json",
         ],
         cluster,
     )  # fmt: skip

@@ -1116,11 +1116,11 @@ def sweep(
     as_json: bool,
 ) -> None:  # fmt: skip
     """Run SCRIPT once per value of a parameter (and repeat) to find where it stops scaling."""
-    from tasks import analysis
+    from tasks import sweeps
 
     settings = settings_or_fail()
     name, values = _values_of(vary)
-    sweep_id = analysis.submit_sweep(
+    sweep_id = sweeps.submit_sweep(
         tool, script, vary_name=name, values=values, repeat=repeat,
         params=parse_pairs(params, "--param"), labels=parse_pairs(labels, "--label"),
         slo_p99_ms=slo_p99, queue=queue, timeout=timeout, settings=settings,

@@ -1,0 +1,92 @@
+"""Submitting a load sweep: one job per value (and repeat) of one parameter, as a group."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from store import sweeps as store_sweeps
+from tasks import analysis, errors
+from worker import runtime
+from worker.settings import Settings
+
+
+def submit_sweep(
+    tool: str,
+    script: str | Path,
+    *,
+    vary_name: str,
+    values: Sequence[Any],
+    repeat: int = 1,
+    params: Mapping[str, Any] | None = None,
+    labels: Mapping[str, Any] | None = None,
+    slo_p99_ms: float | None = None,
+    queue: str | None = None,
+    timeout: float | None = None,
+    settings: Settings,
+) -> str:
+    """Record a sweep and submit one job per value and repeat; returns the sweep id.
+
+    Distributed mode sends the jobs as a chord whose callback writes the sweep report.
+    Embedded mode runs the jobs here, one after the other, then the sweep analysis.
+    """
+    from celery import chord, group
+
+    from tasks import submission
+    from worker.app import RUN_SIMULATION, create_app, task
+
+    if not values or any(analysis.number(v) is None for v in values):
+        raise errors.SubmitError(f"--vary {vary_name}= needs numbers (got {list(values)!r})")
+    if repeat < 1:
+        raise errors.SubmitError(f"--repeat must be 1 or more (got {repeat})")
+    store = runtime.get_store(settings)
+    with store.session() as session:
+        sweep_id = store_sweeps.create_sweep(
+            session,
+            tool=tool,
+            script_name=Path(script).name,
+            vary_name=vary_name,
+            vary_values=list(values),
+            repeat=repeat,
+            params=dict(params or {}),
+            labels={str(k): str(v) for k, v in (labels or {}).items()},
+            slo_p99_ms=slo_p99_ms,
+        ).id
+    try:
+        job_ids = [
+            submission.create(
+                tool,
+                script,
+                params={**(params or {}), vary_name: value},
+                labels=labels,
+                queue=queue,
+                timeout=timeout,
+                sweep_id=sweep_id,
+                settings=settings,
+            )
+            for value in values
+            for _ in range(repeat)
+        ]
+        if settings.embedded:
+            for job_id in job_ids:
+                submission.enqueue(job_id, settings=settings)
+            analysis.analyze_sweep_now(store, sweep_id, settings.resolved_reports_dir)
+            return sweep_id
+        app = create_app(settings)
+        with store.session() as session:
+            queues = {j.id: j.queue for j in store_sweeps.sweep_jobs(session, sweep_id)}
+        run = task(app, RUN_SIMULATION)
+        header = group([run.si(j).set(queue=queues[j]) for j in job_ids])
+        chord(header, task(app, analysis.ANALYZE_SWEEP).si(sweep_id)).apply_async()
+    except errors.SubmitError:
+        with store.session() as session:
+            store_sweeps.delete_sweep(session, sweep_id)
+        raise
+    except Exception as exc:
+        if settings.embedded:
+            raise
+        with store.session() as session:  # leave nothing half-written behind
+            store_sweeps.delete_sweep(session, sweep_id)
+        raise errors.BrokerUnavailable(f"could not queue the sweep: {exc}") from exc
+    return sweep_id

@@ -116,6 +116,18 @@ class Job(Base):
         Index("ix_jobs_submitted", "submitted_at", "id"),
         Index("ix_jobs_status_submitted", "status", "submitted_at"),
         Index("ix_jobs_tool_submitted", "tool", "submitted_at"),
+        # job-stats by tool: an index-only scan (migration 0002)
+        Index(
+            "ix_jobs_tool_stats",
+            "tool",
+            postgresql_include=[
+                "status",
+                "duration_s",
+                "cpu_total_s",
+                "memory_peak_mb",
+                "queue_wait_s",
+            ],
+        ),
         Index("ix_jobs_queue_submitted", "queue", "submitted_at"),
         Index("ix_jobs_source_external", "source", "external_id", unique=True),
         Index("ix_jobs_sweep", "sweep_id"),

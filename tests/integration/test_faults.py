@@ -1,8 +1,8 @@
 """Faults with real parts: a worker killed mid-job, Redis restarted, PostgreSQL down at the end.
 
 Every process a test starts (workers, a private redis-server, a private PostgreSQL) is stopped
-by its PID or data directory; the system Redis (6379) and cluster (5432) are never touched
-except through fresh databases of their own.
+by its PID or data directory. Each test has its own redis-server; the system cluster (5432) is
+only used through fresh databases, and never stopped.
 """
 
 from __future__ import annotations
@@ -127,6 +127,11 @@ def running_with_samples(store: Store, job_id: str) -> JobView | None:
     return v if v.status == "running" and v.sample_attempts else None
 
 
+def ended(store: Store, job_id: str) -> JobView | None:
+    v = view(store, job_id)
+    return v if v.status in store_jobs.TERMINAL else None
+
+
 @pytest.fixture
 def job_script(tmp_path: Path) -> Path:
     path = tmp_path / "busy.py"
@@ -143,86 +148,6 @@ def started(*procs: workers.WorkerProcess) -> Iterator[None]:
     finally:
         for proc in procs:
             proc.stop()
-
-
-# ---------------------------------------------------------------- worker killed mid-job
-
-
-def test_worker_killed_mid_job_is_redelivered_to_another_worker(
-    redis_url: str, pg_url: str, tmp_path: Path, job_script: Path
-) -> None:
-    # The job (2 s) is shorter than the visibility timeout (4 s): healthy runs never repeat.
-    env = workers.jobprobe_env(
-        workers.isolated_redis_db(), pg_url, tmp_path / "data", JOBPROBE_VISIBILITY_TIMEOUT="4"
-    )
-    a = workers.WorkerProcess(env, name="wa", queues="cpu")
-    b = workers.WorkerProcess(env, name="wb", queues="cpu")
-    pidfile = tmp_path / "pids"
-    with started(a, b), open_store(pg_url) as store:
-        job_id = submit(env, job_script, pidfile, seconds=2.0)
-        first = wait_for(lambda: running_with_samples(store, job_id), 30, "the job running")
-        assert first.worker is not None
-        victim, survivor = (a, b) if first.worker.startswith("wa@") else (b, a)
-        victim.kill(signal.SIGKILL)
-        killed_at = time.monotonic()
-        samples_before_kill = first.sample_attempts.count(1)
-
-        orphan = int(wait_for(lambda: pidfile.read_text().split(), 5, "the job's pid")[0])
-        wait_for(lambda: process_gone(orphan), 10, f"the orphaned job process {orphan} to die")
-
-        def second_running() -> JobView | None:
-            v = view(store, job_id)
-            return v if v.attempts >= 2 else None
-
-        wait_for(second_running, 60, "the job to be delivered again")
-        redelivery_s = time.monotonic() - killed_at
-        done = wait_for(
-            lambda: (v := view(store, job_id)).status in store_jobs.TERMINAL and v, 30, "the end"
-        )
-        print(f"redelivery after SIGKILL: {redelivery_s:.1f} s")
-
-    assert done.status == "success", done
-    assert done.attempts == 2
-    assert done.history == ["queued", "running", "running", "success"]
-    assert done.worker is not None and done.worker.startswith(survivor.name + "@")
-    # The samples stored before the kill are kept, beside those of the second run.
-    assert done.sample_attempts.count(1) >= samples_before_kill >= 1
-    assert done.sample_attempts.count(2) >= 1
-    assert len(pidfile.read_text().split()) == 2
-
-
-def test_past_its_attempts_a_killed_job_ends_lost(
-    redis_url: str, pg_url: str, tmp_path: Path, job_script: Path
-) -> None:
-    env = workers.jobprobe_env(
-        workers.isolated_redis_db(), pg_url, tmp_path / "data",
-        JOBPROBE_VISIBILITY_TIMEOUT="3", JOBPROBE_MAX_ATTEMPTS="1",
-    )  # fmt: skip
-    first_worker = workers.WorkerProcess(env, name="wfirst", queues="cpu")
-    pidfile = tmp_path / "pids"
-    with open_store(pg_url) as store:
-        with started(first_worker):
-            job_id = submit(env, job_script, pidfile, seconds=2.0)
-            running = wait_for(lambda: running_with_samples(store, job_id), 30, "the job running")
-            first_worker.kill(signal.SIGKILL)
-        samples_before_kill = running.sample_attempts.count(1)
-        second_worker = workers.WorkerProcess(env, name="wsecond", queues="cpu")
-        with started(second_worker):
-            done = wait_for(
-                lambda: (v := view(store, job_id)).status in store_jobs.TERMINAL and v,
-                60,
-                "the redelivered job to end",
-            )
-
-    assert done.status == "lost", done
-    assert done.history == ["queued", "running", "lost"]
-    assert done.error is not None and "worker lost" in done.error
-    assert done.attempts == 1
-    assert done.sample_attempts.count(1) >= samples_before_kill >= 1
-    assert len(pidfile.read_text().split()) == 1  # it never ran a second time
-
-
-# ---------------------------------------------------------------- Redis restarted
 
 
 class PrivateRedis:
@@ -259,27 +184,112 @@ class PrivateRedis:
         self.proc = None
 
 
-def test_worker_reconnects_after_redis_restarts(
-    pg_url: str, tmp_path: Path, job_script: Path
-) -> None:
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    """A broker no other test shares: ``isolated_redis_db`` numbers can collide between
+    sessions running tests at once (one flushes or consumes the other's queue)."""
     redis = PrivateRedis(tmp_path / "redis.log")
     redis.start()
     try:
-        env = workers.jobprobe_env(redis.url, pg_url, tmp_path / "data")
-        worker = workers.WorkerProcess(env, name="wredis", queues="cpu")
-        with started(worker):
-            redis.stop()
-            redis.start()
-            t0 = time.monotonic()
-            out = workers.run_cli(
-                ["submit", "python", str(job_script), "--param", f"pidfile={tmp_path / 'pids'}",
-                 "--param", "seconds=0.3", "--wait", "--json"],
-                env, timeout=90,
-            )  # fmt: skip
-            print(f"job after Redis restart ended in {time.monotonic() - t0:.1f} s")
-            assert worker.proc.poll() is None, worker.log()[-3000:]
+        yield redis
     finally:
         redis.stop()
+
+
+# ---------------------------------------------------------------- worker killed mid-job
+
+
+def test_worker_killed_mid_job_is_redelivered_to_another_worker(
+    private_redis: PrivateRedis, pg_url: str, tmp_path: Path, job_script: Path
+) -> None:
+    # The job (2 s) is shorter than the visibility timeout (4 s): healthy runs never repeat.
+    env = workers.jobprobe_env(
+        private_redis.url, pg_url, tmp_path / "data", JOBPROBE_VISIBILITY_TIMEOUT="4"
+    )
+    a = workers.WorkerProcess(env, name="wa", queues="cpu")
+    b = workers.WorkerProcess(env, name="wb", queues="cpu")
+    pidfile = tmp_path / "pids"
+    with started(a, b), open_store(pg_url) as store:
+        job_id = submit(env, job_script, pidfile, seconds=2.0)
+        first = wait_for(lambda: running_with_samples(store, job_id), 30, "the job running")
+        assert first.worker is not None
+        victim, survivor = (a, b) if first.worker.startswith("wa@") else (b, a)
+        victim.kill(signal.SIGKILL)
+        killed_at = time.monotonic()
+        samples_before_kill = first.sample_attempts.count(1)
+
+        orphan = int(wait_for(lambda: pidfile.read_text().split(), 5, "the job's pid")[0])
+        wait_for(lambda: process_gone(orphan), 10, f"the orphaned job process {orphan} to die")
+
+        def second_running() -> JobView | None:
+            v = view(store, job_id)
+            return v if v.attempts >= 2 else None
+
+        wait_for(second_running, 60, "the job to be delivered again")
+        redelivery_s = time.monotonic() - killed_at
+        done = wait_for(lambda: ended(store, job_id), 30, "the end")
+        print(f"redelivery after SIGKILL: {redelivery_s:.1f} s")
+
+    assert done.status == "success", done
+    assert done.attempts == 2
+    assert done.history == ["queued", "running", "running", "success"]
+    assert done.worker is not None and done.worker.startswith(survivor.name + "@")
+    # The samples stored before the kill are kept, beside those of the second run.
+    assert done.sample_attempts.count(1) >= samples_before_kill >= 1
+    assert done.sample_attempts.count(2) >= 1
+    assert len(pidfile.read_text().split()) == 2
+
+
+def test_past_its_attempts_a_killed_job_ends_lost(
+    private_redis: PrivateRedis, pg_url: str, tmp_path: Path, job_script: Path
+) -> None:
+    env = workers.jobprobe_env(
+        private_redis.url, pg_url, tmp_path / "data",
+        JOBPROBE_VISIBILITY_TIMEOUT="3", JOBPROBE_MAX_ATTEMPTS="1",
+    )  # fmt: skip
+    first_worker = workers.WorkerProcess(env, name="wfirst", queues="cpu")
+    pidfile = tmp_path / "pids"
+    with open_store(pg_url) as store:
+        with started(first_worker):
+            job_id = submit(env, job_script, pidfile, seconds=2.0)
+            running = wait_for(lambda: running_with_samples(store, job_id), 30, "the job running")
+            first_worker.kill(signal.SIGKILL)
+        samples_before_kill = running.sample_attempts.count(1)
+        second_worker = workers.WorkerProcess(env, name="wsecond", queues="cpu")
+        with started(second_worker):
+            done = wait_for(
+                lambda: ended(store, job_id),
+                60,
+                "the redelivered job to end",
+            )
+
+    assert done.status == "lost", done
+    assert done.history == ["queued", "running", "lost"]
+    assert done.error is not None and "worker lost" in done.error
+    assert done.attempts == 1
+    assert done.sample_attempts.count(1) >= samples_before_kill >= 1
+    assert len(pidfile.read_text().split()) == 1  # it never ran a second time
+
+
+# ---------------------------------------------------------------- Redis restarted
+
+
+def test_worker_reconnects_after_redis_restarts(
+    private_redis: PrivateRedis, pg_url: str, tmp_path: Path, job_script: Path
+) -> None:
+    env = workers.jobprobe_env(private_redis.url, pg_url, tmp_path / "data")
+    worker = workers.WorkerProcess(env, name="wredis", queues="cpu")
+    with started(worker):
+        private_redis.stop()
+        private_redis.start()  # same port, empty: the worker must reconnect by itself
+        t0 = time.monotonic()
+        out = workers.run_cli(
+            ["submit", "python", str(job_script), "--param", f"pidfile={tmp_path / 'pids'}",
+             "--param", "seconds=0.3", "--wait", "--json"],
+            env, timeout=90,
+        )  # fmt: skip
+        print(f"job after Redis restart ended in {time.monotonic() - t0:.1f} s")
+        assert worker.proc.poll() is None, worker.log()[-3000:]
     assert out.returncode == 0, out.stderr
     rec = json.loads(out.stdout)
     assert rec["status"] == "success" and rec["worker"].startswith("wredis@")
@@ -338,14 +348,14 @@ class PrivatePostgres:
 
 
 def test_postgres_down_when_a_job_ends_spools_and_replays(
-    redis_url: str, tmp_path: Path, job_script: Path
+    private_redis: PrivateRedis, tmp_path: Path, job_script: Path
 ) -> None:
     pg = PrivatePostgres()
     try:
         pg.start()
         db_url = pg.create_database("jobprobe")
         data_dir = tmp_path / "data"
-        env = workers.jobprobe_env(workers.isolated_redis_db(), db_url, data_dir)
+        env = workers.jobprobe_env(private_redis.url, db_url, data_dir)
         worker = workers.WorkerProcess(env, name="wpg", queues="cpu")
         spooled = data_dir / "spool"
         with started(worker), open_store(db_url) as store:
@@ -363,12 +373,9 @@ def test_postgres_down_when_a_job_ends_spools_and_replays(
 
             pg.start()
             # The next job's delivery replays the spool first (beat does it every minute too).
-            out = workers.run_cli(
-                ["submit", "python", str(job_script), "--param", f"pidfile={tmp_path / 'pids2'}",
-                 "--param", "seconds=0.2", "--wait", "--json"],
-                env, timeout=90,
-            )  # fmt: skip
-            assert out.returncode == 0, out.stderr + worker.log()[-3000:]
+            second = submit(env, job_script, tmp_path / "pids2", seconds=0.2)
+            after = wait_for(lambda: ended(store, second), 60, "the next job", context=worker.log)
+            assert after.status == "success", worker.log()[-3000:]
             assert not list(spooled.glob("*.json")), "the spool was not emptied"
             rec = json.loads(
                 workers.run_cli(["job-details", job_id, "--json"], env, timeout=60).stdout

@@ -12,6 +12,7 @@ serves both sides, in the same run:
 Each side: N tasks are sent, and the clock runs from the first send to the last completion
 (bare: its Redis result; jobprobe: the job's terminal status in the store). Jobs are created in
 the store before the clock starts (client-side work, reported apart). A warm-up round runs first.
+``BENCH_WORKER_LOG=PATH`` keeps the worker's log.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -78,10 +79,18 @@ class FlowerProcess:
 def flower_cluster(
     redis_url: str, pg_url: str, tmp_path: Path
 ) -> Iterator[tuple[dict[str, str], workers.WorkerProcess, FlowerProcess]]:
-    env = workers.jobprobe_env(workers.isolated_redis_db(redis_url), pg_url, tmp_path / "data")
+    # Queues of its own: a concurrent test on the same Redis database number cannot take the job.
+    suffix = uuid.uuid4().hex[:8]
+    queues = {
+        "JOBPROBE_QUEUE_CPU": f"cpu-{suffix}",
+        "JOBPROBE_QUEUE_ANALYSIS": f"analysis-{suffix}",
+    }
+    env = workers.jobprobe_env(
+        workers.isolated_redis_db(redis_url), pg_url, tmp_path / "data", **queues
+    )
     # Flower first, so it hears every event of the job from the start.
     flower = FlowerProcess(env, tmp_path / "flower.log")
-    worker = workers.WorkerProcess(env, concurrency=1)
+    worker = workers.WorkerProcess(env, concurrency=1, queues=",".join(queues.values()))
     try:
         worker.wait_ready()
         with httpx.Client(base_url=flower.url, timeout=5.0) as client:
@@ -103,7 +112,10 @@ def test_flower_shows_the_worker_and_a_finished_job(
     script = tmp_path / "hello.py"
     script.write_text("print('hello from flower test')\n")
 
-    out = workers.run_cli(["submit", "python", str(script), "--wait", "--json"], env)
+    queue = env["JOBPROBE_QUEUE_CPU"]
+    out = workers.run_cli(
+        ["submit", "python", str(script), "--queue", queue, "--wait", "--json"], env
+    )
     assert out.returncode == 0, out.stderr
     job_id = json.loads(out.stdout)["task_id"]
 

@@ -123,7 +123,9 @@ def create(
         raise errors.SubmitError(
             f"tool {tool!r} needs --param {name}=VALUE (its command uses {{{name}}})"
         )
-    queue_ = queue or (settings.queue_gpu if gpus_ > 0 else (spec.queue or settings.queue_cpu))
+    logical = {"cpu": settings.queue_cpu, "gpu": settings.queue_gpu}
+    chosen = queue or ("gpu" if gpus_ > 0 else (spec.queue or "cpu"))
+    queue_ = logical.get(chosen, chosen)
     if not settings.embedded:
         _check_broker(create_app(settings))
     store = runtime.get_store(settings)

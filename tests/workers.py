@@ -15,11 +15,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+QUEUES = ("cpu", "gpu", "iss", "analysis")
+
+
 def jobprobe_env(
     broker_url: str, database_url: str, data_dir: Path, **extra: str
 ) -> dict[str, str]:
-    """The environment of a worker or CLI process in distributed mode."""
+    """The environment of a worker or CLI process in distributed mode.
+
+    Queue names get a suffix unique to this call, so test runs that share a Redis database
+    never take each other's tasks.
+    """
+    suffix = uuid.uuid4().hex[:8]
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOBPROBE_")}
+    env.update({f"JOBPROBE_QUEUE_{q.upper()}": f"{q}-{suffix}" for q in QUEUES})
     env.update(
         JOBPROBE_BROKER_URL=broker_url,
         JOBPROBE_DATABASE_URL=database_url,
@@ -33,14 +42,11 @@ def jobprobe_env(
 
 
 def isolated_redis_db(base: str = "redis://127.0.0.1:6379") -> str:
-    """A Redis URL on a database number no other test uses at the moment (flushed first)."""
-    import redis
+    """A Redis URL on one of databases 1-15, picked at random (never the default 0).
 
-    n = 1 + (uuid.uuid4().int % 14)
-    client = redis.Redis.from_url(f"{base}/{n}")
-    client.flushdb()
-    client.close()
-    return f"{base}/{n}"
+    Nothing is flushed: the unique queue names of ``jobprobe_env`` keep runs apart.
+    """
+    return f"{base}/{1 + uuid.uuid4().int % 15}"
 
 
 class WorkerProcess:
@@ -59,6 +65,8 @@ class WorkerProcess:
     ) -> None:
         self.name = name or f"w{uuid.uuid4().hex[:6]}"
         self.env = dict(env)
+        # Logical queue names (cpu, iss, ...) become this environment's real ones.
+        queues = ",".join(self.env.get(f"JOBPROBE_QUEUE_{q.upper()}", q) for q in queues.split(","))
         self.log_path = log_path or Path(self.env["JOBPROBE_DATA_DIR"]) / f"{self.name}.log"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         argv = [

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from worker.settings import Settings, load_settings
 
@@ -33,7 +33,9 @@ def create_app(settings: Settings | None = None) -> JobprobeCelery:
         "task_serializer": "json",
         "result_serializer": "json",
         "accept_content": ["json"],
-        "task_queues": [Queue(q) for q in queues],
+        # Each queue on its own direct exchange and key: a bare Queue(name) would bind every
+        # queue to the default exchange and key, and one message would land in all of them.
+        "task_queues": [Queue(q, Exchange(q, type="direct"), routing_key=q) for q in queues],
         "task_default_queue": settings.queue_cpu,
         "task_routes": {
             RUN_SIMULATION: {"queue": settings.queue_cpu},

@@ -39,8 +39,8 @@ def test_cli_job_runs_on_a_worker_and_lands_in_postgres(
     script = tmp_path / "work.py"
     script.write_text(
         "import os, json, time\n"
-        "t = time.time()\n"
-        "while time.time() - t < 1.2: pass\n"
+        "t = time.process_time()\n"
+        "while time.process_time() - t < 1.2: pass\n"
         "print('n is', os.environ['SIM_N'])\n"
         "json.dump({'throughput': 42}, open(os.environ['JOBPROBE_METRICS_FILE'], 'w'))\n"
     )
@@ -63,9 +63,10 @@ def test_cli_job_runs_on_a_worker_and_lands_in_postgres(
     assert rec.keys() >= KEYSTONE_FIELDS
     assert rec["detailed_profile"].keys() >= PROFILE_FIELDS
     assert rec["status"] == "success" and rec["returncode"] == 0
-    assert rec["queue"] == "cpu" and rec["worker"].startswith("w")
+    assert rec["queue"] == cluster["JOBPROBE_QUEUE_CPU"] and rec["worker"].startswith("w")
     assert rec["params"] == {"n": 7} and rec["labels"] == {"team": "cfd"}
     assert rec["metrics"] == {"throughput": 42}
+    assert rec["attempts"] == 1  # delivered to one queue, run once
     assert "n is 7" in rec["logs"]["stdout_tail"]
     assert rec["resource_usage"]["cpu_total_seconds"] >= 1.0
     assert rec["detailed_profile"]["samples_collected"] >= 2

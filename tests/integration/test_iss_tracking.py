@@ -95,7 +95,11 @@ def test_iss_jobs_tracked_to_their_end_by_a_worker(
 
         rec = wait_for(lambda: ended(ok["task_id"]), 60, "the IWPS job to complete")
         assert rec["status"] == "success" and rec["raw"]["JobRequestStatus"] == "complete"
-        assert rec["tool"] == "iss:IWPS" and rec["script"] == "mcf-gnr" and rec["queue"] == "iss"
+        assert (
+            rec["tool"] == "iss:IWPS"
+            and rec["script"] == "mcf-gnr"
+            and rec["queue"] == env["JOBPROBE_QUEUE_ISS"]
+        )
         assert rec["labels"]["platform"] == "GNR-AP" and rec["labels"]["iss_type"] == "IWPS"
         details = [e["detail"] for e in rec["status_history"]]
         assert details[: len(SUCCESS_PATH)] == [f"iss: {s}" for s in SUCCESS_PATH]
@@ -171,7 +175,10 @@ def test_beat_sync_task_runs_on_the_worker(
 
     env, worker = start_cluster(still_iss, redis_url, pg_url, tmp_path / "data")
     try:
-        app = create_app(load_settings(broker_url=env["JOBPROBE_BROKER_URL"], database_url=pg_url))
+        queues = {f"queue_{q}": env[f"JOBPROBE_QUEUE_{q.upper()}"] for q in workers.QUEUES}
+        app = create_app(
+            load_settings(broker_url=env["JOBPROBE_BROKER_URL"], database_url=pg_url, **queues)
+        )
         result = app.send_task("jobprobe.iss.sync_iss_jobs").get(timeout=60)
         assert result["seen"] == result["created"] == 30
         again = app.send_task("jobprobe.iss.sync_iss_jobs").get(timeout=60)

@@ -1,0 +1,56 @@
+"""The Celery app's routing: every queue on its own exchange and key; GPU jobs go to the gpu queue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from store.db import Store
+from tasks import submission
+from worker.app import RUN_SIMULATION, create_app
+from worker.settings import load_settings
+
+
+def test_each_queue_has_its_own_exchange_and_routing_key() -> None:
+    app = create_app(
+        load_settings(broker_url="redis://127.0.0.1:1/0", queue_cpu="c1", queue_gpu="g1")
+    )
+    queues = {q.name: q for q in app.conf.task_queues}
+    assert set(queues) == {"c1", "g1", "iss", "analysis"}
+    for name, queue in queues.items():
+        assert queue.exchange.name == name and queue.routing_key == name
+    assert app.conf.task_routes[RUN_SIMULATION] == {"queue": "c1"}
+    assert app.conf.task_acks_late is False  # late acks are per task: only jobs carry them
+    assert app.conf.worker_prefetch_multiplier == 1
+
+
+@pytest.mark.parametrize(
+    ("gpus", "queue", "tool_queue", "expected"),
+    [
+        (0, None, None, "cpu-x"),
+        (2, None, None, "gpu-x"),
+        (2, None, "cpu", "gpu-x"),  # asking for GPUs routes to the GPU queue
+        (0, None, "gpu", "gpu-x"),  # logical names map to the configured queues
+        (0, None, "bigmem", "bigmem"),  # other names are used as they are
+        (1, "special", None, "special"),  # an explicit --queue wins
+    ],
+)
+def test_queue_choice(
+    tmp_path: Path, gpus: int, queue: str | None, tool_queue: str | None, expected: str
+) -> None:
+    tools = tmp_path / "tools.toml"
+    line = f'queue = "{tool_queue}"\n' if tool_queue else ""
+    tools.write_text(f'[tools.t]\ncommand = ["true"]\n{line}')
+    script = tmp_path / "s.sh"
+    script.write_text("true\n")
+    settings = load_settings(
+        data_dir=tmp_path, tools_file=tools, queue_cpu="cpu-x", queue_gpu="gpu-x"
+    )
+    job_id = submission.create("t", script, gpus=gpus, queue=queue, settings=settings)
+    store = Store(settings.resolved_database_url)
+    with store.session() as session:
+        from store import jobs
+
+        assert jobs.get_job(session, job_id).queue == expected
+    store.dispose()

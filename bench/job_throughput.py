@@ -88,7 +88,7 @@ def run_jobprobe(app: object, store: Store, n: int) -> tuple[float, float]:
     sim = task(app, RUN_SIMULATION)  # type: ignore[arg-type]
     t0 = time.perf_counter()
     for job_id in ids:
-        sim.apply_async(args=[job_id], queue="cpu")
+        sim.apply_async(args=[job_id], queue=app.conf.task_default_queue)  # type: ignore[attr-defined]
     wait_jobs(store, ids, timeout=60 + n)
     elapsed = time.perf_counter() - t0
     with store.session() as session:
@@ -107,7 +107,8 @@ def run_bare(app: object, n: int) -> float:
     from bench.bare_tasks import BARE_TRUE
 
     t0 = time.perf_counter()
-    results = [app.send_task(BARE_TRUE, queue="cpu") for _ in range(n)]  # type: ignore[attr-defined]
+    queue = app.conf.task_default_queue  # type: ignore[attr-defined]
+    results = [app.send_task(BARE_TRUE, queue=queue) for _ in range(n)]  # type: ignore[attr-defined]
     for r in results:
         if r.get(timeout=60 + n, interval=0.005) != 0:
             raise RuntimeError("bare task failed")
@@ -132,7 +133,10 @@ def main() -> int:
         env = workers.jobprobe_env(
             broker, DB_URL, data, JOBPROBE_TOOLS_FILE=str(tools), JOBPROBE_SAMPLE_FLUSH_SECONDS="2"
         )
-        settings = Settings(broker_url=broker, database_url=DB_URL, data_dir=data, tools_file=tools)
+        settings = Settings(
+            broker_url=broker, database_url=DB_URL, data_dir=data, tools_file=tools,
+            queue_cpu=env.get("JOBPROBE_QUEUE_CPU", "cpu"),
+        )  # fmt: skip
         app = create_app(settings)
         store = Store(DB_URL)
         worker = workers.WorkerProcess(

@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -79,18 +78,11 @@ class FlowerProcess:
 def flower_cluster(
     redis_url: str, pg_url: str, tmp_path: Path
 ) -> Iterator[tuple[dict[str, str], workers.WorkerProcess, FlowerProcess]]:
-    # Queues of its own: a concurrent test on the same Redis database number cannot take the job.
-    suffix = uuid.uuid4().hex[:8]
-    queues = {
-        "JOBPROBE_QUEUE_CPU": f"cpu-{suffix}",
-        "JOBPROBE_QUEUE_ANALYSIS": f"analysis-{suffix}",
-    }
-    env = workers.jobprobe_env(
-        workers.isolated_redis_db(redis_url), pg_url, tmp_path / "data", **queues
-    )
+    # jobprobe_env gives this run queue names of its own (no cross-talk on a shared Redis db).
+    env = workers.jobprobe_env(workers.isolated_redis_db(redis_url), pg_url, tmp_path / "data")
     # Flower first, so it hears every event of the job from the start.
     flower = FlowerProcess(env, tmp_path / "flower.log")
-    worker = workers.WorkerProcess(env, concurrency=1, queues=",".join(queues.values()))
+    worker = workers.WorkerProcess(env, concurrency=1)
     try:
         worker.wait_ready()
         with httpx.Client(base_url=flower.url, timeout=5.0) as client:

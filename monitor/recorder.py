@@ -97,12 +97,12 @@ def _fail_before_start(store: Store, spool: Spool, job_id: str, reason: str) -> 
 
 
 def write_payload(store: Store, job_id: str, payload: dict[str, Any]) -> None:
-    """Write one spooled or fresh outcome (with any samples it carries) to the store."""
+    """Write one outcome and the samples it carries, in one transaction (fresh or spooled)."""
     samples = payload.get("samples") or []
-    if samples:
-        store_samples.write_samples(store, job_id, int(payload.get("attempt") or 1), samples)
     outcome = payload.get("outcome", payload)
     with store.session() as session:
+        if samples:
+            store_samples.add_samples(session, job_id, int(payload.get("attempt") or 1), samples)
         store_jobs.finish_job(session, job_id, outcome)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -31,21 +30,30 @@ def _row(job_id: str, attempt: int, sample: Mapping[str, Any]) -> tuple[Any, ...
 def write_samples(
     store: Store, job_id: str, attempt: int, samples: Sequence[Mapping[str, Any]]
 ) -> int:
-    """Append samples of one job attempt; returns how many were written."""
+    """Append samples of one job attempt in their own transaction; returns how many."""
     if not samples:
         return 0
+    with store.session() as session:
+        return add_samples(session, job_id, attempt, samples)
+
+
+def add_samples(
+    session: Session, job_id: str, attempt: int, samples: Sequence[Mapping[str, Any]]
+) -> int:
+    """Append samples within ``session``'s transaction (COPY on PostgreSQL); returns how many."""
     rows = [_row(job_id, attempt, s) for s in samples]
-    if store.dialect == "postgresql":
-        _copy_rows(store, rows)
+    if not rows:
+        return 0
+    if session.get_bind().dialect.name == "postgresql":
+        _copy_rows(session, rows)
     else:
-        with store.session() as session:
-            session.execute(
-                sa.insert(Sample),
-                [
-                    dict(zip(COPY_COLUMNS, r[:-1], strict=False)) | {"extra": _loads(r[-1])}
-                    for r in rows
-                ],
-            )
+        session.execute(
+            sa.insert(Sample),
+            [
+                dict(zip(COPY_COLUMNS, r[:-1], strict=False)) | {"extra": _loads(r[-1])}
+                for r in rows
+            ],
+        )
     return len(rows)
 
 
@@ -53,28 +61,23 @@ def _loads(text: str | None) -> Any:
     return json.loads(text) if text else None
 
 
-def _copy_rows(store: Store, rows: Iterable[tuple[Any, ...]]) -> None:
+def _copy_rows(session: Session, rows: Iterable[tuple[Any, ...]]) -> None:
     import psycopg
-    from sqlalchemy import exc
 
-    from store import db, errors
+    from store import errors
 
+    dbapi: Any = session.connection().connection.dbapi_connection
     try:
-        raw = store.engine.raw_connection()
-    except (exc.OperationalError, psycopg.OperationalError) as e:  # pool checkout is not wrapped
-        raise errors.StoreUnavailable(db.describe_unavailable(store.engine, e)) from e
-    try:
-        cursor = raw.cursor()
-        with cursor.copy(f"COPY samples ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy:
+        with (
+            dbapi.cursor() as cursor,
+            cursor.copy(f"COPY samples ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy,
+        ):
             for row in rows:
                 copy.write_row(row)
-        raw.commit()
-    except Exception as e:
-        with contextlib.suppress(psycopg.Error):  # the connection may be the thing that died
-            raw.rollback()
+    except psycopg.OperationalError as e:  # raw COPY errors are not wrapped by SQLAlchemy
         raise errors.StoreUnavailable(f"writing samples failed: {str(e).splitlines()[0]}") from e
-    finally:
-        raw.close()
+    except psycopg.Error as e:
+        raise errors.StoreError(f"writing samples failed: {str(e).splitlines()[0]}") from e
 
 
 def load_timeseries(session: Session, job_id: str) -> dict[str, list[Any]]:

@@ -10,7 +10,9 @@ import pytest
 from tests import services
 
 # The suite never inherits a developer's jobprobe configuration.
-for _key in [k for k in os.environ if k.startswith("JOBPROBE_") and not k.startswith("JOBPROBE_TEST_")]:
+for _key in [
+    k for k in os.environ if k.startswith("JOBPROBE_") and not k.startswith("JOBPROBE_TEST_")
+]:
     del os.environ[_key]
 
 

@@ -16,7 +16,9 @@ import pytest
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 PG_HOST, PG_PORT = "127.0.0.1", 5432
 PG_USER = os.environ.get("JOBPROBE_TEST_PG_USER", "postgres")
-DOCKER_SOCKET = Path(os.environ.get("JOBPROBE_TEST_DOCKER_SOCKET", "/tmp/jobprobe-docker/docker.sock"))
+DOCKER_SOCKET = Path(
+    os.environ.get("JOBPROBE_TEST_DOCKER_SOCKET", "/tmp/jobprobe-docker/docker.sock")
+)
 BUSYBOX_IMAGE = "jobprobe-busybox:local"
 
 
@@ -56,8 +58,9 @@ def create_pg_database(prefix: str = "jobprobe_test") -> tuple[str, str]:
 
     require_postgres()
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(f"host={PG_HOST} port={PG_PORT} user={PG_USER} dbname=postgres",
-                         autocommit=True) as conn:
+    with psycopg.connect(
+        f"host={PG_HOST} port={PG_PORT} user={PG_USER} dbname=postgres", autocommit=True
+    ) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     return f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}", name
 
@@ -65,8 +68,9 @@ def create_pg_database(prefix: str = "jobprobe_test") -> tuple[str, str]:
 def drop_pg_database(name: str) -> None:
     import psycopg
 
-    with psycopg.connect(f"host={PG_HOST} port={PG_PORT} user={PG_USER} dbname=postgres",
-                         autocommit=True) as conn:
+    with psycopg.connect(
+        f"host={PG_HOST} port={PG_PORT} user={PG_USER} dbname=postgres", autocommit=True
+    ) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -83,6 +87,8 @@ def require_docker() -> str:
         client.images.get(BUSYBOX_IMAGE)
         client.close()
     except Exception as exc:  # any failure here means "no usable engine"
-        unavailable(f"no Docker engine with image {BUSYBOX_IMAGE} at {host} "
-                    f"(start one with .ci/dockerd-up): {type(exc).__name__}")
+        unavailable(
+            f"no Docker engine with image {BUSYBOX_IMAGE} at {host} "
+            f"(start one with .ci/dockerd-up): {type(exc).__name__}"
+        )
     return host

@@ -16,7 +16,9 @@ README = (ROOT / "README.md").read_text()
 
 def test_every_setting_is_documented() -> None:
     for name in Settings.model_fields:
-        assert f"`JOBPROBE_{name.upper()}`" in README, f"JOBPROBE_{name.upper()} is not in README.md"
+        assert f"`JOBPROBE_{name.upper()}`" in README, (
+            f"JOBPROBE_{name.upper()} is not in README.md"
+        )
 
 
 def _commands(group: click.Group, prefix: str = "") -> list[str]:

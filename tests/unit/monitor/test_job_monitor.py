@@ -123,5 +123,5 @@ def test_missing_program_is_a_launch_error(tmp_path: Path) -> None:
 
     tool = Tool(name="ghost", command=("/nonexistent/solver", "{script}"))
     job = JobSpec(job_id="j" * 32, tool=tool, script_name="x", script_content="")
-    with pytest.raises(errors.LaunchError, match="cannot start ./nonexistent/solver.: not found"):
+    with pytest.raises(errors.LaunchError, match=r"cannot start ./nonexistent/solver.: not found"):
         JobMonitor(enable_profiling=False).run(job, tmp_path)

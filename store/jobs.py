@@ -6,13 +6,15 @@ import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from store import errors
-from store.models import Job, JobLabel, StatusEvent
+from store.models import Base, Job, JobLabel, StatusEvent
+
+M = TypeVar("M", bound=Base)
 
 STATUSES = ("queued", "running", "success", "failed", "timeout", "cancelled", "lost")
 TERMINAL = frozenset({"success", "failed", "timeout", "cancelled", "lost"})
@@ -80,21 +82,39 @@ def create_job(
     return job
 
 
-def get_job(session: Session, job_id: str, *, for_update: bool = False) -> Job:
-    """The job with this id or unique id prefix (6+ characters)."""
-    stmt = sa.select(Job).where(Job.id == job_id)
+def by_id_or_prefix(
+    session: Session, model: type[M], ident: str, *, noun: str, hint: str, for_update: bool = False
+) -> M:
+    """The row of ``model`` whose id is ``ident`` or starts with it (6+ characters).
+
+    ``for_update`` locks the row on PostgreSQL so concurrent writers of one row serialise.
+    """
+    column: Any = model.id  # type: ignore[attr-defined]
+    stmt = sa.select(model).where(column == ident)
     if for_update and session.bind is not None and session.bind.dialect.name == "postgresql":
         stmt = stmt.with_for_update()
-    job = session.scalars(stmt).first()
-    if job is not None:
-        return job
-    if len(job_id) >= 6:
-        rows = session.scalars(sa.select(Job).where(Job.id.startswith(job_id)).limit(2)).all()
-        if len(rows) == 1:
-            return rows[0]
-        if len(rows) > 1:
-            raise errors.AmbiguousJobId(f"several jobs start with {job_id!r}; give more characters")
-    raise errors.JobNotFound(f"no job {job_id!r}; list jobs with 'jobprobe job-history'")
+    row = session.scalars(stmt).first()
+    if row is not None:
+        return row
+    if len(ident) >= 6:
+        ids = session.scalars(sa.select(column).where(column.startswith(ident)).limit(2)).all()
+        if len(ids) == 1:
+            return by_id_or_prefix(
+                session, model, ids[0], noun=noun, hint=hint, for_update=for_update
+            )
+        if len(ids) > 1:
+            raise errors.AmbiguousJobId(
+                f"several {noun}s start with {ident!r}; give more characters"
+            )
+    raise errors.JobNotFound(f"no {noun} {ident!r}; {hint}")
+
+
+def get_job(session: Session, job_id: str, *, for_update: bool = False) -> Job:
+    """The job with this id or unique id prefix (6+ characters)."""
+    return by_id_or_prefix(
+        session, Job, job_id, noun="job", hint="list jobs with 'jobprobe job-history'",
+        for_update=for_update,
+    )  # fmt: skip
 
 
 def set_status(

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from store import errors, records
 from store import jobs as store_jobs
+from store.jobs import by_id_or_prefix
 from store.models import Job, Report, Sweep
 
 SWEEP_STATUSES = ("running", "done", "failed")
@@ -53,21 +54,10 @@ def get_sweep(session: Session, sweep_id: str, *, for_update: bool = False) -> S
 
     ``for_update`` locks the row on PostgreSQL so concurrent analyses of one sweep serialise.
     """
-    stmt = sa.select(Sweep).where(Sweep.id == sweep_id)
-    if for_update and session.bind is not None and session.bind.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    sweep = session.scalars(stmt).first()
-    if sweep is not None:
-        return sweep
-    if len(sweep_id) >= 6:
-        rows = session.scalars(sa.select(Sweep).where(Sweep.id.startswith(sweep_id)).limit(2)).all()
-        if len(rows) == 1:
-            return get_sweep(session, rows[0].id, for_update=for_update)
-        if len(rows) > 1:
-            raise errors.AmbiguousJobId(
-                f"several sweeps start with {sweep_id!r}; give more characters"
-            )
-    raise errors.JobNotFound(f"no sweep {sweep_id!r}; the sweep command prints its id")
+    return by_id_or_prefix(
+        session, Sweep, sweep_id, noun="sweep", hint="the sweep command prints its id",
+        for_update=for_update,
+    )  # fmt: skip
 
 
 def find_sweep(session: Session, sweep_id: str) -> Sweep | None:

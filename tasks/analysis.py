@@ -352,16 +352,10 @@ def insight_now(store: Store, ref: str, provider: Any) -> dict[str, Any]:
 # ---------------------------------------------------------------- tasks
 
 
-def _settings() -> Settings:
-    from tasks import jobs as job_tasks
-
-    return job_tasks._settings()
-
-
 @shared_task(name=ANALYZE_JOB)
 def analyze_job(job_id: str) -> dict[str, Any]:
     """Report on a finished job; queue its sweep's analysis when it was the sweep's last job."""
-    settings = _settings()
+    settings = runtime.current_settings()
     result = analyze_job_now(runtime.get_store(settings), job_id, settings.resolved_reports_dir)
     if result["sweep_ended"]:
         analyze_sweep.apply_async(args=[result["sweep_ended"]])
@@ -371,7 +365,7 @@ def analyze_job(job_id: str) -> dict[str, Any]:
 @shared_task(name=ANALYZE_SWEEP)
 def analyze_sweep(sweep_id: str) -> dict[str, Any]:
     """Write the sweep report (once per set of ended jobs)."""
-    settings = _settings()
+    settings = runtime.current_settings()
     return analyze_sweep_now(runtime.get_store(settings), sweep_id, settings.resolved_reports_dir)
 
 
@@ -384,5 +378,5 @@ def analyze_sweep(sweep_id: str) -> dict[str, Any]:
 )
 def write_insight_task(ref: str, provider: str | None = None) -> dict[str, Any]:
     """Write and store an insight for a job, sweep or ``compare:A:B`` (retries when unreachable)."""
-    settings = _settings()
+    settings = runtime.current_settings()
     return insight_now(runtime.get_store(settings), ref, provider_from_settings(settings, provider))

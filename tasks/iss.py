@@ -288,15 +288,6 @@ def sync_jobs(
 # -- Celery tasks -------------------------------------------------------------------------------
 
 
-def _settings() -> Settings:
-    settings = getattr(current_app, "settings", None)
-    if settings is None:  # a foreign app (e.g. a bare test app): build from the environment
-        from worker.settings import load_settings
-
-        settings = load_settings()
-    return settings
-
-
 _warned: set[str] = set()
 
 
@@ -320,7 +311,7 @@ def poll_iss_job(
 ) -> dict[str, Any]:
     """Poll ISS job ``job_ref`` once and store it; re-schedule itself until it ends or the
     tracking deadline (``iss_track_deadline``) passes."""
-    settings = _settings()
+    settings = runtime.current_settings()
     store = runtime.get_store(settings)
     external_id = resolve_external_id(store, job_ref)
     started = iss_jobs.parse_time(started_at) or store_jobs.utcnow()
@@ -364,7 +355,7 @@ def poll_iss_job(
 )
 def sync_iss_jobs() -> dict[str, Any]:
     """Upsert ISS jobs changed since the last sync and start tracking unfinished ones (beat)."""
-    settings = _settings()
+    settings = runtime.current_settings()
     if not iss_configured(settings):
         _warn_once("ISS sync skipped: " + NOT_CONFIGURED)
         return {"skipped": "ISS not configured"}

@@ -10,22 +10,12 @@ from celery import Task, current_app, shared_task
 from monitor import recorder
 from worker import runtime
 from worker.app import RUN_SIMULATION
-from worker.settings import Settings
-
-
-def _settings() -> Settings:
-    settings = getattr(current_app, "settings", None)
-    if settings is None:  # a foreign app (e.g. a bare test app): build from the environment
-        from worker.settings import load_settings
-
-        settings = load_settings()
-    return settings
 
 
 @shared_task(name=RUN_SIMULATION, bind=True, acks_late=True, reject_on_worker_lost=True)
 def run_simulation(self: Task, job_id: str) -> dict[str, Any]:
     """Run stored job ``job_id`` inside a JobMonitor and record it; then queue its analysis."""
-    settings = _settings()
+    settings = runtime.current_settings()
     store = runtime.get_store(settings)
     worker = self.request.hostname or socket.gethostname()
     result = recorder.run_recorded(
@@ -56,5 +46,5 @@ def _queue_follow_up(job_id: str) -> None:
 @shared_task(name="jobprobe.replay_spool")
 def replay_spool() -> int:
     """Write outcomes spooled while the database was down (beat runs this every minute)."""
-    settings = _settings()
+    settings = runtime.current_settings()
     return recorder.replay_spool(runtime.get_store(settings), runtime.get_spool(settings))

@@ -13,6 +13,18 @@ _lock = threading.Lock()
 _stores: dict[tuple[int, str], Store] = {}
 
 
+def current_settings() -> Settings:
+    """The Settings of the Celery app running the current task (a foreign app: the environment's)."""
+    from celery import current_app
+
+    settings = getattr(current_app, "settings", None)
+    if settings is None:
+        from worker.settings import load_settings
+
+        settings = load_settings()
+    return settings
+
+
 def get_store(settings: Settings) -> Store:
     """This process's Store for the settings' database (one per process, never shared by fork)."""
     key = (os.getpid(), settings.resolved_database_url)

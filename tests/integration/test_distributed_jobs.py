@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests import workers
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -116,20 +118,12 @@ def test_cancel_a_running_job(cluster: dict[str, str], tmp_path: Path) -> None:
     slow.write_text("sleep 60\n")
     queued = json.loads(workers.run_cli(["submit", "bash", str(slow), "--json"], cluster).stdout)
     job_id = queued["task_id"]
-    import time
 
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    def status_is(status: str) -> dict[str, Any] | None:
         rec = json.loads(workers.run_cli(["job-details", job_id, "--json"], cluster).stdout)
-        if rec["status"] == "running":
-            break
-        time.sleep(0.2)
-    assert rec["status"] == "running"
+        return rec if rec["status"] == status else None
+
+    wait_for(lambda: status_is("running"), 30, "the job to start")
     assert workers.run_cli(["cancel", job_id], cluster).returncode == 0
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        rec = json.loads(workers.run_cli(["job-details", job_id, "--json"], cluster).stdout)
-        if rec["status"] == "cancelled":
-            break
-        time.sleep(0.2)
+    rec = wait_for(lambda: status_is("cancelled"), 30, "the job to be cancelled")
     assert rec["status"] == "cancelled" and rec["duration_seconds"] < 30

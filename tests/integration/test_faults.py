@@ -15,11 +15,10 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import psutil
 import pytest
@@ -28,10 +27,10 @@ from store import jobs as store_jobs
 from store import samples as store_samples
 from store.db import Store
 from tests import services, workers
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.integration
 
-T = TypeVar("T")
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 # Busy for SIM_SECONDS; appends its pid to SIM_PIDFILE first (one line per attempt).
@@ -44,24 +43,6 @@ while time.monotonic() < end:
     pass
 print("done")
 """
-
-
-def wait_for(
-    check: Callable[[], T | None],
-    timeout: float,
-    what: str,
-    poll: float = 0.1,
-    context: Callable[[], str] = str,
-) -> T:
-    """Poll ``check`` until it returns a truthy value; fail with ``what`` after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            pytest.fail(f"timed out after {timeout:g} s waiting for {what}\n{context()[-4000:]}")
-        time.sleep(poll)
 
 
 def free_port() -> int:

@@ -4,8 +4,7 @@ process, Redis and PostgreSQL, driven through the CLI as a user would."""
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import pytest
 
 from iss_client.devserver import DevServer
 from tests import workers
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -30,18 +30,6 @@ def iss_env(dev: DevServer) -> dict[str, str]:
         "JOBPROBE_ISS_CLIENT_SECRET": "dev-secret",
         "JOBPROBE_ISS_POLL_INTERVAL": "0.5",
     }
-
-
-def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll ``check`` until it returns something truthy, or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() >= deadline:
-            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.25)
 
 
 def cli_json(args: list[str], env: dict[str, str]) -> Any:

@@ -272,11 +272,14 @@ class JobMonitor:
         }
         if exited.rusage is not None:
             ru = exited.rusage
+            launcher = job.launcher_peak_kb
+            job_peak = ru.ru_maxrss > launcher if launcher is not None else False
             rusage = {
                 "cpu_user_seconds": round(ru.ru_utime, 6),
                 "cpu_system_seconds": round(ru.ru_stime, 6),
                 "cpu_total_seconds": round(ru.ru_utime + ru.ru_stime, 6),
-                "memory_peak_mb": round(ru.ru_maxrss / 1024, 3),
+                # ru_maxrss includes the launcher's pre-exec image: only above it is it the job's.
+                "memory_peak_mb": round(ru.ru_maxrss / 1024, 3) if job_peak else None,
             }
         _fold_profile_peaks(rusage, profile)
         if exited.rusage is not None:
@@ -333,11 +336,12 @@ class JobMonitor:
 
 
 def _fold_profile_peaks(rusage: dict[str, float | None], profile: dict[str, Any] | None) -> None:
-    """Peak memory is the larger of the OS's per-process peak and the sampled tree total."""
+    """Peak memory: the largest of the OS's peak (when it is the job's), the sampled RSS sum of
+    the tree, and the sampled sum of its processes' own high-water marks (VmHWM)."""
     if not profile:
         return
-    candidates = [rusage.get("memory_peak_mb")]
-    candidates.append((profile.get("process_memory") or {}).get("max_mb"))
+    memory = profile.get("process_memory") or {}
+    candidates = [rusage.get("memory_peak_mb"), memory.get("max_mb"), memory.get("peak_hwm_mb")]
     candidates.append((profile.get("container_stats") or {}).get("memory_usage_mb"))
     known = [c for c in candidates if isinstance(c, int | float)]
     rusage["memory_peak_mb"] = round(max(known), 3) if known else None

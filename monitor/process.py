@@ -33,6 +33,23 @@ def _resolve(program: str, env: Mapping[str, str]) -> str:
     return found
 
 
+def own_peak_rss_kb() -> int | None:
+    """This process's peak RSS so far (VmHWM, kB).
+
+    Linux folds the memory image a child inherits before ``exec`` into the child's
+    ``ru_maxrss``: a job started from a 180 MB worker "peaks" at 180 MB even when it runs
+    ``true``. A child's ``ru_maxrss`` only measures the job when it exceeds this figure.
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 def _launch_argv(argv: Sequence[str], env: Mapping[str, str]) -> tuple[list[str], bool]:
     """The argv to exec, and whether a preexec_fn must set the parent-death signal.
 
@@ -62,6 +79,7 @@ class ProcessJob:
         self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], stdout: Path, stderr: Path
     ) -> None:
         launch, needs_preexec = _launch_argv(argv, env)
+        self.launcher_peak_kb = own_peak_rss_kb()
         with stdout.open("ab") as out, stderr.open("ab") as err:
             try:
                 self._popen = subprocess.Popen(

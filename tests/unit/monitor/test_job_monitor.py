@@ -125,3 +125,19 @@ def test_missing_program_is_a_launch_error(tmp_path: Path) -> None:
     job = JobSpec(job_id="j" * 32, tool=tool, script_name="x", script_content="")
     with pytest.raises(errors.LaunchError, match=r"cannot start ./nonexistent/solver.: not found"):
         JobMonitor(enable_profiling=False).run(job, tmp_path)
+
+
+def test_peak_memory_is_the_jobs_not_the_launchers(tmp_path: Path) -> None:
+    # Linux folds the image a child inherits before exec into its ru_maxrss: a big launcher
+    # (a 170 MB worker) must not make every job it starts "peak" at the launcher's size.
+    ballast = bytearray(300 * 2**20)
+    for i in range(0, len(ballast), 4096):
+        ballast[i] = 1
+    small = "import time\ntime.sleep(0.3)\n"
+    out = JobMonitor(sample_interval=0.1).run(spec("python", small, "small.py"), tmp_path / "a")
+    peak = out.resource_usage["memory_peak_mb"]
+    assert peak is None or peak < 100, f"reported {peak} MB for an idle interpreter"
+    big = "b = bytearray(400 * 2**20)\nfor i in range(0, len(b), 4096): b[i] = 1\n"
+    out = JobMonitor(sample_interval=0.1).run(spec("python", big, "big.py"), tmp_path / "b")
+    assert out.resource_usage["memory_peak_mb"] == pytest.approx(410, rel=0.1)
+    del ballast

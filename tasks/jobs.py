@@ -8,11 +8,24 @@ from typing import Any
 from celery import Task, current_app, shared_task
 
 from monitor import recorder
+from store import errors as store_errors
 from worker import runtime
 from worker.app import RUN_SIMULATION
 
 
-@shared_task(name=RUN_SIMULATION, bind=True, acks_late=True, reject_on_worker_lost=True)
+@shared_task(
+    name=RUN_SIMULATION,
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    # The store down when the job is claimed: nothing ran yet, so try again later (about an hour
+    # in all). Outages later in a job never reach here: samples wait, the outcome is spooled.
+    autoretry_for=(store_errors.StoreUnavailable,),
+    retry_backoff=2,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=20,
+)
 def run_simulation(self: Task, job_id: str) -> dict[str, Any]:
     """Run stored job ``job_id`` inside a JobMonitor and record it; then queue its analysis."""
     settings = runtime.current_settings()

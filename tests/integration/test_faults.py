@@ -375,3 +375,47 @@ def test_postgres_down_when_a_job_ends_spools_and_replays(
     # Nothing lost: samples flushed before the outage plus those spooled are all stored.
     assert len(stored) >= profile["samples_collected"], (len(stored), profile)
     assert len(stored) >= len(payload["samples"]) >= 1
+
+
+def test_postgres_down_when_a_job_is_claimed_retries_until_it_is_back(
+    private_redis: PrivateRedis, tmp_path: Path
+) -> None:
+    from tasks import submission
+    from worker.app import RUN_SIMULATION, create_app
+    from worker.settings import load_settings
+
+    pg = PrivatePostgres()
+    try:
+        pg.start()
+        db_url = pg.create_database("jobprobe")
+        data_dir = tmp_path / "data"
+        env = workers.jobprobe_env(private_redis.url, db_url, data_dir)
+        settings = load_settings(
+            broker_url=private_redis.url, database_url=db_url, data_dir=data_dir,
+            queue_cpu=env["JOBPROBE_QUEUE_CPU"],
+        )  # fmt: skip
+        script = tmp_path / "quick.sh"
+        script.write_text("echo claimed\n")
+        job_id = submission.create("bash", script, settings=settings)  # stored while the DB is up
+        pg.stop()
+        app = create_app(settings)
+        app.send_task(RUN_SIMULATION, args=[job_id], queue=settings.queue_cpu)
+        worker = workers.WorkerProcess(env, name="wclaim", queues="cpu")
+        with started(worker):
+            wait_for(
+                lambda: "Retry in" in worker.log(),
+                30,
+                "the claim to be retried",
+                context=worker.log,
+            )
+            pg.start()
+            with open_store(db_url) as store:
+                done = wait_for(
+                    lambda: ended(store, job_id),
+                    90,
+                    "the job after the DB returned",
+                    context=worker.log,
+                )
+        assert done.status == "success"
+    finally:
+        pg.remove()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -127,17 +128,39 @@ def test_missing_program_is_a_launch_error(tmp_path: Path) -> None:
         JobMonitor(enable_profiling=False).run(job, tmp_path)
 
 
-def test_peak_memory_is_the_jobs_not_the_launchers(tmp_path: Path) -> None:
+LAUNCHER = """
+import json, sys, tempfile
+from pathlib import Path
+from monitor import JobMonitor, JobSpec
+from monitor.tools import load_registry
+
+ballast = bytearray(300 * 2**20)  # a launcher as big as a worker with its libraries loaded
+for i in range(0, len(ballast), 4096):
+    ballast[i] = 1
+tool = load_registry()["python"]
+peaks = {}
+for name, code in (("small", "import time\\ntime.sleep(0.3)\\n"),
+                   ("big", "b = bytearray(400 * 2**20)\\nfor i in range(0, len(b), 4096): b[i] = 1\\n")):
+    spec = JobSpec(job_id="m" * 32, tool=tool, script_name=name + ".py", script_content=code)
+    out = JobMonitor(sample_interval=0.1).run(spec, Path(tempfile.mkdtemp()))
+    peaks[name] = out.resource_usage["memory_peak_mb"]
+print(json.dumps(peaks))
+"""
+
+
+def test_peak_memory_is_the_jobs_not_the_launchers() -> None:
     # Linux folds the image a child inherits before exec into its ru_maxrss: a big launcher
     # (a 170 MB worker) must not make every job it starts "peak" at the launcher's size.
-    ballast = bytearray(300 * 2**20)
-    for i in range(0, len(ballast), 4096):
-        ballast[i] = 1
-    small = "import time\ntime.sleep(0.3)\n"
-    out = JobMonitor(sample_interval=0.1).run(spec("python", small, "small.py"), tmp_path / "a")
-    peak = out.resource_usage["memory_peak_mb"]
-    assert peak is None or peak < 100, f"reported {peak} MB for an idle interpreter"
-    big = "b = bytearray(400 * 2**20)\nfor i in range(0, len(b), 4096): b[i] = 1\n"
-    out = JobMonitor(sample_interval=0.1).run(spec("python", big, "big.py"), tmp_path / "b")
-    assert out.resource_usage["memory_peak_mb"] == pytest.approx(410, rel=0.1)
-    del ballast
+    # The launcher runs in its own process so its size does not leak into other tests.
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[3]
+    out = subprocess.run(
+        [sys.executable, "-c", LAUNCHER], cwd=root, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    peaks = json.loads(out.stdout)
+    assert peaks["small"] is None or peaks["small"] < 100, f"idle interpreter reported {peaks}"
+    assert peaks["big"] == pytest.approx(410, rel=0.1)

@@ -31,7 +31,17 @@ from tests.polling import wait_for
 
 pytestmark = pytest.mark.integration
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+def _newest_pg_bin() -> Path:
+    """The newest installed PostgreSQL server's bin folder (Debian layout)."""
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"),
+        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+    )
+    return found[-1] if found else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _newest_pg_bin()
 
 # Busy for SIM_SECONDS; appends its pid to SIM_PIDFILE first (one line per attempt).
 JOB_SCRIPT = """\
@@ -280,7 +290,7 @@ def test_worker_reconnects_after_redis_restarts(
 
 
 class PrivatePostgres:
-    """A PostgreSQL 15 instance of this test's own (initdb in a temporary directory)."""
+    """A PostgreSQL instance of this test's own (initdb in a temporary directory)."""
 
     def __init__(self) -> None:
         if not (PG_BIN / "initdb").is_file():

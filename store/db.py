@@ -57,8 +57,6 @@ def head_revision() -> str:
     """The newest migration id shipped with this code."""
     from alembic.script import ScriptDirectory
 
-    from store.migrations import env_helpers  # noqa: F401 - keeps the package importable
-
     script = ScriptDirectory(str(MIGRATIONS_DIR))
     head = script.get_current_head()
     assert head is not None

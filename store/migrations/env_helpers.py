@@ -1,1 +1,0 @@
-"""Marker module so the migrations folder is a package shipped with the distribution."""

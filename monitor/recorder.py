@@ -38,26 +38,23 @@ def run_recorded(
     """Run job ``job_id`` (one delivery) and record it; returns a small summary."""
     replay_spool(store, spool)
     with store.session() as session:
-        job = store_jobs.begin_attempt(session, job_id, worker=worker, max_attempts=max_attempts)
-        if job is None:
+        claim = store_jobs.begin_attempt(session, job_id, worker=worker, max_attempts=max_attempts)
+        if claim is None:
             current = store_jobs.get_job(session, job_id)
             return {"job_id": job_id, "status": current.status, "ran": False}
-        attempt = job.attempts
-        tool_name, profile_enabled = job.tool, job.profile_enabled
-        script_name, script_content = job.script_name or "script", job.script_content
-        params, timeout_s, gpus = dict(job.params), float(job.timeout_s or 3600.0), job.gpus
+    job_id, attempt = claim.job_id, claim.attempt
     try:
-        tool = get_tool(load_registry(tools_file), tool_name)
+        tool = get_tool(load_registry(tools_file), claim.tool)
     except Exception as exc:  # registry differs on this worker: the job fails with the reason
         return _fail_before_start(store, spool, job_id, f"{exc}")
     spec = JobSpec(
         job_id=job_id,
         tool=tool,
-        script_name=script_name,
-        script_content=script_content,
-        params=params,
-        timeout_s=timeout_s,
-        gpus=gpus,
+        script_name=claim.script_name or "script",
+        script_content=claim.script_content,
+        params=claim.params,
+        timeout_s=float(claim.timeout_s or 3600.0),
+        gpus=claim.gpus,
     )
 
     def write(batch: list[dict[str, Any]]) -> None:
@@ -68,7 +65,7 @@ def run_recorded(
             return store_jobs.cancel_requested(session, job_id)
 
     monitor = JobMonitor(
-        enable_profiling=profile_enabled, sample_interval=sample_interval,
+        enable_profiling=claim.profile_enabled, sample_interval=sample_interval,
         kill_grace=kill_grace, flush_seconds=flush_seconds, docker_base_url=docker_base_url,
         write_samples=write, should_cancel=should_cancel,
     )  # fmt: skip

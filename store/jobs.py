@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -15,6 +16,10 @@ from store import errors
 from store.models import Base, Job, JobLabel, StatusEvent
 
 M = TypeVar("M", bound=Base)
+
+# The tables, for Core statements on the worker's hot path (claim and finish).
+JOBS = cast(sa.Table, Job.__table__)
+EVENTS = cast(sa.Table, StatusEvent.__table__)
 
 STATUSES = ("queued", "running", "success", "failed", "timeout", "cancelled", "lost")
 TERMINAL = frozenset({"success", "failed", "timeout", "cancelled", "lost"})
@@ -132,13 +137,35 @@ def set_status(
     session.add(StatusEvent(job_id=job.id, status=status, at=now, detail=detail))
 
 
-def begin_attempt(session: Session, job_id: str, *, worker: str, max_attempts: int) -> Job | None:
-    """Claim a delivery of ``job_id`` for ``worker``.
+@dataclass(frozen=True)
+class Claim:
+    """A delivery claimed by a worker: what it needs to run the job."""
 
-    Returns the job, now ``running``, or None when it must not run: it already ended
-    (a duplicate delivery), was cancelled while queued, or used up its deliveries (then it is
-    marked ``lost``).
+    job_id: str
+    attempt: int
+    tool: str
+    profile_enabled: bool
+    script_name: str
+    script_content: str | None
+    params: dict[str, Any]
+    timeout_s: float | None
+    gpus: int
+
+
+_CLAIM_COLUMNS = ("id", "attempts", "tool", "profile_enabled", "script_name", "script_content",
+                  "params", "timeout_s", "gpus")  # fmt: skip
+
+
+def begin_attempt(session: Session, job_id: str, *, worker: str, max_attempts: int) -> Claim | None:
+    """Claim a delivery of ``job_id`` for ``worker``: the job is now ``running``.
+
+    Returns None when it must not run: it already ended (a duplicate delivery), was cancelled
+    while queued, or used up its deliveries (then it is marked ``lost``).
     """
+    claim = _claim(session, job_id, worker=worker, max_attempts=max_attempts)
+    if claim is not None:
+        return claim
+    # Not claimable as asked: find out why (or resolve an id prefix) under a row lock.
     job = get_job(session, job_id, for_update=True)
     if job.status in TERMINAL:
         return None
@@ -151,15 +178,59 @@ def begin_attempt(session: Session, job_id: str, *, worker: str, max_attempts: i
         job.ended_at = utcnow()
         job.error = f"worker lost during each of {job.attempts} attempt(s)"
         return None
+    return _claim(session, job.id, worker=worker, max_attempts=max_attempts)
+
+
+def _claim(session: Session, job_id: str, *, worker: str, max_attempts: int) -> Claim | None:
+    """The common case in one statement: a claimable job becomes ``running`` (None otherwise).
+
+    The conditions sit in the UPDATE's WHERE, so two workers racing for one delivery cannot
+    both win: the row lock makes the second re-check them against the first one's write.
+    Core statements, not ORM objects: a worker claims and finishes every job, and loading
+    the whole row as an object costs more than the rest of the claim.
+    """
     now = utcnow()
-    job.attempts += 1
-    job.worker = worker
-    job.started_at = now
-    if job.submitted_at is not None:
-        job.queue_wait_s = (now - _aware(job.submitted_at)).total_seconds()
-    detail = f"attempt {job.attempts} on {worker}"
-    set_status(session, job, "running", detail=detail, at=now)
-    return job
+    jobs = JOBS
+    stmt = (
+        sa.update(jobs)
+        .where(
+            jobs.c.id == job_id,
+            jobs.c.status.not_in(TERMINAL),
+            jobs.c.cancel_requested.is_(False),
+            jobs.c.attempts < max_attempts,
+        )
+        .values(
+            status="running",
+            attempts=jobs.c.attempts + 1,
+            worker=worker,
+            started_at=now,
+            updated_at=now,
+            queue_wait_s=_seconds_between(session, jobs.c.submitted_at, now),
+        )
+        .returning(*(jobs.c[name] for name in _CLAIM_COLUMNS))
+    )
+    row = session.execute(stmt).first()
+    if row is None:
+        return None
+    claim = Claim(
+        job_id=row.id, attempt=row.attempts, tool=row.tool, profile_enabled=row.profile_enabled,
+        script_name=row.script_name, script_content=row.script_content,
+        params=dict(row.params or {}), timeout_s=row.timeout_s, gpus=row.gpus,
+    )  # fmt: skip
+    event = {"job_id": row.id, "status": "running", "at": now,
+             "detail": f"attempt {row.attempts} on {worker}"}  # fmt: skip
+    session.execute(sa.insert(EVENTS).values(**event))
+    return claim
+
+
+def _seconds_between(session: Session, earlier: Any, later: datetime) -> Any:
+    """SQL for ``later - earlier`` in seconds (PostgreSQL and SQLite differ in date arithmetic)."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        return sa.extract("epoch", sa.literal(later, sa.DateTime(timezone=True)) - earlier)
+    # SQLite keeps naive UTC text; julianday() reads it.
+    naive = later.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+    return (sa.func.julianday(naive) - sa.func.julianday(earlier)) * 86400.0
 
 
 def _aware(value: datetime) -> datetime:
@@ -173,18 +244,24 @@ FINISH_FIELDS = (
 )  # fmt: skip
 
 
-def finish_job(session: Session, job_id: str, outcome: Mapping[str, Any]) -> Job:
+def finish_job(session: Session, job_id: str, outcome: Mapping[str, Any]) -> None:
     """Write a job's outcome (a JSON-able mapping, as spooled) and its final status."""
-    job = get_job(session, job_id, for_update=True)
-    for name in FINISH_FIELDS:
-        if name in outcome:
-            setattr(job, name, outcome[name])
     ended = outcome.get("ended_at")
-    job.ended_at = datetime.fromisoformat(ended) if isinstance(ended, str) else utcnow()
-    set_status(
-        session, job, str(outcome["status"]), detail=outcome.get("status_detail"), at=job.ended_at
-    )
-    return job
+    ended_at = datetime.fromisoformat(ended) if isinstance(ended, str) else utcnow()
+    status = str(outcome["status"])
+    values = {name: outcome[name] for name in FINISH_FIELDS if name in outcome}
+    values.update(status=status, ended_at=ended_at, updated_at=ended_at)
+    updated = session.execute(sa.update(JOBS).where(JOBS.c.id == job_id).values(**values))
+    if not updated.rowcount:  # type: ignore[attr-defined]  # not a full id: resolve the prefix
+        finish_job(session, get_job(session, job_id).id, outcome)
+        return
+    event = {
+        "job_id": job_id,
+        "status": status,
+        "at": ended_at,
+        "detail": outcome.get("status_detail"),
+    }
+    session.execute(sa.insert(EVENTS).values(**event))
 
 
 def request_cancel(session: Session, job_id: str) -> Job:

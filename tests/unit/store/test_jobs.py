@@ -48,8 +48,15 @@ def make(store: Store, **kwargs: object) -> str:
 def test_lifecycle_attempts_and_record(store: Store) -> None:
     job_id = make(store, labels={"team": "cfd"}, params={"n": 3})
     with store.session() as s:
-        job = q.begin_attempt(s, job_id, worker="w1@h", max_attempts=2)
-        assert job is not None and job.status == "running" and job.attempts == 1
+        claim = q.begin_attempt(s, job_id, worker="w1@h", max_attempts=2)
+        assert claim is not None and claim.attempt == 1 and claim.params == {"n": 3}
+        assert (claim.tool, claim.script_name, claim.script_content) == (
+            "python",
+            "a.py",
+            "print(1)",
+        )
+    with store.session() as s:
+        assert q.get_job(s, job_id).status == "running"
     outcome = {"status": "success", "returncode": 0, "duration_s": 1.5, "cpu_total_s": 1.2,
                "memory_peak_mb": 50.0, "detailed_profile": {"samples_collected": 3}}  # fmt: skip
     with store.session() as s:
@@ -62,6 +69,23 @@ def test_lifecycle_attempts_and_record(store: Store) -> None:
     assert rec["status"] == "success" and rec["resource_usage"]["cpu_total_seconds"] == 1.2
     assert rec["labels"] == {"team": "cfd"} and rec["params"] == {"n": 3}
     assert [e["status"] for e in rec["status_history"]] == ["queued", "running", "success"]
+
+
+def test_claim_measures_queue_wait_and_finish_takes_a_prefix(store: Store) -> None:
+    job_id = make(store, submitted_at=datetime.now(UTC) - timedelta(seconds=30))
+    with store.session() as s:
+        assert q.begin_attempt(s, job_id[:8], worker="w1", max_attempts=3) is not None
+    with store.session() as s:
+        job = q.get_job(s, job_id)
+        assert (job.status, job.worker, job.attempts) == ("running", "w1", 1)
+        assert job.queue_wait_s == pytest.approx(30.0, abs=5.0)
+        q.finish_job(s, job_id[:10], {"status": "failed", "returncode": 3, "error": "boom"})
+    with store.session() as s:
+        job = q.get_job(s, job_id)
+        assert (job.status, job.returncode, job.error) == ("failed", 3, "boom")
+        assert [e.status for e in q.status_history(s, job_id)] == ["queued", "running", "failed"]
+    with store.session() as s, pytest.raises(errors.JobNotFound):
+        q.finish_job(s, "0123456789abcdef", {"status": "success"})
 
 
 def test_lost_after_max_attempts(store: Store) -> None:

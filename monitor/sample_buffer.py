@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -31,11 +32,13 @@ class SampleBuffer:
         self._warned = False
         self.written = 0
         self.dropped = 0
+        self._started_at: float | None = None
         self._thread = threading.Thread(target=self._run, name="sample-flush", daemon=True)
 
     def start(self) -> None:
-        """Start flushing in the background."""
-        self._thread.start()
+        """Start flushing in the background (the thread starts with the first flush due: a job
+        shorter than ``flush_seconds`` never needs one, its samples go with its outcome)."""
+        self._started_at = time.monotonic()
 
     def add(self, sample: dict[str, Any]) -> None:
         """Queue one sample."""
@@ -45,6 +48,11 @@ class SampleBuffer:
             if overflow > 0:
                 del self._pending[:overflow]
                 self.dropped += overflow
+            since = self._started_at
+            if since is None or self._thread.is_alive() or self._stop.is_set():
+                return
+            if time.monotonic() - since >= self._flush_seconds:
+                self._thread.start()
 
     def flush(self) -> bool:
         """Write what is pending; True when nothing is left pending."""
@@ -65,15 +73,19 @@ class SampleBuffer:
         return True
 
     def _run(self) -> None:
+        self.flush()
         while not self._stop.wait(self._flush_seconds):
             self.flush()
 
     def close(self) -> list[dict[str, Any]]:
-        """Stop the thread, try a last flush; returns samples that could not be written."""
+        """Stop the thread; returns the samples not written yet.
+
+        No last flush here: the caller writes them in the same transaction as the job's outcome
+        (or spools them with it), which saves a transaction per job and keeps the two together.
+        """
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join()
-        self.flush()
         with self._lock:
             left, self._pending = self._pending, []
         return left

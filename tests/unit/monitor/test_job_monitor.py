@@ -56,7 +56,8 @@ def test_success_with_params_metrics_logs_and_exact_cpu(tmp_path: Path) -> None:
     assert out.artifacts == [a for a in out.artifacts if a["path"] not in {"sim.py", "stdout.log"}]
     assert 0.6 <= out.resource_usage["cpu_total_seconds"] < 1.5  # type: ignore[operator]
     assert out.profile is not None and out.profile["samples_collected"] >= 3
-    assert len(samples) == out.profile["samples_collected"]
+    # Flushed while it ran, plus the rest, which travel with the outcome (one transaction).
+    assert len(samples) + len(out.unwritten_samples) == out.profile["samples_collected"]
     stored = out.for_store()
     assert "timeseries" not in stored["detailed_profile"]
     json.dumps(stored)  # what the store and the spool take must be JSON

@@ -6,6 +6,7 @@ import contextlib
 import ctypes
 import os
 import resource
+import select
 import shutil
 import signal
 import subprocess
@@ -96,8 +97,13 @@ class ProcessJob:
                 raise errors.LaunchError(f"cannot start {argv[0]!r}: {exc.strerror}") from exc
         self.pid = self._popen.pid
         self._exited = threading.Event()
-        self._waiter = threading.Thread(target=self._wait, name=f"waitid-{self.pid}", daemon=True)
-        self._waiter.start()
+        # A pidfd turns readable when the root exits, without reaping it; where the kernel
+        # has none (before 5.3, some sandboxes), a thread blocks in waitid instead.
+        self._pidfd: int | None = None
+        try:
+            self._pidfd = os.pidfd_open(self.pid)
+        except (AttributeError, OSError):
+            threading.Thread(target=self._wait, name=f"waitid-{self.pid}", daemon=True).start()
 
     def _wait(self) -> None:
         # WNOWAIT leaves the root a zombie: its final counters stay readable in /proc until
@@ -114,15 +120,25 @@ class ProcessJob:
 
     def wait(self, timeout: float | None) -> bool:
         """True once the root has exited (not yet reaped), False if still running after ``timeout``."""
-        return self._exited.wait(timeout)
+        if self._pidfd is None or self._exited.is_set():
+            return self._exited.wait(timeout)
+        poller = select.poll()
+        poller.register(self._pidfd, select.POLLIN)
+        if poller.poll(None if timeout is None else max(0, int(timeout * 1000))):
+            self._exited.set()
+        return self._exited.is_set()
 
     def reap(self) -> Exited:
         """Collect the exited root: its code and the rusage of it and the descendants it reaped."""
-        self._exited.wait()
+        self.wait(None)
         try:
             _, status, usage = os.wait4(self.pid, 0)
         except ChildProcessError:
             return Exited(-1, None)
+        finally:
+            if self._pidfd is not None:
+                os.close(self._pidfd)
+                self._pidfd = None
         code = os.waitstatus_to_exitcode(status)
         self._popen.returncode = code  # reaped here; keeps Popen from waiting again
         return Exited(code, usage)

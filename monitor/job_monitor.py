@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -118,11 +119,16 @@ def _tail(path: Path) -> str:
 
 def host_facts() -> dict[str, Any]:
     """What the job ran on (for analysis: cores and memory)."""
-    return {
-        "hostname": socket.gethostname(),
-        "cpu_count": os.cpu_count(),
-        "mem_total_mb": round(psutil.virtual_memory().total / 2**20, 1),
-    }
+    return dict(_host_facts())
+
+
+@functools.lru_cache(maxsize=1)
+def _host_facts() -> tuple[tuple[str, Any], ...]:  # fixed for a worker's life: read once
+    return (
+        ("hostname", socket.gethostname()),
+        ("cpu_count", os.cpu_count()),
+        ("mem_total_mb", round(psutil.virtual_memory().total / 2**20, 1)),
+    )
 
 
 class JobMonitor:

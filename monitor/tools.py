@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import string
 import sys
 import tomllib
@@ -9,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from monitor import errors
@@ -97,6 +99,12 @@ def load_registry(path: Path | None = None) -> dict[str, Tool]:
         except OSError as exc:
             raise errors.ToolError(f"cannot read the tool registry {path}: {exc.strerror}") from exc
         source = str(path)
+    return dict(_parse_registry(text, source))
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_registry(text: str, source: str) -> Mapping[str, Tool]:
+    """The tools a registry text defines (cached by content: workers read it for every job)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -104,7 +112,7 @@ def load_registry(path: Path | None = None) -> dict[str, Tool]:
     tools = data.get("tools", {})
     if not isinstance(tools, dict):
         raise errors.ToolError(f"{source}: expected [tools.NAME] tables")
-    return {name: _parse_tool(name, raw, source) for name, raw in tools.items()}
+    return MappingProxyType({name: _parse_tool(name, raw, source) for name, raw in tools.items()})
 
 
 def get_tool(registry: Mapping[str, Tool], name: str) -> Tool:

@@ -7,6 +7,7 @@ A field the device does not support becomes ``None`` and is warned about once.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -16,6 +17,7 @@ from profiler.base import Sample, Sampler
 log = logging.getLogger(__name__)
 
 _MB = 1024.0 * 1024.0
+_library_missing: str | None = None
 
 #: NVML clocks-event (throttle) reason bits -> names (nvml.h ``nvmlClocksEventReason*``).
 THROTTLE_REASONS: tuple[tuple[int, str], ...] = (
@@ -75,7 +77,10 @@ class NvidiaSampler(Sampler):
     def __init__(
         self, *, nvml: Any = None, pids: Callable[[], Collection[int]] | None = None
     ) -> None:
+        global _library_missing
         if nvml is None:
+            if _library_missing is not None:  # no need to search for the library every job
+                raise errors.SamplerUnavailable(_library_missing)
             try:
                 import pynvml
             except ImportError as exc:
@@ -89,7 +94,11 @@ class NvidiaSampler(Sampler):
         try:
             nvml.nvmlInit()
         except nvml.NVMLError as exc:
-            raise errors.SamplerUnavailable(f"NVML unavailable: {exc}") from exc
+            reason = f"NVML unavailable: {exc}"
+            not_found = getattr(nvml, "NVMLError_LibraryNotFound", None)
+            if nvml is sys.modules.get("pynvml") and not_found and isinstance(exc, not_found):
+                _library_missing = reason  # the driver's library will not appear in this process
+            raise errors.SamplerUnavailable(reason) from exc
         try:
             count = nvml.nvmlDeviceGetCount()
             self._handles = [nvml.nvmlDeviceGetHandleByIndex(i) for i in range(count)]

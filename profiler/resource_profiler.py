@@ -88,7 +88,7 @@ class ResourceProfiler:
                 sampler = self._make(family, pid, container, tree)
             except errors.SamplerUnavailable as exc:
                 self.unavailable[family] = str(exc)
-                log.info("sampler %s unavailable: %s", family, exc)
+                _log_unavailable_once(family, str(exc))
                 continue
             if isinstance(sampler, ProcessTreeSampler):
                 tree = sampler
@@ -206,3 +206,15 @@ class ResourceProfiler:
                 log.warning("sampler %s failed (reported once, values null): %r", s.name, exc)
             return dict.fromkeys(s.keys)
         return values
+
+
+_logged_unavailable: set[tuple[str, str]] = set()
+
+
+def _log_unavailable_once(family: str, reason: str) -> None:
+    """Say at INFO, once per process, that a sampler is unavailable (each profile lists it)."""
+    if (family, reason) in _logged_unavailable:
+        log.debug("sampler %s unavailable: %s", family, reason)
+        return
+    _logged_unavailable.add((family, reason))
+    log.info("sampler %s unavailable: %s", family, reason)

@@ -128,7 +128,7 @@ def test_two_profilers_at_once_do_not_interfere(reaped: list[Any]) -> None:
 def test_unavailable_samplers_are_reported_with_empty_sections(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="profiler")
+    caplog.set_level(logging.DEBUG, logger="profiler")
     samples: list[dict[str, Any]] = []
     profiler = ResourceProfiler(
         0.05,
@@ -143,8 +143,8 @@ def test_unavailable_samplers_are_reported_with_empty_sections(
     assert profile["gpu_stats"] == {}
     assert profile["container_stats"] == {}
     assert not any(k.startswith(("gpu", "container")) for k in profile["timeseries"])
-    logged = [r for r in caplog.records if "unavailable" in r.getMessage()]
-    assert len(logged) == 2  # once each, not per tick
+    logged = [r for r in caplog.records if r.getMessage().startswith("sampler ")]
+    assert len(logged) == 2  # once each, not per tick (at INFO the first time in a process)
 
 
 def test_missing_root_process_leaves_process_sections_empty() -> None:

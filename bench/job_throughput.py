@@ -9,24 +9,29 @@ serves both sides, in the same run:
   claimed in PostgreSQL, run under a JobMonitor with the profiler at the default 0.5 s interval,
   and recorded.
 
-Each side: N tasks are sent, and the clock runs from the first send to the last completion
-(bare: its Redis result; jobprobe: the job's terminal status in the store). Jobs are created in
-the store before the clock starts (client-side work, reported apart). A warm-up round runs first.
+Each side: N tasks are sent, and the clock runs from the first send to the last task result
+(a jobprobe task returns after its outcome is committed; every job's stored status is checked
+after the clock stops). Jobs are created in the store before the clock starts (client-side
+work, reported apart). A warm-up round runs first. CPU time per job is reported by process
+(worker with its jobs, PostgreSQL, Redis, this client, the whole machine) to show where it goes.
 ``BENCH_WORKER_LOG=PATH`` keeps the worker's log.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import psutil  # noqa: E402
 import psycopg  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
@@ -60,37 +65,51 @@ def create_jobs(store: Store, n: int) -> list[str]:
     return ids
 
 
-def wait_jobs(store: Store, ids: list[str], timeout: float) -> None:
-    """Poll the store until every job is terminal (deadline ``timeout`` seconds)."""
-    deadline = time.monotonic() + timeout
-    terminal = tuple(store_jobs.TERMINAL)
-    while True:
-        with store.session() as session:
-            done = session.scalar(
-                sa.select(sa.func.count())
-                .select_from(Job)
-                .where(Job.id.in_(ids), Job.status.in_(terminal))
-            )
-        if done == len(ids):
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"only {done} of {len(ids)} jobs finished in {timeout} s")
-        time.sleep(0.01)
+Usage = dict[str, float]
+Meter = Callable[[], Usage]
 
 
-def run_jobprobe(app: object, store: Store, n: int) -> tuple[float, float]:
-    """(seconds to create, seconds to run) ``n`` jobs through run_simulation."""
+def cpu_by_role(worker_pid: int) -> Usage:
+    """CPU seconds used so far by the worker (with its children), PostgreSQL, Redis, this
+    process, and the whole machine (busy time of all cores, from /proc/stat)."""
+    out = {"worker": 0.0, "postgres": 0.0, "redis": 0.0, "bench": 0.0}
+    me = os.getpid()
+    for proc in psutil.process_iter(["name", "ppid", "cpu_times"]):
+        t = proc.info["cpu_times"]
+        if t is None:
+            continue
+        used = t.user + t.system
+        name = proc.info["name"] or ""
+        if proc.pid == me:
+            out["bench"] += used
+        elif proc.pid == worker_pid or proc.info["ppid"] == worker_pid:
+            out["worker"] += used + t.children_user + t.children_system
+        elif name.startswith("postgres"):
+            out["postgres"] += used
+        elif name.startswith("redis"):
+            out["redis"] += used
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    out["machine"] = (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+def run_jobprobe(app: object, store: Store, n: int, meter: Meter) -> tuple[float, float, Usage]:
+    """(seconds to create, seconds to run, CPU used while running) ``n`` jobs through
+    run_simulation."""
     from worker.app import RUN_SIMULATION, task
 
     t0 = time.perf_counter()
     ids = create_jobs(store, n)
     created = time.perf_counter() - t0
     sim = task(app, RUN_SIMULATION)  # type: ignore[arg-type]
+    before = meter()
     t0 = time.perf_counter()
-    for job_id in ids:
-        sim.apply_async(args=[job_id], queue=app.conf.task_default_queue)  # type: ignore[attr-defined]
-    wait_jobs(store, ids, timeout=60 + n)
+    queue = app.conf.task_default_queue  # type: ignore[attr-defined]
+    results = [sim.apply_async(args=[job_id], queue=queue) for job_id in ids]
+    for r in results:  # as the bare side: each task's result (sent after the outcome's commit)
+        r.get(timeout=60 + n, interval=0.005)
     elapsed = time.perf_counter() - t0
+    used = _delta(before, meter())
     with store.session() as session:
         bad = session.scalar(
             sa.select(sa.func.count())
@@ -99,20 +118,25 @@ def run_jobprobe(app: object, store: Store, n: int) -> tuple[float, float]:
         )
     if bad:
         raise RuntimeError(f"{bad} of {n} jobprobe jobs did not succeed")
-    return created, elapsed
+    return created, elapsed, used
 
 
-def run_bare(app: object, n: int) -> float:
-    """Seconds to run ``n`` bare tasks (send to last result)."""
+def run_bare(app: object, n: int, meter: Meter) -> tuple[float, Usage]:
+    """(seconds, CPU used) to run ``n`` bare tasks (send to last result)."""
     from bench.bare_tasks import BARE_TRUE
 
+    before = meter()
     t0 = time.perf_counter()
     queue = app.conf.task_default_queue  # type: ignore[attr-defined]
     results = [app.send_task(BARE_TRUE, queue=queue) for _ in range(n)]  # type: ignore[attr-defined]
     for r in results:
         if r.get(timeout=60 + n, interval=0.005) != 0:
             raise RuntimeError("bare task failed")
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, _delta(before, meter())
+
+
+def _delta(before: Usage, after: Usage) -> Usage:
+    return {k: after[k] - before[k] for k in after}
 
 
 def main() -> int:
@@ -145,10 +169,11 @@ def main() -> int:
         )  # fmt: skip
         try:
             worker.wait_ready(60)
-            run_bare(app, args.warmup)
-            run_jobprobe(app, store, args.warmup)
-            bare_s = run_bare(app, args.jobs)
-            created_s, probe_s = run_jobprobe(app, store, args.jobs)
+            meter = functools.partial(cpu_by_role, worker.pid)
+            run_bare(app, args.warmup, meter)
+            run_jobprobe(app, store, args.warmup, meter)
+            bare_s, bare_cpu = run_bare(app, args.jobs, meter)
+            created_s, probe_s, probe_cpu = run_jobprobe(app, store, args.jobs, meter)
         finally:
             worker.stop()
             store.dispose()
@@ -160,6 +185,11 @@ def main() -> int:
     print(f"{'side':<10} {'jobs':>6} {'seconds':>9} {'jobs/s':>9} {'ratio':>7}")
     print(f"{'bare':<10} {n:>6} {bare_s:>9.2f} {bare_rate:>9.1f} {1.0:>7.2f}")
     print(f"{'jobprobe':<10} {n:>6} {probe_s:>9.2f} {probe_rate:>9.1f} {ratio:>7.2f}")
+    print("CPU per job (ms), by process, over the timed part of each side:")
+    roles = ("worker", "postgres", "redis", "bench", "machine")
+    print(f"{'side':<10} " + " ".join(f"{r:>9}" for r in roles))
+    for side, used in (("bare", bare_cpu), ("jobprobe", probe_cpu)):
+        print(f"{side:<10} " + " ".join(f"{used[r] / n * 1000:>9.2f}" for r in roles))
     print(f"(creating the {n} jobs in the store beforehand took {created_s:.2f} s; "
           f"target ratio >= 0.7: {'met' if ratio >= 0.7 else 'NOT met'})")  # fmt: skip
     return 0

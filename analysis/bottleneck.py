@@ -110,8 +110,13 @@ def _gpu_max_temp(record: Mapping[str, Any]) -> float | None:
     return max(known) if known else None
 
 
-def _gpu_util(record: Mapping[str, Any]) -> float | None:
-    utils = [fields.num(d, "mean_util_percent") for d in fields.gpu_devices(record)]
+def _gpu_util(record: Mapping[str, Any], *, active: bool = False) -> float | None:
+    """Mean utilisation of the busiest device: over the whole job, or (``active``) over the
+    stretch it used the device (profiles older than that figure give the whole-job mean)."""
+    utils = []
+    for d in fields.gpu_devices(record):
+        value = fields.num(d, "active_mean_util_percent") if active else None
+        utils.append(fields.num(d, "mean_util_percent") if value is None else value)
     known = [u for u in utils if u is not None]
     return max(known) if known else None
 
@@ -149,6 +154,7 @@ def derive(record: Mapping[str, Any]) -> dict[str, float | None]:
         "io_mb_per_s": _rate(record, "detailed_profile.io_stats.total_io_mb"),
         "net_mb_per_s": None if net_sent is None or net_recv is None else net_sent + net_recv,
         "gpu_util_percent": _gpu_util(record),
+        "gpu_active_util_percent": _gpu_util(record, active=True),
         "gpu_max_temp_c": _gpu_max_temp(record),
         "gpu_slowdown_fraction": _slowdown_fraction(record),
         "gpus_held": None if held is None else float(held),

@@ -50,13 +50,19 @@ def memory_peak_mb(record: Mapping[str, Any]) -> float | None:
 
 
 def gpu_devices(record: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """GPU devices that have utilisation samples (empty when there were none)."""
+    """GPU devices that have utilisation samples (empty when there were none).
+
+    On a host with several GPUs, when the job's own processes held memory on some of them,
+    only those: the others' utilisation belongs to other jobs.
+    """
     devices = get(record, "detailed_profile.gpu_stats.nvidia")
     if not isinstance(devices, list):
         return []
-    return [
+    sampled = [
         d for d in devices if isinstance(d, Mapping) and num(d, "mean_util_percent") is not None
     ]
+    own = [d for d in sampled if (num(d, "proc_mem_max_mb") or 0.0) > 0]
+    return own or sampled
 
 
 def gpus_held(record: Mapping[str, Any]) -> int | None:

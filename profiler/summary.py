@@ -37,6 +37,19 @@ def stats(col: Sequence[Any] | None) -> dict[str, float | None]:
     return {"mean": sum(v) / len(v), "min": min(v), "max": max(v), "p95": percentile(v, 95)}
 
 
+def active_mean(col: Sequence[Any] | None) -> float | None:
+    """Mean of a utilisation column from its first to its last non-zero sample (the stretch in
+    which the job used the device, start-up and tear-down left out); 0.0 if never above zero."""
+    v = _values(col)
+    if not v:
+        return None
+    busy = [i for i, x in enumerate(v) if x > 0]
+    if not busy:
+        return 0.0
+    window = v[busy[0] : busy[-1] + 1]
+    return sum(window) / len(window)
+
+
 def last(col: Sequence[Any] | None) -> float | None:
     """The last non-``None`` value of a column."""
     for v in reversed(col or ()):
@@ -90,6 +103,7 @@ def gpu_section(cols: Columns, devices: Sequence[Mapping[str, Any]]) -> dict[str
                 "name": dev.get("name"),
                 "uuid": dev.get("uuid"),
                 "mean_util_percent": s("util_percent")["mean"],
+                "active_mean_util_percent": active_mean(cols.get(f"gpu{i}_util_percent")),
                 "max_util_percent": s("util_percent")["max"],
                 "mean_mem_util_percent": s("mem_util_percent")["mean"],
                 "max_mem_util_percent": s("mem_util_percent")["max"],

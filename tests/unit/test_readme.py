@@ -41,3 +41,9 @@ def test_quick_start_is_what_ci_runs() -> None:
     first = block.group(1).strip()
     job_command = first.split("&&", 1)[1].strip()
     assert job_command in (ROOT / ".ci" / "run").read_text()
+
+
+def test_bottleneck_rule_table_is_the_code_s() -> None:
+    from analysis import rules
+
+    assert rules.markdown_table() in README, "re-render the README's table: rules.markdown_table()"

@@ -145,3 +145,30 @@ def test_rule_table_markdown() -> None:
     table = rules.markdown_table()
     assert table.startswith("| verdict | USE | when | advice |")
     assert table.count("\n") == len(bottleneck.RULES) + 2
+
+
+def test_saturated_gpu_at_its_power_cap_is_gpu_bound_not_throttled(profile: Loader) -> None:
+    # As measured on an H100 (a bf16 matmul loop for 8 s of an 11.7 s job): idle while CUDA
+    # started, then 99-100 %, holding the 700 W cap in 18 of 24 samples.
+    job = profile("gpu_bound")
+    job["detailed_profile"]["samples_collected"] = 24
+    device = job["detailed_profile"]["gpu_stats"]["nvidia"][0]
+    device.update(mean_util_percent=66.5, active_mean_util_percent=99.1,
+                  throttle_reasons={"gpu_idle": 5, "sw_power_cap": 18})  # fmt: skip
+    verdict = bottleneck.classify(job)
+    assert verdict.kind == "gpu"
+    assert verdict.evidence[0].metric == "gpu_active_util_percent"
+    assert "throttled" not in {v.kind for v in verdict.secondary}
+
+
+def test_other_jobs_gpus_on_the_host_do_not_count(profile: Loader) -> None:
+    job = profile("gpu_bound")
+    own = job["detailed_profile"]["gpu_stats"]["nvidia"][0]
+    own.update(mean_util_percent=12.0, active_mean_util_percent=12.0, max_util_percent=30.0)
+    neighbour = {**own, "index": 1, "uuid": "GPU-other", "mean_util_percent": 99.0,
+                 "active_mean_util_percent": 99.0, "proc_mem_max_mb": 0.0}  # fmt: skip
+    job["detailed_profile"]["gpu_stats"]["nvidia"].append(neighbour)
+    verdict = bottleneck.classify(job)
+    kinds = [verdict.kind, *(v.kind for v in verdict.secondary)]
+    assert "gpu" not in kinds and "underutilised" in kinds, kinds
+    assert bottleneck.derive(job)["gpu_util_percent"] == 12.0

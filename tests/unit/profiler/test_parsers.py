@@ -188,3 +188,11 @@ def test_diskstats_recorded_counts_whole_disks_once() -> None:
         "write_bytes": int(line[9]) * 512,
     }
     assert disk_mod.parse_diskstats(text)["read_count"] >= only["read_count"]
+
+
+def test_active_mean_leaves_out_idle_start_and_end() -> None:
+    from profiler.summary import active_mean
+
+    assert active_mean([0, 0, None, 90, 100, 0, 100, 0]) == pytest.approx(72.5)
+    assert active_mean([0.0, 0.0]) == 0.0
+    assert active_mean([None, None]) is None

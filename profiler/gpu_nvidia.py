@@ -70,6 +70,8 @@ class NvidiaSampler(Sampler):
 
     ``nvml`` is the ``pynvml`` module (the default) or an object with the same functions;
     ``pids`` returns the job's pids, whose GPU memory is summed into ``gpu_proc_mem_mb``.
+    A missing NVML library is remembered for the life of the process (it does not appear
+    mid-run), so a worker without GPUs does not search for it again for every job.
     """
 
     name = "gpu_nvidia"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
@@ -186,30 +187,10 @@ def _claim(session: Session, job_id: str, *, worker: str, max_attempts: int) -> 
 
     The conditions sit in the UPDATE's WHERE, so two workers racing for one delivery cannot
     both win: the row lock makes the second re-check them against the first one's write.
-    Core statements, not ORM objects: a worker claims and finishes every job, and loading
-    the whole row as an object costs more than the rest of the claim.
     """
     now = utcnow()
-    jobs = JOBS
-    stmt = (
-        sa.update(jobs)
-        .where(
-            jobs.c.id == job_id,
-            jobs.c.status.not_in(TERMINAL),
-            jobs.c.cancel_requested.is_(False),
-            jobs.c.attempts < max_attempts,
-        )
-        .values(
-            status="running",
-            attempts=jobs.c.attempts + 1,
-            worker=worker,
-            started_at=now,
-            updated_at=now,
-            queue_wait_s=_seconds_between(session, jobs.c.submitted_at, now),
-        )
-        .returning(*(jobs.c[name] for name in _CLAIM_COLUMNS))
-    )
-    row = session.execute(stmt).first()
+    params = {"job_id": job_id, "worker": worker, "max_attempts": max_attempts, "now": now}
+    row = session.execute(_claim_statement(session.get_bind().dialect.name), params).first()
     if row is None:
         return None
     claim = Claim(
@@ -219,18 +200,57 @@ def _claim(session: Session, job_id: str, *, worker: str, max_attempts: int) -> 
     )  # fmt: skip
     event = {"job_id": row.id, "status": "running", "at": now,
              "detail": f"attempt {row.attempts} on {worker}"}  # fmt: skip
-    session.execute(sa.insert(EVENTS).values(**event))
+    session.execute(_event_statement(), event)
     return claim
 
 
-def _seconds_between(session: Session, earlier: Any, later: datetime) -> Any:
-    """SQL for ``later - earlier`` in seconds (PostgreSQL and SQLite differ in date arithmetic)."""
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        return sa.extract("epoch", sa.literal(later, sa.DateTime(timezone=True)) - earlier)
-    # SQLite keeps naive UTC text; julianday() reads it.
-    naive = later.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
-    return (sa.func.julianday(naive) - sa.func.julianday(earlier)) * 86400.0
+# Claim, finish and their events run once per job on every worker. Built once, with bound
+# parameters: building a statement costs more than running it (about 1.5 ms of CPU a job).
+
+
+@functools.cache
+def _claim_statement(dialect: str) -> sa.Update:
+    now = sa.bindparam("now", type_=sa.DateTime(timezone=True))
+    waited: sa.ColumnElement[Any]
+    if dialect == "postgresql":
+        waited = sa.extract("epoch", now - JOBS.c.submitted_at)
+    else:  # SQLite keeps naive UTC text; julianday() reads it
+        waited = (sa.func.julianday(now) - sa.func.julianday(JOBS.c.submitted_at)) * 86400.0
+    return (
+        sa.update(JOBS)
+        .where(
+            JOBS.c.id == sa.bindparam("job_id"),
+            sa.or_(JOBS.c.status == "queued", JOBS.c.status == "running"),
+            JOBS.c.cancel_requested.is_(False),
+            JOBS.c.attempts < sa.bindparam("max_attempts"),
+        )
+        .values(
+            status="running",
+            attempts=JOBS.c.attempts + 1,
+            worker=sa.bindparam("worker"),
+            started_at=now,
+            updated_at=now,
+            queue_wait_s=waited,
+        )
+        .returning(*(JOBS.c[name] for name in _CLAIM_COLUMNS))
+    )
+
+
+@functools.cache
+def _event_statement() -> sa.Insert:
+    return sa.insert(EVENTS).values(
+        job_id=sa.bindparam("job_id"),
+        status=sa.bindparam("status"),
+        at=sa.bindparam("at", type_=sa.DateTime(timezone=True)),
+        detail=sa.bindparam("detail"),
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _finish_statement(fields: tuple[str, ...]) -> sa.Update:
+    values: dict[str, Any] = {name: sa.bindparam(f"v_{name}", type_=JOBS.c[name].type)
+                              for name in fields}  # fmt: skip
+    return sa.update(JOBS).where(JOBS.c.id == sa.bindparam("job_id")).values(**values)
 
 
 def _aware(value: datetime) -> datetime:
@@ -251,17 +271,15 @@ def finish_job(session: Session, job_id: str, outcome: Mapping[str, Any]) -> Non
     status = str(outcome["status"])
     values = {name: outcome[name] for name in FINISH_FIELDS if name in outcome}
     values.update(status=status, ended_at=ended_at, updated_at=ended_at)
-    updated = session.execute(sa.update(JOBS).where(JOBS.c.id == job_id).values(**values))
+    stmt = _finish_statement(tuple(values))
+    params = {f"v_{name}": value for name, value in values.items()} | {"job_id": job_id}
+    updated = session.execute(stmt, params)
     if not updated.rowcount:  # type: ignore[attr-defined]  # not a full id: resolve the prefix
         finish_job(session, get_job(session, job_id).id, outcome)
         return
-    event = {
-        "job_id": job_id,
-        "status": status,
-        "at": ended_at,
-        "detail": outcome.get("status_detail"),
-    }
-    session.execute(sa.insert(EVENTS).values(**event))
+    event = {"job_id": job_id, "status": status, "at": ended_at,
+             "detail": outcome.get("status_detail")}  # fmt: skip
+    session.execute(_event_statement(), event)
 
 
 def request_cancel(session: Session, job_id: str) -> Job:

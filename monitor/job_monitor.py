@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import re
+import signal
 import socket
 import threading
 import time
@@ -261,8 +262,15 @@ class JobMonitor:
         )
         env = job_environment(spec, str(workdir))
         job = process.ProcessJob(argv, cwd=workdir, env=env, stdout=stdout, stderr=stderr)
-        prof = self._start_profiler(buffer, job.pid, None)
-        finished, stopped = self._wait_loop(lambda t: True if job.wait(t) else None, spec.timeout_s)
+        try:
+            prof = self._start_profiler(buffer, job.pid, None)
+            finished, stopped = self._wait_loop(
+                lambda t: True if job.wait(t) else None, spec.timeout_s
+            )
+        except BaseException:  # never leave the job running (or unreaped) behind an error
+            job.signal_group(signal.SIGKILL)
+            job.reap()
+            raise
         if finished is None:
             job.terminate(self.kill_grace)
         job.kill_stragglers()

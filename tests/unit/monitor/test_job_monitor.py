@@ -104,6 +104,22 @@ def test_should_cancel_callback_is_polled(tmp_path: Path) -> None:
     assert monitor.run(spec("bash", "sleep 60\n"), tmp_path).status == "cancelled"
 
 
+class Shutdown(BaseException):
+    """Something that is not an Exception tearing through the monitor (as SystemExit would)."""
+
+
+def test_an_error_while_waiting_does_not_leave_the_job_running(tmp_path: Path) -> None:
+    def interrupted() -> bool:
+        if (tmp_path / "job.pid").exists():
+            raise Shutdown
+        return False
+
+    monitor = JobMonitor(enable_profiling=False, cancel_poll_seconds=0.1, should_cancel=interrupted)
+    with pytest.raises(Shutdown):
+        monitor.run(spec("bash", "echo $$ > job.pid\nsleep 60\n"), tmp_path)
+    assert gone(int((tmp_path / "job.pid").read_text())), "the job outlived its monitor's error"
+
+
 def test_background_stragglers_are_ended_with_the_job(tmp_path: Path) -> None:
     out = JobMonitor(enable_profiling=False).run(
         spec("bash", "sleep 60 &\necho $! > bg.pid\n"), tmp_path

@@ -1,7 +1,7 @@
 """Retry policy for idempotent ISS requests: which answers to retry and how long to wait.
 
 Pure arithmetic, kept apart from I/O so it is tested directly; the client's request loop
-(``client.IssClient._send``) applies it.
+(``client.IssClient._send``) applies it, and so does the OpenAI-compatible LLM provider.
 """
 
 from __future__ import annotations

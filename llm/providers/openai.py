@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import random
 import time
 from types import TracebackType
 from typing import Any
 
 import httpx
 
+from iss_client.transport import RetryPolicy, parse_retry_after
 from llm import errors
 
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -45,6 +45,10 @@ class OpenAIProvider:
         self.max_retries = max_retries
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
+        self._retry = RetryPolicy(
+            max_retries=max_retries, backoff_base=backoff_s, backoff_max=max_backoff_s,
+            retry_after_cap=max_backoff_s,
+        )  # fmt: skip
         self.temperature = temperature
         self.max_tokens = max_tokens
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
@@ -71,14 +75,8 @@ class OpenAIProvider:
         self.close()
 
     def _delay(self, attempt: int, response: httpx.Response | None) -> float:
-        if response is not None:
-            header = response.headers.get("Retry-After")
-            try:
-                if header is not None:
-                    return min(self.max_backoff_s, max(0.0, float(header)))
-            except ValueError:
-                pass
-        return min(self.max_backoff_s, self.backoff_s * 2**attempt * random.uniform(0.5, 1.0))
+        header = None if response is None else response.headers.get("Retry-After")
+        return self._retry.delay(attempt, parse_retry_after(header))
 
     def complete(self, system: str, prompt: str) -> str:
         """The assistant message for ``prompt`` under ``system``."""

@@ -1,6 +1,6 @@
 """Throughput of trivial jobs through ``run_simulation`` (profiling on), next to a bare task.
 
-Run: ``python bench/job_throughput.py [--jobs 200] [--concurrency 2]``. Needs Redis and
+Run: ``python bench/job_throughput.py [--jobs 300] [--rounds 5] [--concurrency 2]``. Needs Redis and
 PostgreSQL on 127.0.0.1. One real worker process (prefork, ``-c CONCURRENCY``, queue ``cpu``)
 serves both sides, in the same run:
 
@@ -12,7 +12,9 @@ serves both sides, in the same run:
 Each side: N tasks are sent, and the clock runs from the first send to the last task result
 (a jobprobe task returns after its outcome is committed; every job's stored status is checked
 after the clock stops). Jobs are created in the store before the clock starts (client-side
-work, reported apart). A warm-up round runs first. CPU time per job is reported by process
+work, reported apart). A warm-up round runs first. The sides take turns in ``--rounds``
+rounds of N / rounds jobs each, the first side alternating, so that a noisy neighbour on the
+machine slows both; the ratio is of the totals, with the spread of the rounds' ratios. CPU time per job is reported by process
 (worker with its jobs, PostgreSQL, Redis, this client, the whole machine) to show where it goes.
 ``BENCH_WORKER_LOG=PATH`` keeps the worker's log.
 """
@@ -141,7 +143,8 @@ def _delta(before: Usage, after: Usage) -> Usage:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=200)
+    parser.add_argument("--jobs", type=int, default=300, help="jobs per side, in all rounds")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--warmup", type=int, default=10)
     args = parser.parse_args()
@@ -150,6 +153,11 @@ def main() -> int:
 
     ensure_database(DB_NAME)
     broker = workers.isolated_redis_db()
+    per_round = max(1, args.jobs // args.rounds)
+    bare_s = probe_s = created_s = 0.0
+    bare_cpu: Usage = {}
+    probe_cpu: Usage = {}
+    round_ratios: list[float] = []
     with tempfile.TemporaryDirectory(prefix="jobprobe-bench-") as tmp:
         data = Path(tmp) / "data"
         tools = Path(tmp) / "tools.toml"
@@ -172,19 +180,31 @@ def main() -> int:
             meter = functools.partial(cpu_by_role, worker.pid)
             run_bare(app, args.warmup, meter)
             run_jobprobe(app, store, args.warmup, meter)
-            bare_s, bare_cpu = run_bare(app, args.jobs, meter)
-            created_s, probe_s, probe_cpu = run_jobprobe(app, store, args.jobs, meter)
+            for r in range(args.rounds):
+                if r % 2:
+                    c, p, p_cpu = run_jobprobe(app, store, per_round, meter)
+                    b, b_cpu = run_bare(app, per_round, meter)
+                else:
+                    b, b_cpu = run_bare(app, per_round, meter)
+                    c, p, p_cpu = run_jobprobe(app, store, per_round, meter)
+                bare_s, probe_s, created_s = bare_s + b, probe_s + p, created_s + c
+                bare_cpu, probe_cpu = _sum(bare_cpu, b_cpu), _sum(probe_cpu, p_cpu)
+                round_ratios.append(b / p)
         finally:
             worker.stop()
             store.dispose()
-    n = args.jobs
+    n = per_round * args.rounds
     bare_rate, probe_rate = n / bare_s, n / probe_s
     ratio = probe_rate / bare_rate
-    print(f"job throughput: {n} jobs per side, 1 worker -c {args.concurrency} (prefork), "
-          f"Redis broker, PostgreSQL store, profiling at {settings.sample_interval} s")  # fmt: skip
+    print(f"job throughput: {n} jobs per side in {args.rounds} rounds, 1 worker "
+          f"-c {args.concurrency} (prefork), Redis broker, PostgreSQL store, profiling at "
+          f"{settings.sample_interval} s")  # fmt: skip
     print(f"{'side':<10} {'jobs':>6} {'seconds':>9} {'jobs/s':>9} {'ratio':>7}")
     print(f"{'bare':<10} {n:>6} {bare_s:>9.2f} {bare_rate:>9.1f} {1.0:>7.2f}")
     print(f"{'jobprobe':<10} {n:>6} {probe_s:>9.2f} {probe_rate:>9.1f} {ratio:>7.2f}")
+    spread = sorted(round_ratios)
+    print(f"ratio by round: min {spread[0]:.2f}, median {spread[len(spread) // 2]:.2f}, "
+          f"max {spread[-1]:.2f}")  # fmt: skip
     print("CPU per job (ms), by process, over the timed part of each side:")
     roles = ("worker", "postgres", "redis", "bench", "machine")
     print(f"{'side':<10} " + " ".join(f"{r:>9}" for r in roles))
@@ -193,6 +213,10 @@ def main() -> int:
     print(f"(creating the {n} jobs in the store beforehand took {created_s:.2f} s; "
           f"target ratio >= 0.7: {'met' if ratio >= 0.7 else 'NOT met'})")  # fmt: skip
     return 0
+
+
+def _sum(a: Usage, b: Usage) -> Usage:
+    return {k: a.get(k, 0.0) + b[k] for k in b}
 
 
 if __name__ == "__main__":

@@ -37,9 +37,10 @@ def run_recorded(
 ) -> dict[str, Any]:
     """Run job ``job_id`` (one delivery) and record it; returns a small summary."""
     replay_spool(store, spool)
-    with store.session() as session:
-        claim = store_jobs.begin_attempt(session, job_id, worker=worker, max_attempts=max_attempts)
-        if claim is None:
+    with store.transaction() as conn:
+        claim = store_jobs.begin_attempt(conn, job_id, worker=worker, max_attempts=max_attempts)
+    if claim is None:
+        with store.session() as session:
             current = store_jobs.get_job(session, job_id)
             return {"job_id": job_id, "status": current.status, "ran": False}
     job_id, attempt = claim.job_id, claim.attempt
@@ -97,10 +98,10 @@ def write_payload(store: Store, job_id: str, payload: dict[str, Any]) -> None:
     """Write one outcome and the samples it carries, in one transaction (fresh or spooled)."""
     samples = payload.get("samples") or []
     outcome = payload.get("outcome", payload)
-    with store.session() as session:
+    with store.transaction() as conn:
         if samples:
-            store_samples.add_samples(session, job_id, int(payload.get("attempt") or 1), samples)
-        store_jobs.finish_job(session, job_id, outcome)
+            store_samples.add_samples(conn, job_id, int(payload.get("attempt") or 1), samples)
+        store_jobs.finish_job(conn, job_id, outcome)
 
 
 def record(

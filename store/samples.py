@@ -33,21 +33,21 @@ def write_samples(
     """Append samples of one job attempt in their own transaction; returns how many."""
     if not samples:
         return 0
-    with store.session() as session:
-        return add_samples(session, job_id, attempt, samples)
+    with store.transaction() as conn:
+        return add_samples(conn, job_id, attempt, samples)
 
 
 def add_samples(
-    session: Session, job_id: str, attempt: int, samples: Sequence[Mapping[str, Any]]
+    conn: sa.Connection, job_id: str, attempt: int, samples: Sequence[Mapping[str, Any]]
 ) -> int:
-    """Append samples within ``session``'s transaction (COPY on PostgreSQL); returns how many."""
+    """Append samples within ``conn``'s transaction (COPY on PostgreSQL); returns how many."""
     rows = [_row(job_id, attempt, s) for s in samples]
     if not rows:
         return 0
-    if session.get_bind().dialect.name == "postgresql":
-        _copy_rows(session, rows)
+    if conn.dialect.name == "postgresql":
+        _copy_rows(conn, rows)
     else:
-        session.execute(
+        conn.execute(
             sa.insert(Sample),
             [
                 dict(zip(COPY_COLUMNS, r[:-1], strict=False)) | {"extra": _loads(r[-1])}
@@ -61,12 +61,12 @@ def _loads(text: str | None) -> Any:
     return json.loads(text) if text else None
 
 
-def _copy_rows(session: Session, rows: Iterable[tuple[Any, ...]]) -> None:
+def _copy_rows(conn: sa.Connection, rows: Iterable[tuple[Any, ...]]) -> None:
     import psycopg
 
     from store import errors
 
-    dbapi: Any = session.connection().connection.dbapi_connection
+    dbapi: Any = conn.connection.dbapi_connection
     try:
         with (
             dbapi.cursor() as cursor,

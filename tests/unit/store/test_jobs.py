@@ -47,8 +47,8 @@ def make(store: Store, **kwargs: object) -> str:
 
 def test_lifecycle_attempts_and_record(store: Store) -> None:
     job_id = make(store, labels={"team": "cfd"}, params={"n": 3})
-    with store.session() as s:
-        claim = q.begin_attempt(s, job_id, worker="w1@h", max_attempts=2)
+    with store.transaction() as c:
+        claim = q.begin_attempt(c, job_id, worker="w1@h", max_attempts=2)
         assert claim is not None and claim.attempt == 1 and claim.params == {"n": 3}
         assert (claim.tool, claim.script_name, claim.script_content) == (
             "python",
@@ -59,12 +59,11 @@ def test_lifecycle_attempts_and_record(store: Store) -> None:
         assert q.get_job(s, job_id).status == "running"
     outcome = {"status": "success", "returncode": 0, "duration_s": 1.5, "cpu_total_s": 1.2,
                "memory_peak_mb": 50.0, "detailed_profile": {"samples_collected": 3}}  # fmt: skip
+    with store.transaction() as c:
+        q.finish_job(c, job_id, outcome)
+    with store.transaction() as c:
+        assert q.begin_attempt(c, job_id, worker="w2@h", max_attempts=2) is None  # a duplicate
     with store.session() as s:
-        q.finish_job(s, job_id, outcome)
-    with store.session() as s:
-        assert (
-            q.begin_attempt(s, job_id, worker="w2@h", max_attempts=2) is None
-        )  # duplicate delivery
         rec = records.to_record(q.get_job(s, job_id[:8]), events=q.status_history(s, job_id))
     assert rec["status"] == "success" and rec["resource_usage"]["cpu_total_seconds"] == 1.2
     assert rec["labels"] == {"team": "cfd"} and rec["params"] == {"n": 3}
@@ -73,27 +72,28 @@ def test_lifecycle_attempts_and_record(store: Store) -> None:
 
 def test_claim_measures_queue_wait_and_finish_takes_a_prefix(store: Store) -> None:
     job_id = make(store, submitted_at=datetime.now(UTC) - timedelta(seconds=30))
-    with store.session() as s:
-        assert q.begin_attempt(s, job_id[:8], worker="w1", max_attempts=3) is not None
+    with store.transaction() as c:
+        assert q.begin_attempt(c, job_id[:8], worker="w1", max_attempts=3) is not None
     with store.session() as s:
         job = q.get_job(s, job_id)
         assert (job.status, job.worker, job.attempts) == ("running", "w1", 1)
         assert job.queue_wait_s == pytest.approx(30.0, abs=5.0)
-        q.finish_job(s, job_id[:10], {"status": "failed", "returncode": 3, "error": "boom"})
+    with store.transaction() as c:
+        q.finish_job(c, job_id[:10], {"status": "failed", "returncode": 3, "error": "boom"})
     with store.session() as s:
         job = q.get_job(s, job_id)
         assert (job.status, job.returncode, job.error) == ("failed", 3, "boom")
         assert [e.status for e in q.status_history(s, job_id)] == ["queued", "running", "failed"]
-    with store.session() as s, pytest.raises(errors.JobNotFound):
-        q.finish_job(s, "0123456789abcdef", {"status": "success"})
+    with store.transaction() as c, pytest.raises(errors.JobNotFound):
+        q.finish_job(c, "0123456789abcdef", {"status": "success"})
 
 
 def test_lost_after_max_attempts(store: Store) -> None:
     job_id = make(store)
-    with store.session() as s:
-        assert q.begin_attempt(s, job_id, worker="w1", max_attempts=1) is not None
-    with store.session() as s:  # the worker died; the message comes back
-        assert q.begin_attempt(s, job_id, worker="w2", max_attempts=1) is None
+    with store.transaction() as c:
+        assert q.begin_attempt(c, job_id, worker="w1", max_attempts=1) is not None
+    with store.transaction() as c:  # the worker died; the message comes back
+        assert q.begin_attempt(c, job_id, worker="w2", max_attempts=1) is None
     with store.session() as s:
         job = q.get_job(s, job_id)
         assert job.status == "lost" and "worker lost" in (job.error or "")
@@ -101,8 +101,8 @@ def test_lost_after_max_attempts(store: Store) -> None:
 
 def test_cancel_queued_and_running(store: Store) -> None:
     queued, running = make(store), make(store)
-    with store.session() as s:
-        q.begin_attempt(s, running, worker="w", max_attempts=3)
+    with store.transaction() as c:
+        q.begin_attempt(c, running, worker="w", max_attempts=3)
     with store.session() as s:
         assert q.request_cancel(s, queued).status == "cancelled"
         assert q.request_cancel(s, running).status == "running"
@@ -136,11 +136,10 @@ def test_history_filters_and_cursor(store: Store) -> None:
 def test_stats_groups_percentiles_and_labels(store: Store) -> None:
     for i, status in enumerate(["success", "success", "failed", "success"]):
         job_id = make(store, labels={"team": "cfd"})
-        with store.session() as s:
-            q.begin_attempt(s, job_id, worker="w", max_attempts=3)
-        with store.session() as s:
+        with store.transaction() as c:
+            q.begin_attempt(c, job_id, worker="w", max_attempts=3)
             q.finish_job(
-                s, job_id, {"status": status, "duration_s": float(i + 1), "cpu_total_s": 1.0}
+                c, job_id, {"status": status, "duration_s": float(i + 1), "cpu_total_s": 1.0}
             )
     with store.session() as s:
         (row,) = q.job_stats(s, by="label:team")

@@ -19,12 +19,14 @@ _KNOWN = frozenset(COLUMNS) | {"t"}
 
 
 def _row(job_id: str, attempt: int, sample: Mapping[str, Any]) -> tuple[Any, ...]:
-    t = sample.get("t")
+    # Runs for every sample written: map() over the column names, no per-column generator.
+    get = sample.get
+    t = get("t")
     at = datetime.fromtimestamp(t, UTC) if isinstance(t, int | float) else datetime.now(UTC)
     extra = {k: v for k, v in sample.items() if k not in _KNOWN}
-    ints = tuple(None if sample.get(c) is None else int(sample[c]) for c in SAMPLE_INT_COLUMNS)
-    floats = tuple(sample.get(c) for c in SAMPLE_FLOAT_COLUMNS)
-    return (job_id, attempt, at, *floats, *ints, json.dumps(extra) if extra else None)
+    ints = [None if v is None else int(v) for v in map(get, SAMPLE_INT_COLUMNS)]
+    return (job_id, attempt, at, *map(get, SAMPLE_FLOAT_COLUMNS), *ints,
+            json.dumps(extra) if extra else None)  # fmt: skip
 
 
 def write_samples(

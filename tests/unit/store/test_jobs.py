@@ -99,6 +99,22 @@ def test_lost_after_max_attempts(store: Store) -> None:
         assert job.status == "lost" and "worker lost" in (job.error or "")
 
 
+def test_a_redelivered_job_asked_to_cancel_ends_cancelled_without_running(store: Store) -> None:
+    job_id = make(store)
+    with store.transaction() as c:
+        assert q.begin_attempt(c, job_id, worker="w1", max_attempts=3) is not None
+    with store.session() as s:
+        q.request_cancel(s, job_id)  # running: the flag waits for the worker's next check
+    with store.transaction() as c:  # the worker died; the message comes back
+        assert q.begin_attempt(c, job_id, worker="w2", max_attempts=3) is None
+    with store.session() as s:
+        job = q.get_job(s, job_id)
+        assert (job.status, job.attempts) == ("cancelled", 1) and job.ended_at is not None
+        assert [e.status for e in q.status_history(s, job_id)] == [
+            "queued", "running", "cancelled"
+        ]  # fmt: skip
+
+
 def test_cancel_queued_and_running(store: Store) -> None:
     queued, running = make(store), make(store)
     with store.transaction() as c:

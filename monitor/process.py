@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
 import resource
 import select
@@ -59,10 +60,16 @@ def _launch_argv(argv: Sequence[str], env: Mapping[str, str]) -> tuple[list[str]
     against 1.5 ms per start in a 170 MB worker process.
     """
     program = _resolve(argv[0], env)
-    setpriv = shutil.which("setpriv")
+    setpriv = _setpriv()
     if setpriv is None:
         return [program, *argv[1:]], True
     return [setpriv, "--pdeathsig", "KILL", "--", program, *argv[1:]], False
+
+
+@functools.cache
+def _setpriv() -> str | None:
+    """util-linux's ``setpriv`` on the worker's own PATH (looked up once per process)."""
+    return shutil.which("setpriv")
 
 
 @dataclass

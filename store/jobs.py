@@ -177,7 +177,7 @@ def begin_attempt(
 
 
 def _settle_unclaimable(session: Session, job: Job, max_attempts: int) -> bool:
-    """End a job that must not run (cancelled, out of deliveries); False when it must not run."""
+    """Whether ``job`` may still run; if not and it has not ended, end it (cancelled or lost)."""
     if job.status in TERMINAL:
         return False
     if job.cancel_requested:
@@ -272,8 +272,8 @@ def _event_statement() -> sa.Insert:
 
 @functools.lru_cache(maxsize=32)
 def _finish_statement(dialect: str, fields: tuple[str, ...]) -> sa.Update | sa.Insert:
-    # Bound names other than column names: an INSERT or UPDATE would read a parameter named
-    # like a column as one more value to write.
+    # Bound names differ from column names: an UPDATE takes a parameter named like a column
+    # as one more value to SET.
     values: dict[str, Any] = {name: sa.bindparam(f"v_{name}", type_=JOBS.c[name].type)
                               for name in fields}  # fmt: skip
     update = sa.update(JOBS).where(JOBS.c.id == sa.bindparam("key")).values(**values)

@@ -1,8 +1,8 @@
 """Throughput of trivial jobs through ``run_simulation`` (profiling on), next to a bare task.
 
-Run: ``python bench/job_throughput.py [--jobs 300] [--rounds 5] [--concurrency 2]``. Needs Redis and
-PostgreSQL on 127.0.0.1. One real worker process (prefork, ``-c CONCURRENCY``, queue ``cpu``)
-serves both sides, in the same run:
+Run: ``python bench/job_throughput.py [--jobs 300] [--rounds 5] [--concurrency 2]``.
+Needs Redis and PostgreSQL on 127.0.0.1. One real worker process (prefork, ``-c CONCURRENCY``,
+queue ``cpu``) serves both sides, in the same run:
 
 * ``bare``: ``bench.bare_true``, a plain Celery task running ``subprocess.run(["true"])``;
 * ``jobprobe``: ``run_simulation`` of jobs of a tool whose command is ``["true"]``, each
@@ -14,8 +14,9 @@ Each side: N tasks are sent, and the clock runs from the first send to the last 
 after the clock stops). Jobs are created in the store before the clock starts (client-side
 work, reported apart). A warm-up round runs first. The sides take turns in ``--rounds``
 rounds of N / rounds jobs each, the first side alternating, so that a noisy neighbour on the
-machine slows both; the ratio is of the totals, with the spread of the rounds' ratios. CPU time per job is reported by process
-(worker with its jobs, PostgreSQL, Redis, this client, the whole machine) to show where it goes.
+machine slows both; the ratio is of the totals, with the spread of the rounds' ratios. CPU
+time per job is reported by process (worker with its jobs, PostgreSQL, Redis, this client, the
+whole machine) to show where it goes.
 ``BENCH_WORKER_LOG=PATH`` keeps the worker's log.
 """
 

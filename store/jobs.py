@@ -160,7 +160,7 @@ _CLAIM_COLUMNS = ("id", "attempts", "tool", "profile_enabled", "script_name", "s
 def begin_attempt(
     conn: sa.Connection, job_id: str, *, worker: str, max_attempts: int
 ) -> Claim | None:
-    """Claim a delivery of ``job_id`` for ``worker`` in ``conn``'s transaction: it is now ``running``.
+    """Claim a delivery of ``job_id`` for ``worker``, in ``conn``'s transaction: now ``running``.
 
     Returns None when it must not run: it already ended (a duplicate delivery), was cancelled
     while queued, or used up its deliveries (then it is marked ``lost``).

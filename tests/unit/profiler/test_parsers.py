@@ -46,6 +46,24 @@ def test_parse_status_and_io() -> None:
     assert {"rchar", "wchar", "syscr", "syscw", "read_bytes", "write_bytes"} <= set(io)
 
 
+def test_parse_status_values_and_a_zombie_without_memory_lines() -> None:
+    text = (PROC / "4000" / "status").read_text()
+    lines = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    assert procfs.parse_status(text) == {
+        "hwm_kb": int(lines["VmHWM"].split()[0]),
+        "rss_kb": int(lines["VmRSS"].split()[0]),
+        "voluntary_ctxt_switches": int(lines["voluntary_ctxt_switches"]),
+        "nonvoluntary_ctxt_switches": int(lines["nonvoluntary_ctxt_switches"]),
+    }
+    zombie = (
+        "Name:\tsleep\nState:\tZ (zombie)\nThreads:\t1\n"
+        "voluntary_ctxt_switches:\t3\nnonvoluntary_ctxt_switches:\t1"
+    )  # no final newline
+    assert procfs.parse_status(zombie) == {
+        "voluntary_ctxt_switches": 3, "nonvoluntary_ctxt_switches": 1
+    }  # fmt: skip
+
+
 def test_parse_children() -> None:
     assert procfs.parse_children("4002 4003 ") == [4002, 4003]
     assert procfs.parse_children("") == []

@@ -4,7 +4,8 @@ Run: ``python bench/profiler_overhead.py [--seconds 10]``. For idle trees of 1, 
 ``sleep`` processes, at 0.5 s and 0.1 s, three samplers run at once in this process, each on its
 own thread, and each thread's own CPU time (``time.thread_time``) is divided by the wall seconds:
 
-* ``full``: ``ResourceProfiler`` with every family that works here (system, tree, disk, network);
+* ``full``: ``ResourceProfiler`` with every family that works here (system, tree, disk, network,
+  and the NVIDIA GPUs where NVML finds one: the last line says whether it did);
 * ``tree``: ``ResourceProfiler`` with the process-tree family only;
 * ``psutil``: ``Process(root).children(recursive=True)`` and, per process under ``oneshot()``,
   ``cpu_times``, ``memory_info``, ``io_counters``, ``num_threads``, ``num_ctx_switches``.
@@ -15,8 +16,11 @@ Figures are percent of one core.
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import subprocess
 import time
+from typing import Any
 
 import psutil
 
@@ -25,11 +29,17 @@ from profiler.loop import SamplingLoop
 
 
 def idle_tree(n: int) -> subprocess.Popen[bytes]:
-    """A tree of ``n`` sleeping processes (a shell and n-1 sleeps, or one sleep)."""
+    """A tree of ``n`` sleeping processes (a shell and n-1 sleeps, or one sleep), in its own
+    process group, its output not ours (a sleep holding our stdout open would keep a pipe
+    reading it, such as ``| tail``, waiting for the sleep's end)."""
+    argv = (
+        ["sleep", "600"] if n == 1 else ["sh", "-c", " ".join(["sleep 600 &"] * (n - 1)) + " wait"]
+    )
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     if n == 1:
-        return subprocess.Popen(["sleep", "600"])
-    script = " ".join(["sleep 600 &"] * (n - 1)) + " wait"
-    proc = subprocess.Popen(["sh", "-c", script])
+        return proc
     deadline = time.monotonic() + 10
     while len(psutil.Process(proc.pid).children()) < n - 1:
         if time.monotonic() > deadline:
@@ -53,11 +63,11 @@ def psutil_walk(root: int) -> None:
             pass
 
 
-def cell(n: int, interval: float, seconds: float) -> dict[str, float]:
+def cell(n: int, interval: float, seconds: float) -> dict[str, Any]:
     """Percent of one core spent by each approach on a tree of ``n`` at ``interval``."""
     tree = idle_tree(n)
     try:
-        full = ResourceProfiler(interval, gpu=False)
+        full = ResourceProfiler(interval)
         only_tree = ResourceProfiler(interval, gpu=False, families=("process_tree",))
         walk = SamplingLoop(interval, lambda _: psutil_walk(tree.pid), name="psutil-walk")
         t0 = time.monotonic()
@@ -74,12 +84,11 @@ def cell(n: int, interval: float, seconds: float) -> dict[str, float]:
             "tree": 100 * pt["profiler_cpu_seconds"] / wall,
             "psutil": 100 * walk.thread_cpu_seconds / wall,
             "ticks": pt["samples_collected"],
+            "gpu": pf["unavailable"].get("gpu_nvidia", "included"),
         }
     finally:
-        tree.kill()
+        os.killpg(tree.pid, signal.SIGKILL)  # the shell and its sleeps
         tree.wait()
-        for child in psutil.Process().children(recursive=True):
-            child.kill()
 
 
 def main() -> None:
@@ -94,15 +103,18 @@ def main() -> None:
     )
     print(header)
     print("-" * len(header))
+    gpu = ""
     for interval in (0.5, 0.1):
         seconds = args.seconds if interval >= 0.5 else args.seconds / 2
         for n in (1, 10, 50):
             r = cell(n, interval, seconds)
+            gpu = r["gpu"]
             print(
                 f"{interval:>8} {n:>5} {r['ticks']:>5.0f} {r['full']:>8.3f} {r['tree']:>8.3f} "
                 f"{r['psutil']:>9.3f} {r['psutil'] / r['tree']:>11.1f} "
                 f"{r['psutil'] / r['full']:>11.1f}"
             )
+    print(f"NVIDIA GPU sampler in 'full': {gpu}")
 
 
 if __name__ == "__main__":

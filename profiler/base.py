@@ -30,5 +30,10 @@ class Sampler(abc.ABC):
     def sample(self) -> Sample:
         """Read the metric family once and return a flat mapping (``None`` where unreadable)."""
 
+    def final_sample(self) -> Sample:
+        """The reading taken when profiling stops; a sampler that skips costly fields on some
+        ticks reads them all here."""
+        return self.sample()
+
     def close(self) -> None:  # noqa: B027 (optional hook)
         """Release handles; the default has nothing to release."""

@@ -142,7 +142,7 @@ class ResourceProfiler:
             raise errors.ProfilerStateError("this profiler was already stopped")
         self._stopped = True
         self._loop.stop()
-        self._take(None)
+        self._take(None, final=True)
         duration = time.monotonic() - self._t0
         for s in self._samplers:
             try:
@@ -172,14 +172,14 @@ class ResourceProfiler:
     def _tick(self, scheduled: float) -> None:
         self._take(scheduled)
 
-    def _take(self, scheduled: float | None, *, record: bool = True) -> None:
+    def _take(self, scheduled: float | None, *, record: bool = True, final: bool = False) -> None:
         with self._lock:
             now = time.monotonic()
             if scheduled is not None:
                 self._jitter.append(now - scheduled)
             sample: Sample = {"t": time.time(), "elapsed_s": now - self._t0}
             for s in self._samplers:
-                sample.update(self._read(s))
+                sample.update(self._read(s, final))
             rates = self._rates.update(now, sample)
             self._baseline.apply(sample)
             sample.update(rates)
@@ -197,9 +197,9 @@ class ResourceProfiler:
                     self._failing.add("on_sample")
                     log.warning("on_sample callback failed (reported once): %r", exc)
 
-    def _read(self, s: Sampler) -> Sample:
+    def _read(self, s: Sampler, final: bool) -> Sample:
         try:
-            values = s.sample()
+            values = s.final_sample() if final else s.sample()
         except Exception as exc:  # one bad tick leaves None and the loop goes on
             if s.name not in self._failing:
                 self._failing.add(s.name)

@@ -73,13 +73,27 @@ def test_profile_gpu_section_from_recorded_answers() -> None:
     assert dev0["uuid"] == "GPU-5b2c1f7e-3a9d-4c61-8e0f-2d7a9b4c6e11"
     assert dev0["max_util_percent"] == 100.0
     assert dev0["max_temp_c"] == 66.0
-    # Energy over the job: last counter reading minus the one at start, in joules.
-    assert dev0["energy_j"] == pytest.approx((913000851 - 912345678) / 1000)
+    # Energy over the job: the final counter reading minus the one at start, in joules (read
+    # twice in all: the recording's first two answers).
+    assert dev0["energy_j"] == pytest.approx((912651851 - 912345678) / 1000)
     assert dev0["throttle_reasons"]["sw_thermal_slowdown"] >= 1
     assert dev0["proc_mem_max_mb"] == pytest.approx(42391830528 / MB)
     assert dev1["energy_j"] is None and dev1["mean_power_w"] is None
     assert "gpu_nvidia" not in profile["unavailable"]
     assert nvml.shutdowns == 1
+
+
+def test_energy_counter_is_read_first_when_due_and_at_the_end() -> None:
+    sampler = NvidiaSampler(nvml=FakeNvml(), energy_every_s=3600.0)
+    first, between, final = sampler.sample(), sampler.sample(), sampler.final_sample()
+    assert first["gpu0_energy_mj"] == 912345678.0
+    assert between["gpu0_energy_mj"] is None  # not due: not read, so null (never a stale value)
+    assert final["gpu0_energy_mj"] == 912651851.0  # the counter's next answer
+    assert between["gpu0_power_w"] is not None  # the rest is read every tick
+    every = NvidiaSampler(nvml=FakeNvml(), energy_every_s=0.0)
+    assert [every.sample()["gpu0_energy_mj"] for _ in range(3)] == [
+        912345678.0, 912651851.0, 913000851.0
+    ]  # fmt: skip
 
 
 @pytest.mark.gpu

@@ -57,6 +57,10 @@ def create_app(settings: Settings | None = None) -> JobprobeCelery:
             "unacked_restore_interval": min(
                 10.0, max(1.0, settings.resolved_visibility_timeout / 2)
             ),
+            # Each sweep holds a Redis lock that lives unacked_mutex_expire seconds (default
+            # 300) if its holder dies: a worker SIGKILLed mid-sweep would hold back every lost
+            # job's redelivery for 5 minutes. A sweep takes milliseconds.
+            "unacked_mutex_expire": 10,
         },
         "result_backend_transport_options": {
             "visibility_timeout": settings.resolved_visibility_timeout

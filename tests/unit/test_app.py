@@ -8,6 +8,7 @@ import pytest
 
 from store.db import Store
 from tasks import submission
+from tests import services
 from worker.app import RUN_SIMULATION, create_app
 from worker.settings import load_settings
 
@@ -23,6 +24,17 @@ def test_each_queue_has_its_own_exchange_and_routing_key() -> None:
     assert app.conf.task_routes[RUN_SIMULATION] == {"queue": "c1"}
     assert app.conf.task_acks_late is False  # late acks are per task: only jobs carry them
     assert app.conf.worker_prefetch_multiplier == 1
+
+
+def test_kombu_takes_the_redis_sweep_options() -> None:
+    # Read back from kombu's own channel: a misspelt transport option is silently ignored.
+    app = create_app(load_settings(broker_url=services.require_redis() + "/15"))
+    with app.connection_for_write() as conn:
+        channel = conn.default_channel
+        assert channel.unacked_restore_throttle == 1
+        # A worker killed during a sweep must not hold back redeliveries for kombu's 300 s.
+        assert channel.unacked_mutex_expire == 10
+        assert channel.visibility_timeout == app.settings.resolved_visibility_timeout
 
 
 @pytest.mark.parametrize(

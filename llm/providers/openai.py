@@ -43,8 +43,6 @@ class OpenAIProvider:
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
         self.max_retries = max_retries
-        self.backoff_s = backoff_s
-        self.max_backoff_s = max_backoff_s
         self._retry = RetryPolicy(
             max_retries=max_retries, backoff_base=backoff_s, backoff_max=max_backoff_s,
             retry_after_cap=max_backoff_s,

@@ -18,6 +18,10 @@ from worker.app import RUN_SIMULATION
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
+    # The store keeps the job's status and outcome (tasks.wait and the CLI read it there); a
+    # copy in the result backend would cost two Redis writes per job (started, done) that
+    # nothing reads. Flower still shows each job task's state and result from the events.
+    ignore_result=True,
     # The store down when the job is claimed: nothing ran yet, so try again later (about an hour
     # in all). Outages later in a job never reach here: samples wait, the outcome is spooled.
     autoretry_for=(store_errors.StoreUnavailable,),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from store import errors
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+#: A pooled connection idle longer than this (seconds) is pinged before it is used again, so
+#: that one left dead by a database restart is replaced without an error.
+PING_IF_IDLE_S = 1.0
 _ready: set[str] = set()
 _ready_lock = threading.Lock()
 
@@ -29,8 +33,14 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def make_engine(url: str, *, connect_timeout: float = 5.0) -> Engine:
-    """Create an engine for ``url``; SQLite files get their directory, WAL and a busy timeout."""
+def make_engine(
+    url: str, *, connect_timeout: float = 5.0, ping_if_idle_s: float = PING_IF_IDLE_S
+) -> Engine:
+    """Create an engine for ``url``; SQLite files get their directory, WAL and a busy timeout.
+
+    Server databases ping a pooled connection before use only when it has been idle more than
+    ``ping_if_idle_s`` (see ``_ping_when_idle``).
+    """
     u = sa.engine.make_url(url)
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
@@ -41,7 +51,34 @@ def make_engine(url: str, *, connect_timeout: float = 5.0) -> Engine:
     connect_args: dict[str, Any] = {}
     if u.get_backend_name() == "postgresql":
         connect_args["connect_timeout"] = max(1, int(connect_timeout))
-    return sa.create_engine(u, pool_pre_ping=True, connect_args=connect_args)
+    engine = sa.create_engine(u, connect_args=connect_args)
+    _ping_when_idle(engine, ping_if_idle_s)
+    return engine
+
+
+def _ping_when_idle(engine: Engine, idle_s: float) -> None:
+    """Ping a connection at checkout only if it sat in the pool more than ``idle_s`` seconds.
+
+    SQLAlchemy's ``pool_pre_ping`` pings at every checkout: two round trips per job, on a
+    connection the same worker used milliseconds before. A connection back in use that soon
+    has not missed a restart; should one still be dead, its statement fails as the store being
+    unavailable (retried, or the outcome spooled) and SQLAlchemy renews the pool.
+    """
+
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _idle_from_now(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is not None and time.monotonic() - since <= idle_s:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as e:  # the pool drops it and connects anew (up to three times)
+            raise exc.DisconnectionError(f"pooled connection is dead: {e}") from e
 
 
 def _alembic_config(engine: Engine) -> Any:
@@ -99,9 +136,11 @@ def describe_unavailable(engine: Engine, error: BaseException) -> str:
 class Store:
     """An engine and its session factory: the one handle the rest of jobprobe holds."""
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
+    def __init__(
+        self, url: str, *, migrate: bool = True, ping_if_idle_s: float = PING_IF_IDLE_S
+    ) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, ping_if_idle_s=ping_if_idle_s)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         if migrate:
             init_db(self.engine)

@@ -1,0 +1,72 @@
+"""Pooled PostgreSQL connections that the server closed: replaced after idling, or one clear
+error and a fresh pool. Real PostgreSQL; the server really terminates the backend."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+
+from store import errors
+from store.db import Store
+from tests import services
+
+
+@pytest.fixture
+def pg_database() -> Iterator[str]:
+    url, name = services.create_pg_database()
+    try:
+        yield url
+    finally:
+        services.drop_pg_database(name)
+
+
+def backend_pid(store: Store) -> int:
+    with store.transaction() as conn:
+        pid = conn.scalar(sa.text("SELECT pg_backend_pid()"))
+    assert isinstance(pid, int)
+    return pid
+
+
+def terminate(pid: int) -> None:
+    """Have the server close backend ``pid``, as a restart or an idle timeout would."""
+    with psycopg.connect(
+        f"host={services.PG_HOST} port={services.PG_PORT} user={services.PG_USER} dbname=postgres",
+        autocommit=True,
+    ) as conn:
+        assert conn.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone() == (True,)
+        for _ in range(100):  # the backend exits asynchronously
+            gone = conn.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,))
+            if gone.fetchone() is None:
+                return
+            time.sleep(0.02)
+    raise AssertionError(f"backend {pid} still there after pg_terminate_backend")
+
+
+def test_a_connection_idle_past_the_threshold_is_pinged_and_replaced(pg_database: str) -> None:
+    store = Store(pg_database, ping_if_idle_s=0.2)
+    try:
+        first = backend_pid(store)
+        terminate(first)
+        time.sleep(0.3)
+        second = backend_pid(store)  # no error: the ping found it dead, the pool reconnected
+        assert second != first
+    finally:
+        store.dispose()
+
+
+def test_a_dead_connection_reused_at_once_fails_cleanly_then_the_pool_recovers(
+    pg_database: str,
+) -> None:
+    store = Store(pg_database, ping_if_idle_s=3600)  # never idle long enough to be pinged
+    try:
+        first = backend_pid(store)
+        terminate(first)
+        with pytest.raises(errors.StoreUnavailable):
+            backend_pid(store)
+        assert backend_pid(store) != first  # SQLAlchemy renewed the pool after the disconnect
+    finally:
+        store.dispose()

@@ -129,8 +129,10 @@ def wait_ended(store: Store, ids: list[str], *, timeout: float, poll: float = 0.
     """Return once every job in ``ids`` has ended in the store, as ``tasks.wait`` does (the
     job task keeps no Celery result: the store has the outcome)."""
     deadline = time.monotonic() + timeout
-    running = sa.select(sa.func.count()).select_from(Job).where(
-        Job.id.in_(ids), Job.status.not_in(store_jobs.TERMINAL)
+    running = (
+        sa.select(sa.func.count())
+        .select_from(Job)
+        .where(Job.id.in_(ids), Job.status.not_in(store_jobs.TERMINAL))
     )
     with store.engine.connect() as conn:
         while conn.scalar(running):

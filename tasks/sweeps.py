@@ -77,7 +77,9 @@ def submit_sweep(
         with store.session() as session:
             queues = {j.id: j.queue for j in store_sweeps.sweep_jobs(session, sweep_id)}
         run = task(app, RUN_SIMULATION)
-        header = group([run.si(j).set(queue=queues[j]) for j in job_ids])
+        # Job tasks keep no Celery result (the store has it), but a chord's members must: some
+        # result backends count a chord's finished members by their stored results.
+        header = group([run.si(j).set(queue=queues[j], ignore_result=False) for j in job_ids])
         chord(header, task(app, analysis.ANALYZE_SWEEP).si(sweep_id)).apply_async()
     except errors.SubmitError:
         with store.session() as session:

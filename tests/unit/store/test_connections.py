@@ -4,7 +4,6 @@ error and a fresh pool. Real PostgreSQL; the server really terminates the backen
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -13,15 +12,6 @@ import sqlalchemy as sa
 from store import errors
 from store.db import Store
 from tests import services
-
-
-@pytest.fixture
-def pg_database() -> Iterator[str]:
-    url, name = services.create_pg_database()
-    try:
-        yield url
-    finally:
-        services.drop_pg_database(name)
 
 
 def backend_pid(store: Store) -> int:
@@ -46,8 +36,8 @@ def terminate(pid: int) -> None:
     raise AssertionError(f"backend {pid} still there after pg_terminate_backend")
 
 
-def test_a_connection_idle_past_the_threshold_is_pinged_and_replaced(pg_database: str) -> None:
-    store = Store(pg_database, ping_if_idle_s=0.2)
+def test_a_connection_idle_past_the_threshold_is_pinged_and_replaced(pg_url: str) -> None:
+    store = Store(pg_url, ping_if_idle_s=0.2)
     try:
         first = backend_pid(store)
         terminate(first)
@@ -59,9 +49,9 @@ def test_a_connection_idle_past_the_threshold_is_pinged_and_replaced(pg_database
 
 
 def test_a_dead_connection_reused_at_once_fails_cleanly_then_the_pool_recovers(
-    pg_database: str,
+    pg_url: str,
 ) -> None:
-    store = Store(pg_database, ping_if_idle_s=3600)  # never idle long enough to be pinged
+    store = Store(pg_url, ping_if_idle_s=3600)  # never idle long enough to be pinged
     try:
         first = backend_pid(store)
         terminate(first)

@@ -12,12 +12,12 @@ queue ``cpu``) serves both sides, in the same run:
 Each side: N tasks are sent, and the clock runs from the first send to the last task's end:
 the bare side waits for each task's result, the jobprobe side for every job's outcome in the
 store (looked up every 10 ms, as ``tasks.wait`` does; the job task keeps no Celery result), and
-checks after the clock stops that all succeeded. Jobs are created in the store before the clock starts (client-side
-work, reported apart). A warm-up round runs first. The sides take turns in ``--rounds``
-rounds of N / rounds jobs each, the first side alternating, so that a noisy neighbour on the
-machine slows both; the ratio is of the totals, with the spread of the rounds' ratios. CPU
-time per job is reported by process (worker with its jobs, PostgreSQL, Redis, this client, the
-whole machine) to show where it goes.
+checks after the clock stops that all succeeded. Jobs are created in the store before the
+clock starts (client-side work, reported apart). A warm-up round runs first. The sides take
+turns in ``--rounds`` rounds of N / rounds jobs each, the first side alternating, so that a
+noisy neighbour on the machine slows both; the ratio is of the totals, with the spread of the
+rounds' ratios. CPU time per job is reported by process (worker with its jobs, PostgreSQL,
+Redis, this client, the whole machine) to show where it goes.
 ``BENCH_WORKER_LOG=PATH`` keeps the worker's log.
 """
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 from typing import Any
 
 from celery import Task, current_app, shared_task
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from monitor import recorder
 from store import errors as store_errors
 from worker import runtime
 from worker.app import RUN_SIMULATION
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(
@@ -54,10 +58,22 @@ def run_simulation(self: Task, job_id: str) -> dict[str, Any]:
 
 
 def _queue_follow_up(job_id: str) -> None:
-    """Queue the job's analysis (when the analysis tasks are installed)."""
+    """Queue the job's analysis (when the analysis tasks are installed).
+
+    The job has run and is recorded by now: a broker that is gone at this moment costs the job
+    its automatic report, not its outcome, and the task still succeeds.
+    """
     task = current_app.tasks.get("jobprobe.analysis.analyze_job")
-    if task is not None:
+    if task is None:
+        return
+    try:
         task.apply_async(args=[job_id])
+    except BrokerUnavailable as exc:
+        log.warning(
+            "job %s is recorded, but its analysis was not queued (broker unavailable: %s); "
+            "`jobprobe report %s` writes its report",
+            job_id, exc, job_id,
+        )  # fmt: skip
 
 
 @shared_task(name="jobprobe.replay_spool")

@@ -7,6 +7,7 @@ database is down, to the local spool, from which ``replay_spool`` writes it late
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +35,14 @@ def run_recorded(
     flush_seconds: float,
     kill_grace: float,
     docker_base_url: str | None = None,
+    on_replayed: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Run job ``job_id`` (one delivery) and record it; returns a small summary."""
-    replay_spool(store, spool)
+    """Run job ``job_id`` (one delivery) and record it; returns a small summary.
+
+    Outcomes spooled earlier are written first; ``on_replayed(job_id)`` is called for each of
+    those jobs that ran. ``recorded`` in the summary is False when this outcome was spooled.
+    """
+    replay_spool(store, spool, on_replayed=on_replayed)
     with store.transaction() as conn:
         claim = store_jobs.begin_attempt(conn, job_id, worker=worker, max_attempts=max_attempts)
     if claim is None:
@@ -79,19 +85,24 @@ def run_recorded(
         log.warning("job %s could not start: %s", job_id, exc)
         return _fail_before_start(store, spool, job_id, str(exc))
     payload = outcome.for_store()
-    record(store, spool, job_id, payload, attempt=attempt, samples=outcome.unwritten_samples)
+    recorded = record(
+        store, spool, job_id, payload, attempt=attempt, samples=outcome.unwritten_samples
+    )
     return {
         "job_id": job_id,
         "status": outcome.status,
         "ran": True,
+        "recorded": recorded,
         "returncode": outcome.returncode,
     }
 
 
 def _fail_before_start(store: Store, spool: Spool, job_id: str, reason: str) -> dict[str, Any]:
     payload = {"status": "failed", "error": reason, "status_detail": "could not start"}
-    record(store, spool, job_id, payload, attempt=0, samples=[])
-    return {"job_id": job_id, "status": "failed", "ran": False, "error": reason}
+    recorded = record(store, spool, job_id, payload, attempt=0, samples=[], ran=False)
+    return {
+        "job_id": job_id, "status": "failed", "ran": False, "recorded": recorded, "error": reason,
+    }  # fmt: skip
 
 
 def write_payload(store: Store, job_id: str, payload: dict[str, Any]) -> None:
@@ -106,22 +117,39 @@ def write_payload(store: Store, job_id: str, payload: dict[str, Any]) -> None:
 
 def record(
     store: Store, spool: Spool, job_id: str, outcome: dict[str, Any], *, attempt: int,
-    samples: list[dict[str, Any]],
-) -> None:  # fmt: skip
-    """Write the outcome now, or spool it when the database is unavailable."""
-    payload = {"outcome": outcome, "attempt": attempt, "samples": samples}
+    samples: list[dict[str, Any]], ran: bool = True,
+) -> bool:  # fmt: skip
+    """Write the outcome now (True), or spool it when the database is unavailable (False).
+
+    ``ran`` (kept with a spooled outcome) says whether the job ran, so that its replay can
+    queue what follows a run.
+    """
+    payload = {"outcome": outcome, "attempt": attempt, "samples": samples, "ran": ran}
     try:
         write_payload(store, job_id, payload)
     except store_errors.StoreUnavailable as exc:
         path = spool.put(job_id, payload)
         log.warning("database unavailable (%s); job %s outcome spooled at %s", exc, job_id, path)
+        return False
+    return True
 
 
-def replay_spool(store: Store, spool: Spool) -> int:
-    """Write spooled outcomes to the store while it answers; returns how many were written."""
+def replay_spool(
+    store: Store, spool: Spool, *, on_replayed: Callable[[str], None] | None = None
+) -> int:
+    """Write spooled outcomes to the store while it answers; returns how many were written.
+
+    ``on_replayed(job_id)`` follows each written outcome of a job that ran.
+    """
     if not spool.pending():
         return 0
-    return spool.replay(lambda job_id, payload: write_payload(store, job_id, payload))
+
+    def write(job_id: str, payload: dict[str, Any]) -> None:
+        write_payload(store, job_id, payload)
+        if on_replayed is not None and payload.get("ran"):
+            on_replayed(job_id)
+
+    return spool.replay(write)
 
 
 __all__ = ["Tool", "record", "replay_spool", "run_recorded", "write_payload"]

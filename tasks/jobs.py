@@ -51,8 +51,10 @@ def run_simulation(self: Task, job_id: str) -> dict[str, Any]:
         flush_seconds=settings.sample_flush_seconds,
         kill_grace=settings.kill_grace,
         docker_base_url=settings.docker_host,
+        on_replayed=_queue_follow_up,
     )
-    if result.get("ran"):
+    # A spooled outcome is not in the store yet: its analysis is queued when it is replayed.
+    if result.get("ran") and result.get("recorded"):
         _queue_follow_up(job_id)
     return result
 
@@ -80,4 +82,5 @@ def _queue_follow_up(job_id: str) -> None:
 def replay_spool() -> int:
     """Write outcomes spooled while the database was down (beat runs this every minute)."""
     settings = runtime.current_settings()
-    return recorder.replay_spool(runtime.get_store(settings), runtime.get_spool(settings))
+    store, spool = runtime.get_store(settings), runtime.get_spool(settings)
+    return recorder.replay_spool(store, spool, on_replayed=_queue_follow_up)

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -26,6 +27,7 @@ import pytest
 from store import jobs as store_jobs
 from store import samples as store_samples
 from store.db import Store
+from store.reports import reports_for_job
 from tests import services, workers
 from tests.polling import wait_for
 
@@ -372,7 +374,8 @@ def test_postgres_down_when_a_job_ends_spools_and_replays(
         db_url = pg.create_database("jobprobe")
         data_dir = tmp_path / "data"
         env = workers.jobprobe_env(private_redis.url, db_url, data_dir)
-        worker = workers.WorkerProcess(env, name="wpg", queues="cpu")
+        # The worker runs the analyses too: a job's report must wait for its outcome's replay.
+        worker = workers.WorkerProcess(env, name="wpg", queues="cpu,analysis")
         spooled = data_dir / "spool"
         with started(worker), open_store(db_url) as store:
             job_id = submit(env, job_script, tmp_path / "pids", seconds=3.0)
@@ -397,11 +400,20 @@ def test_postgres_down_when_a_job_ends_spools_and_replays(
                 workers.run_cli(["job-details", job_id, "--json"], env, timeout=60).stdout
             )
             stored = view(store, job_id).sample_attempts
+
+            def job_reports() -> list[dict[str, Any]] | None:
+                with store.session() as session:
+                    found = [r for r in reports_for_job(session, job_id) if r["kind"] == "job"]
+                return found or None
+
+            reports = wait_for(job_reports, 60, "the job's report", context=worker.log)
     finally:
         pg.remove()
 
     assert rec["status"] == "success" and rec["returncode"] == 0
     assert [e["status"] for e in rec["status_history"]] == ["queued", "running", "success"]
+    # One report, written after the replay: of the finished job, not of a running one.
+    assert len(reports) == 1 and reports[0]["body"]["status"] == "success", reports
     assert rec["duration_seconds"] >= 3.0 and rec["resource_usage"]["cpu_total_seconds"] > 0.3
     profile = rec["detailed_profile"]
     print(f"samples: collected {profile['samples_collected']}, stored {len(stored)}, "

@@ -24,6 +24,7 @@ from celery import shared_task
 
 from analysis import plots, regression, report, saturation
 from llm import errors as llm_errors
+from store import errors as store_errors
 from store import jobs as store_jobs
 from store import records
 from store import reports as store_reports
@@ -351,8 +352,18 @@ def insight_now(store: Store, ref: str, provider: Any) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- tasks
 
+#: The store down when an analysis runs: try again with backoff (about an hour in all), as a
+#: job's claim does; a report is written in one transaction, so a retry starts clean.
+STORE_RETRY: dict[str, Any] = {
+    "autoretry_for": (store_errors.StoreUnavailable,),
+    "retry_backoff": 2,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 20,
+}
 
-@shared_task(name=ANALYZE_JOB)
+
+@shared_task(name=ANALYZE_JOB, **STORE_RETRY)
 def analyze_job(job_id: str) -> dict[str, Any]:
     """Report on a finished job; queue its sweep's analysis when it was the sweep's last job."""
     settings = runtime.current_settings()
@@ -362,7 +373,7 @@ def analyze_job(job_id: str) -> dict[str, Any]:
     return result
 
 
-@shared_task(name=ANALYZE_SWEEP)
+@shared_task(name=ANALYZE_SWEEP, **STORE_RETRY)
 def analyze_sweep(sweep_id: str) -> dict[str, Any]:
     """Write the sweep report (once per set of ended jobs)."""
     settings = runtime.current_settings()
@@ -371,7 +382,7 @@ def analyze_sweep(sweep_id: str) -> dict[str, Any]:
 
 @shared_task(
     name=WRITE_INSIGHT,
-    autoretry_for=(llm_errors.LlmUnavailable,),
+    autoretry_for=(llm_errors.LlmUnavailable, store_errors.StoreUnavailable),
     retry_backoff=True,
     retry_backoff_max=300,
     max_retries=4,

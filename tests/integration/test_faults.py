@@ -120,6 +120,13 @@ def running_with_samples(store: Store, job_id: str) -> JobView | None:
     return v if v.status == "running" and v.sample_attempts else None
 
 
+def job_reports(store: Store, job_id: str) -> list[dict[str, Any]] | None:
+    """The job's stored job reports; None while it has none."""
+    with store.session() as session:
+        found = [r for r in reports_for_job(session, job_id) if r["kind"] == "job"]
+    return found or None
+
+
 def ended(store: Store, job_id: str) -> JobView | None:
     v = view(store, job_id)
     return v if v.status in store_jobs.TERMINAL else None
@@ -400,13 +407,9 @@ def test_postgres_down_when_a_job_ends_spools_and_replays(
                 workers.run_cli(["job-details", job_id, "--json"], env, timeout=60).stdout
             )
             stored = view(store, job_id).sample_attempts
-
-            def job_reports() -> list[dict[str, Any]] | None:
-                with store.session() as session:
-                    found = [r for r in reports_for_job(session, job_id) if r["kind"] == "job"]
-                return found or None
-
-            reports = wait_for(job_reports, 60, "the job's report", context=worker.log)
+            reports = wait_for(
+                lambda: job_reports(store, job_id), 60, "the job's report", context=worker.log
+            )
     finally:
         pg.remove()
 
@@ -466,3 +469,34 @@ def test_postgres_down_when_a_job_is_claimed_retries_until_it_is_back(
         assert done.status == "success"
     finally:
         pg.remove()
+
+
+def test_postgres_down_when_a_job_is_analysed_retries_until_it_is_back(
+    private_redis: PrivateRedis, tmp_path: Path, job_script: Path
+) -> None:
+    pg = PrivatePostgres()
+    try:
+        pg.start()
+        db_url = pg.create_database("jobprobe")
+        env = workers.jobprobe_env(private_redis.url, db_url, tmp_path / "data")
+        runner = workers.WorkerProcess(env, name="wrun", queues="cpu")
+        with started(runner), open_store(db_url) as store:
+            job_id = submit(env, job_script, tmp_path / "pids", seconds=0.3)
+            done = wait_for(lambda: ended(store, job_id), 60, "the job", context=runner.log)
+        assert done.status == "success"
+        pg.stop()  # the job's analysis is queued; no worker has taken it yet
+        analyst = workers.WorkerProcess(env, name="wanalysis", queues="analysis")
+        with started(analyst):
+            wait_for(
+                lambda: "Retry in" in analyst.log(), 30, "the analysis to be retried",
+                context=analyst.log,
+            )  # fmt: skip
+            pg.start()
+            with open_store(db_url) as store:
+                reports = wait_for(
+                    lambda: job_reports(store, job_id), 90, "the report after the DB returned",
+                    context=analyst.log,
+                )  # fmt: skip
+    finally:
+        pg.remove()
+    assert len(reports) == 1 and reports[0]["body"]["status"] == "success", reports

@@ -999,8 +999,10 @@ def iss_track(job_id: str, wait: bool | None, timeout: float | None, as_json: bo
                 )
             tracking = "done" if ended else "gave up"
         if outcome.settled:
+            from tasks.follow_up import queue_analysis
+
             app.loader.import_default_modules()  # registers the analysis task, if installed
-            iss_tasks.queue_follow_up(outcome.job_id)
+            queue_analysis(outcome.job_id)
     rec = get_record(outcome.job_id, settings=settings)
     rec["tracking"] = tracking
     if as_json:

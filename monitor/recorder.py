@@ -35,7 +35,7 @@ def run_recorded(
     flush_seconds: float,
     kill_grace: float,
     docker_base_url: str | None = None,
-    on_replayed: Callable[[str], None] | None = None,
+    on_replayed: Callable[[str], object] | None = None,
 ) -> dict[str, Any]:
     """Run job ``job_id`` (one delivery) and record it; returns a small summary.
 
@@ -135,7 +135,7 @@ def record(
 
 
 def replay_spool(
-    store: Store, spool: Spool, *, on_replayed: Callable[[str], None] | None = None
+    store: Store, spool: Spool, *, on_replayed: Callable[[str], object] | None = None
 ) -> int:
     """Write spooled outcomes to the store while it answers; returns how many were written.
 

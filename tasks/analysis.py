@@ -33,10 +33,10 @@ from store import sweeps as store_sweeps
 from store.db import Store
 from store.models import Sweep
 from tasks import errors
+from tasks.follow_up import ANALYZE_JOB
 from worker import runtime
 from worker.settings import Settings
 
-ANALYZE_JOB = "jobprobe.analysis.analyze_job"
 ANALYZE_SWEEP = "jobprobe.analysis.analyze_sweep"
 WRITE_INSIGHT = "jobprobe.analysis.write_insight"
 FILE_KEYS = ("summary", "files", "jobs_fingerprint")

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from celery import Task, current_app, shared_task
+from celery import Task, shared_task
 
 import iss_client
 from iss_client import errors as iss_errors
@@ -22,6 +22,7 @@ from store import iss_jobs
 from store import jobs as store_jobs
 from store.db import Store
 from tasks import errors
+from tasks.follow_up import queue_analysis
 from worker import runtime
 from worker.settings import Settings
 
@@ -29,7 +30,6 @@ log = logging.getLogger(__name__)
 
 POLL_TASK = "jobprobe.iss.poll_iss_job"
 SYNC_TASK = "jobprobe.iss.sync_iss_jobs"
-ANALYZE_TASK = "jobprobe.analysis.analyze_job"
 LAST_SYNC_KEY = "iss.last_sync"
 TRACKING_PREFIX = "iss.tracking."
 # ISS statuses after which nothing more happens. "done" is terminal too, but ISS usually moves
@@ -231,15 +231,6 @@ def stale_after(settings: Settings) -> float:
     return max(60.0, 5 * settings.iss_poll_interval)
 
 
-def queue_follow_up(job_id: str) -> bool:
-    """Queue the job's analysis when the analysis task is installed; True if queued."""
-    task = current_app.tasks.get(ANALYZE_TASK)
-    if task is None:
-        return False
-    task.apply_async(args=[job_id])
-    return True
-
-
 # -- sync ---------------------------------------------------------------------------------------
 
 
@@ -333,7 +324,7 @@ def poll_iss_job(
             record_failure(store, external_id, exc)
         raise
     if outcome.settled:
-        queued = queue_follow_up(outcome.job_id)
+        queued = queue_analysis(outcome.job_id)
         return {**outcome.as_dict(), "tracking": "done", "analysis_queued": queued}
     if self.request.is_eager:
         # Embedded mode has no broker to hold a countdown; the CLI follows the job itself.

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 import socket
 from typing import Any
 
-from celery import Task, current_app, shared_task
-from kombu.exceptions import OperationalError as BrokerUnavailable
+from celery import Task, shared_task
 
 from monitor import recorder
 from store import errors as store_errors
+from tasks.follow_up import queue_analysis
 from worker import runtime
 from worker.app import RUN_SIMULATION
-
-log = logging.getLogger(__name__)
 
 
 @shared_task(
@@ -51,31 +48,12 @@ def run_simulation(self: Task, job_id: str) -> dict[str, Any]:
         flush_seconds=settings.sample_flush_seconds,
         kill_grace=settings.kill_grace,
         docker_base_url=settings.docker_host,
-        on_replayed=_queue_follow_up,
+        on_replayed=queue_analysis,
     )
     # A spooled outcome is not in the store yet: its analysis is queued when it is replayed.
     if result.get("ran") and result.get("recorded"):
-        _queue_follow_up(job_id)
+        queue_analysis(job_id)
     return result
-
-
-def _queue_follow_up(job_id: str) -> None:
-    """Queue the job's analysis (when the analysis tasks are installed).
-
-    The job has run and is recorded by now: a broker that is gone at this moment costs the job
-    its automatic report, not its outcome, and the task still succeeds.
-    """
-    task = current_app.tasks.get("jobprobe.analysis.analyze_job")
-    if task is None:
-        return
-    try:
-        task.apply_async(args=[job_id])
-    except BrokerUnavailable as exc:
-        log.warning(
-            "job %s is recorded, but its analysis was not queued (broker unavailable: %s); "
-            "`jobprobe report %s` writes its report",
-            job_id, exc, job_id,
-        )  # fmt: skip
 
 
 @shared_task(name="jobprobe.replay_spool")
@@ -83,4 +61,4 @@ def replay_spool() -> int:
     """Write outcomes spooled while the database was down (beat runs this every minute)."""
     settings = runtime.current_settings()
     store, spool = runtime.get_store(settings), runtime.get_spool(settings)
-    return recorder.replay_spool(store, spool, on_replayed=_queue_follow_up)
+    return recorder.replay_spool(store, spool, on_replayed=queue_analysis)

@@ -372,46 +372,51 @@ class PrivatePostgres:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def test_postgres_down_when_a_job_ends_spools_and_replays(
-    private_redis: PrivateRedis, tmp_path: Path, job_script: Path
-) -> None:
+@pytest.fixture
+def private_pg() -> Iterator[tuple[PrivatePostgres, str]]:
+    """A private PostgreSQL, started, with a database ``jobprobe``: (server, URL)."""
     pg = PrivatePostgres()
     try:
         pg.start()
-        db_url = pg.create_database("jobprobe")
-        data_dir = tmp_path / "data"
-        env = workers.jobprobe_env(private_redis.url, db_url, data_dir)
-        # The worker runs the analyses too: a job's report must wait for its outcome's replay.
-        worker = workers.WorkerProcess(env, name="wpg", queues="cpu,analysis")
-        spooled = data_dir / "spool"
-        with started(worker), open_store(db_url) as store:
-            job_id = submit(env, job_script, tmp_path / "pids", seconds=3.0)
-            wait_for(lambda: running_with_samples(store, job_id), 30, "the job running")
-            store.dispose()
-            pg.stop()
-            spool_file = spooled / f"{job_id}.json"
-            wait_for(
-                spool_file.is_file, 30, f"the outcome spooled at {spool_file}", context=worker.log
-            )
-            assert worker.proc.poll() is None, "the worker died with the database"
-            payload = json.loads(spool_file.read_text())
-            assert payload["outcome"]["status"] == "success"
-
-            pg.start()
-            # The next job's delivery replays the spool first (beat does it every minute too).
-            second = submit(env, job_script, tmp_path / "pids2", seconds=0.2)
-            after = wait_for(lambda: ended(store, second), 60, "the next job", context=worker.log)
-            assert after.status == "success", worker.log()[-3000:]
-            assert not list(spooled.glob("*.json")), "the spool was not emptied"
-            rec = json.loads(
-                workers.run_cli(["job-details", job_id, "--json"], env, timeout=60).stdout
-            )
-            stored = view(store, job_id).sample_attempts
-            reports = wait_for(
-                lambda: job_reports(store, job_id), 60, "the job's report", context=worker.log
-            )
+        yield pg, pg.create_database("jobprobe")
     finally:
         pg.remove()
+
+
+def test_postgres_down_when_a_job_ends_spools_and_replays(
+    private_redis: PrivateRedis,
+    private_pg: tuple[PrivatePostgres, str],
+    tmp_path: Path,
+    job_script: Path,
+) -> None:
+    pg, db_url = private_pg
+    data_dir = tmp_path / "data"
+    env = workers.jobprobe_env(private_redis.url, db_url, data_dir)
+    # The worker runs the analyses too: a job's report must wait for its outcome's replay.
+    worker = workers.WorkerProcess(env, name="wpg", queues="cpu,analysis")
+    spooled = data_dir / "spool"
+    with started(worker), open_store(db_url) as store:
+        job_id = submit(env, job_script, tmp_path / "pids", seconds=3.0)
+        wait_for(lambda: running_with_samples(store, job_id), 30, "the job running")
+        store.dispose()
+        pg.stop()
+        spool_file = spooled / f"{job_id}.json"
+        wait_for(spool_file.is_file, 30, f"the outcome spooled at {spool_file}", context=worker.log)
+        assert worker.proc.poll() is None, "the worker died with the database"
+        payload = json.loads(spool_file.read_text())
+        assert payload["outcome"]["status"] == "success"
+
+        pg.start()
+        # The next job's delivery replays the spool first (beat does it every minute too).
+        second = submit(env, job_script, tmp_path / "pids2", seconds=0.2)
+        after = wait_for(lambda: ended(store, second), 60, "the next job", context=worker.log)
+        assert after.status == "success", worker.log()[-3000:]
+        assert not list(spooled.glob("*.json")), "the spool was not emptied"
+        rec = json.loads(workers.run_cli(["job-details", job_id, "--json"], env, timeout=60).stdout)
+        stored = view(store, job_id).sample_attempts
+        reports = wait_for(
+            lambda: job_reports(store, job_id), 60, "the job's report", context=worker.log
+        )
 
     assert rec["status"] == "success" and rec["returncode"] == 0
     assert [e["status"] for e in rec["status_history"]] == ["queued", "running", "success"]
@@ -428,75 +433,68 @@ def test_postgres_down_when_a_job_ends_spools_and_replays(
 
 
 def test_postgres_down_when_a_job_is_claimed_retries_until_it_is_back(
-    private_redis: PrivateRedis, tmp_path: Path
+    private_redis: PrivateRedis, private_pg: tuple[PrivatePostgres, str], tmp_path: Path
 ) -> None:
     from tasks import submission
     from worker.app import RUN_SIMULATION, create_app
     from worker.settings import load_settings
 
-    pg = PrivatePostgres()
-    try:
+    pg, db_url = private_pg
+    data_dir = tmp_path / "data"
+    env = workers.jobprobe_env(private_redis.url, db_url, data_dir)
+    settings = load_settings(
+        broker_url=private_redis.url, database_url=db_url, data_dir=data_dir,
+        queue_cpu=env["JOBPROBE_QUEUE_CPU"],
+    )  # fmt: skip
+    script = tmp_path / "quick.sh"
+    script.write_text("echo claimed\n")
+    job_id = submission.create("bash", script, settings=settings)  # stored while the DB is up
+    pg.stop()
+    app = create_app(settings)
+    app.send_task(RUN_SIMULATION, args=[job_id], queue=settings.queue_cpu)
+    worker = workers.WorkerProcess(env, name="wclaim", queues="cpu")
+    with started(worker):
+        wait_for(
+            lambda: "Retry in" in worker.log(),
+            30,
+            "the claim to be retried",
+            context=worker.log,
+        )
         pg.start()
-        db_url = pg.create_database("jobprobe")
-        data_dir = tmp_path / "data"
-        env = workers.jobprobe_env(private_redis.url, db_url, data_dir)
-        settings = load_settings(
-            broker_url=private_redis.url, database_url=db_url, data_dir=data_dir,
-            queue_cpu=env["JOBPROBE_QUEUE_CPU"],
-        )  # fmt: skip
-        script = tmp_path / "quick.sh"
-        script.write_text("echo claimed\n")
-        job_id = submission.create("bash", script, settings=settings)  # stored while the DB is up
-        pg.stop()
-        app = create_app(settings)
-        app.send_task(RUN_SIMULATION, args=[job_id], queue=settings.queue_cpu)
-        worker = workers.WorkerProcess(env, name="wclaim", queues="cpu")
-        with started(worker):
-            wait_for(
-                lambda: "Retry in" in worker.log(),
-                30,
-                "the claim to be retried",
+        with open_store(db_url) as store:
+            done = wait_for(
+                lambda: ended(store, job_id),
+                90,
+                "the job after the DB returned",
                 context=worker.log,
             )
-            pg.start()
-            with open_store(db_url) as store:
-                done = wait_for(
-                    lambda: ended(store, job_id),
-                    90,
-                    "the job after the DB returned",
-                    context=worker.log,
-                )
-        assert done.status == "success"
-    finally:
-        pg.remove()
+    assert done.status == "success"
 
 
 def test_postgres_down_when_a_job_is_analysed_retries_until_it_is_back(
-    private_redis: PrivateRedis, tmp_path: Path, job_script: Path
+    private_redis: PrivateRedis,
+    private_pg: tuple[PrivatePostgres, str],
+    tmp_path: Path,
+    job_script: Path,
 ) -> None:
-    pg = PrivatePostgres()
-    try:
+    pg, db_url = private_pg
+    env = workers.jobprobe_env(private_redis.url, db_url, tmp_path / "data")
+    runner = workers.WorkerProcess(env, name="wrun", queues="cpu")
+    with started(runner), open_store(db_url) as store:
+        job_id = submit(env, job_script, tmp_path / "pids", seconds=0.3)
+        done = wait_for(lambda: ended(store, job_id), 60, "the job", context=runner.log)
+    assert done.status == "success"
+    pg.stop()  # the job's analysis is queued; no worker has taken it yet
+    analyst = workers.WorkerProcess(env, name="wanalysis", queues="analysis")
+    with started(analyst):
+        wait_for(
+            lambda: "Retry in" in analyst.log(), 30, "the analysis to be retried",
+            context=analyst.log,
+        )  # fmt: skip
         pg.start()
-        db_url = pg.create_database("jobprobe")
-        env = workers.jobprobe_env(private_redis.url, db_url, tmp_path / "data")
-        runner = workers.WorkerProcess(env, name="wrun", queues="cpu")
-        with started(runner), open_store(db_url) as store:
-            job_id = submit(env, job_script, tmp_path / "pids", seconds=0.3)
-            done = wait_for(lambda: ended(store, job_id), 60, "the job", context=runner.log)
-        assert done.status == "success"
-        pg.stop()  # the job's analysis is queued; no worker has taken it yet
-        analyst = workers.WorkerProcess(env, name="wanalysis", queues="analysis")
-        with started(analyst):
-            wait_for(
-                lambda: "Retry in" in analyst.log(), 30, "the analysis to be retried",
+        with open_store(db_url) as store:
+            reports = wait_for(
+                lambda: job_reports(store, job_id), 90, "the report after the DB returned",
                 context=analyst.log,
             )  # fmt: skip
-            pg.start()
-            with open_store(db_url) as store:
-                reports = wait_for(
-                    lambda: job_reports(store, job_id), 90, "the report after the DB returned",
-                    context=analyst.log,
-                )  # fmt: skip
-    finally:
-        pg.remove()
     assert len(reports) == 1 and reports[0]["body"]["status"] == "success", reports

@@ -15,6 +15,7 @@ from monitor.job_monitor import JobMonitor, JobSpec
 from monitor.tools import Tool, get_tool, load_registry
 from store import errors as store_errors
 from store import jobs as store_jobs
+from store import reports as store_reports
 from store import samples as store_samples
 from store.db import Store
 from store.spool import Spool
@@ -40,7 +41,8 @@ def run_recorded(
     """Run job ``job_id`` (one delivery) and record it; returns a small summary.
 
     Outcomes spooled earlier are written first; ``on_replayed(job_id)`` is called for each of
-    those jobs that ran. ``recorded`` in the summary is False when this outcome was spooled.
+    those jobs that ran. In the summary, ``recorded`` is False when this outcome was spooled,
+    and ``unreported`` is True when the store holds the job's run but no report of it yet.
     """
     replay_spool(store, spool, on_replayed=on_replayed)
     with store.transaction() as conn:
@@ -48,7 +50,16 @@ def run_recorded(
     if claim is None:
         with store.session() as session:
             current = store_jobs.get_job(session, job_id)
-            return {"job_id": job_id, "status": current.status, "ran": False}
+            # A delivery of a job that already ran to its end: its worker was lost after the
+            # outcome's commit, perhaps before the analysis was queued.
+            unreported = (
+                current.status in store_jobs.TERMINAL
+                and current.duration_s is not None  # ended by a run (not lost, not never started)
+                and store_reports.job_report(session, current.id) is None
+            )
+            return {
+                "job_id": job_id, "status": current.status, "ran": False, "unreported": unreported,
+            }  # fmt: skip
     job_id, attempt = claim.job_id, claim.attempt
     try:
         tool = get_tool(load_registry(tools_file), claim.tool)
@@ -93,6 +104,7 @@ def run_recorded(
         "status": outcome.status,
         "ran": True,
         "recorded": recorded,
+        "unreported": recorded,
         "returncode": outcome.returncode,
     }
 
@@ -101,7 +113,8 @@ def _fail_before_start(store: Store, spool: Spool, job_id: str, reason: str) -> 
     payload = {"status": "failed", "error": reason, "status_detail": "could not start"}
     recorded = record(store, spool, job_id, payload, attempt=0, samples=[], ran=False)
     return {
-        "job_id": job_id, "status": "failed", "ran": False, "recorded": recorded, "error": reason,
+        "job_id": job_id, "status": "failed", "ran": False, "recorded": recorded,
+        "unreported": False, "error": reason,
     }  # fmt: skip
 
 

@@ -31,6 +31,17 @@ def save_report(
     return report
 
 
+def job_report(session: Session, job_id: str) -> Report | None:
+    """The job's automatic report (kind ``job``), if it has one."""
+    stmt = (
+        sa.select(Report)
+        .where(Report.job_id == job_id, Report.kind == "job")
+        .order_by(Report.created_at.desc())
+        .limit(1)
+    )
+    return session.scalars(stmt).first()
+
+
 def report_dict(report: Report) -> dict[str, Any]:
     """A report as JSON, with a short text summary for listings."""
     return {

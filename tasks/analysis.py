@@ -31,7 +31,7 @@ from store import reports as store_reports
 from store import samples as store_samples
 from store import sweeps as store_sweeps
 from store.db import Store
-from store.models import Sweep
+from store.models import Report, Sweep
 from tasks import errors
 from tasks.follow_up import ANALYZE_JOB
 from worker import runtime
@@ -85,27 +85,40 @@ def write_job_report(record: Mapping[str, Any], out_dir: Path) -> tuple[dict[str
 
 
 def analyze_job_now(store: Store, job_id: str, reports_dir: Path) -> dict[str, Any]:
-    """Write and store the job's report; says whether its sweep (if any) has now ended."""
+    """Write and store the job's report, once per job; says whether its sweep (if any) has now
+    ended. A job that has its report already (its analysis queued twice: a redelivery, an
+    outage) keeps it: ``written`` is False and nothing is written."""
     record = job_record(store, job_id)
     full_id = str(record["task_id"])
+    with store.session() as session:
+        existing = store_reports.job_report(session, full_id)
+        if existing is not None:
+            return _analysed(existing, written=False)
     body, markdown = write_job_report(record, reports_dir / full_id)
     with store.session() as session:
-        saved = store_reports.save_report(
-            session,
-            kind="job",
-            body=body,
-            markdown=markdown,
-            path=body["files"]["markdown"],
-            job_id=full_id,
-        )
-        report_id = saved.id
+        store_jobs.get_job(session, full_id, for_update=True)  # one report writer per job
+        saved = store_reports.job_report(session, full_id)
+        written = saved is None
+        if saved is None:
+            saved = store_reports.save_report(
+                session, kind="job", body=body, markdown=markdown,
+                path=body["files"]["markdown"], job_id=full_id,
+            )  # fmt: skip
+        result = _analysed(saved, written=written)
         sweep_id = record.get("sweep_id")
-        ended = bool(sweep_id) and sweep_ended(session, str(sweep_id))
+        if written and sweep_id and sweep_ended(session, str(sweep_id)):
+            result["sweep_ended"] = str(sweep_id)
+    return result
+
+
+def _analysed(saved: Report, *, written: bool) -> dict[str, Any]:
+    body = saved.body if isinstance(saved.body, dict) else {}
     return {
-        "job_id": full_id,
-        "report_id": report_id,
-        "verdict": body["verdict"]["kind"],
-        "sweep_ended": sweep_id if ended else None,
+        "job_id": saved.job_id,
+        "report_id": saved.id,
+        "verdict": (body.get("verdict") or {}).get("kind"),
+        "written": written,
+        "sweep_ended": None,
     }
 
 

@@ -51,7 +51,7 @@ def run_simulation(self: Task, job_id: str) -> dict[str, Any]:
         on_replayed=queue_analysis,
     )
     # A spooled outcome is not in the store yet: its analysis is queued when it is replayed.
-    if result.get("ran") and result.get("recorded"):
+    if result.get("unreported"):
         queue_analysis(job_id)
     return result
 

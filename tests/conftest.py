@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from store.db import Store
 from tests import services
 
 # The suite never inherits a developer's jobprobe configuration.
@@ -29,6 +31,23 @@ def pg_url() -> Iterator[str]:
     try:
         yield url
     finally:
+        services.drop_pg_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A fresh store on each backend: SQLite (the embedded default), then the real PostgreSQL."""
+    if request.param == "sqlite":
+        s = Store(f"sqlite:///{tmp_path / 'jp.db'}")
+        yield s
+        s.dispose()
+        return
+    url, name = services.create_pg_database()
+    s = Store(url)
+    try:
+        yield s
+    finally:
+        s.dispose()
         services.drop_pg_database(name)
 
 

@@ -498,3 +498,44 @@ def test_postgres_down_when_a_job_is_analysed_retries_until_it_is_back(
                 context=analyst.log,
             )  # fmt: skip
     assert len(reports) == 1 and reports[0]["body"]["status"] == "success", reports
+
+
+# ---------------------------------------------------------------- delivered again after its end
+
+
+def test_an_ended_job_delivered_again_gets_its_one_report(
+    private_redis: PrivateRedis, pg_url: str, tmp_path: Path, job_script: Path
+) -> None:
+    import redis
+
+    from worker.app import RUN_SIMULATION, create_app
+    from worker.settings import load_settings
+
+    env = workers.jobprobe_env(private_redis.url, pg_url, tmp_path / "data")
+    settings = load_settings(
+        broker_url=private_redis.url, database_url=pg_url, data_dir=tmp_path / "data",
+        queue_cpu=env["JOBPROBE_QUEUE_CPU"], queue_analysis=env["JOBPROBE_QUEUE_ANALYSIS"],
+    )  # fmt: skip
+    broker = redis.Redis.from_url(private_redis.url)
+    analyses = settings.queue_analysis  # kombu's list of the queue's messages
+    pidfile = tmp_path / "pids"
+    runner = workers.WorkerProcess(env, name="wrun", queues="cpu")
+    with started(runner), open_store(pg_url) as store:
+        job_id = submit(env, job_script, pidfile, seconds=0.2)
+        wait_for(lambda: ended(store, job_id), 60, "the job", context=runner.log)
+        wait_for(lambda: broker.llen(analyses) == 1, 30, "its analysis queued")
+        broker.delete(analyses)  # lost with a worker killed between the commit and the ack
+        create_app(settings).send_task(RUN_SIMULATION, args=[job_id], queue=settings.queue_cpu)
+        wait_for(
+            lambda: broker.llen(analyses) == 1, 30, "the analysis queued again",
+            context=runner.log,
+        )  # fmt: skip
+    analyst = workers.WorkerProcess(env, name="wanalysis", queues="analysis")
+    with started(analyst), open_store(pg_url) as store:
+        reports = wait_for(
+            lambda: job_reports(store, job_id), 60, "the report", context=analyst.log
+        )
+        done = view(store, job_id)
+    broker.close()
+    assert len(reports) == 1 and reports[0]["body"]["status"] == "success", reports
+    assert done.attempts == 1 and len(pidfile.read_text().split()) == 1  # it never ran twice

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,23 +13,6 @@ from store import jobs as q
 from store import samples as store_samples
 from store.db import Store
 from store.spool import Spool
-from tests import services
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        s = Store(f"sqlite:///{tmp_path / 'jp.db'}")
-        yield s
-        s.dispose()
-        return
-    url, name = services.create_pg_database()
-    s = Store(url)
-    try:
-        yield s
-    finally:
-        s.dispose()
-        services.drop_pg_database(name)
 
 
 def make(store: Store, **kwargs: object) -> str:

@@ -93,7 +93,7 @@ def analyze_job_now(store: Store, job_id: str, reports_dir: Path) -> dict[str, A
     with store.session() as session:
         existing = store_reports.job_report(session, full_id)
         if existing is not None:
-            return _analysed(existing, written=False)
+            return _report_summary(existing, written=False)
     body, markdown = write_job_report(record, reports_dir / full_id)
     with store.session() as session:
         store_jobs.get_job(session, full_id, for_update=True)  # one report writer per job
@@ -104,14 +104,14 @@ def analyze_job_now(store: Store, job_id: str, reports_dir: Path) -> dict[str, A
                 session, kind="job", body=body, markdown=markdown,
                 path=body["files"]["markdown"], job_id=full_id,
             )  # fmt: skip
-        result = _analysed(saved, written=written)
+        result = _report_summary(saved, written=written)
         sweep_id = record.get("sweep_id")
         if written and sweep_id and sweep_ended(session, str(sweep_id)):
             result["sweep_ended"] = str(sweep_id)
     return result
 
 
-def _analysed(saved: Report, *, written: bool) -> dict[str, Any]:
+def _report_summary(saved: Report, *, written: bool) -> dict[str, Any]:
     body = saved.body if isinstance(saved.body, dict) else {}
     return {
         "job_id": saved.job_id,

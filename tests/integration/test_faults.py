@@ -301,7 +301,8 @@ def test_redis_down_when_a_job_ends_keeps_the_outcome_and_says_what_was_skipped(
     env = workers.jobprobe_env(private_redis.url, pg_url, tmp_path / "data")
     worker = workers.WorkerProcess(env, name="wnobroker", queues="cpu")
     with started(worker), open_store(pg_url) as store:
-        job_id = submit(env, job_script, tmp_path / "pids", seconds=2.0)
+        # Long enough to outlast the wait for its first samples on a busy machine.
+        job_id = submit(env, job_script, tmp_path / "pids", seconds=4.0)
         wait_for(lambda: running_with_samples(store, job_id), 30, "the job running")
         private_redis.stop()  # the job ends while the broker is gone
         done = wait_for(lambda: ended(store, job_id), 30, "the job's end")

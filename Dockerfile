@@ -16,4 +16,4 @@ RUN pip install ".[gpu,docker,flower]" \
 
 USER jobprobe
 VOLUME ["/var/lib/jobprobe"]
-CMD ["celery", "-A", "worker.app", "worker", "-l", "INFO", "-Q", "cpu,iss,analysis"]
+CMD ["celery", "-A", "jobprobe.worker.app", "worker", "-l", "INFO", "-Q", "cpu,iss,analysis"]

@@ -43,8 +43,8 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def settings_or_fail() -> Any:
-    from worker import errors as worker_errors
-    from worker.settings import load_settings
+    from jobprobe.worker import errors as worker_errors
+    from jobprobe.worker.settings import load_settings
 
     try:
         return load_settings()
@@ -146,10 +146,10 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from monitor import errors as monitor_errors
-        from store import errors as store_errors
-        from tasks import errors as task_errors
-        from worker import errors as worker_errors
+        from jobprobe.monitor import errors as monitor_errors
+        from jobprobe.store import errors as store_errors
+        from jobprobe.tasks import errors as task_errors
+        from jobprobe.worker import errors as worker_errors
 
         try:
             return fn(*args, **kwargs)
@@ -169,11 +169,11 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def runtime_errors() -> tuple[type[BaseException], ...]:
     """The error roots of jobprobe's packages: shown as one line, never a traceback."""
-    from iss_client import errors as iss_errors
-    from llm import errors as llm_errors
-    from monitor import errors as monitor_errors
-    from store import errors as store_errors
-    from tasks import errors as task_errors
+    from jobprobe.iss_client import errors as iss_errors
+    from jobprobe.llm import errors as llm_errors
+    from jobprobe.monitor import errors as monitor_errors
+    from jobprobe.store import errors as store_errors
+    from jobprobe.tasks import errors as task_errors
 
     return (
         task_errors.TaskError,
@@ -185,7 +185,7 @@ def runtime_errors() -> tuple[type[BaseException], ...]:
 
 
 def get_store() -> Any:
-    from worker import runtime
+    from jobprobe.worker import runtime
 
     return runtime.get_store(settings_or_fail())
 
@@ -218,9 +218,9 @@ def live_line(sample: dict[str, Any] | None, elapsed: float, status: str) -> str
 
 def follow_job(job_id: str, runner: threading.Thread | None) -> dict[str, Any]:
     """Show a live line until the job ends; Ctrl-C cancels an embedded job, detaches otherwise."""
-    from store import jobs as store_jobs
-    from store import samples as store_samples
-    from tasks import get_record
+    from jobprobe.store import jobs as store_jobs
+    from jobprobe.store import samples as store_samples
+    from jobprobe.tasks import get_record
 
     store = get_store()
     tty = sys.stderr.isatty()
@@ -331,7 +331,7 @@ def submit(
     queue: str | None, timeout: float | None, gpus: int | None, no_profile: bool, wait: bool, as_json: bool,
 ) -> None:  # fmt: skip
     """Run SCRIPT with a registered TOOL (see 'jobprobe tools')."""
-    from tasks import submission
+    from jobprobe.tasks import submission
 
     settings = settings_or_fail()
     merged: dict[str, Any] = {}
@@ -382,7 +382,7 @@ def submit(
 
 
 def _join(runner: threading.Thread | None, job_id: str) -> dict[str, Any]:
-    from tasks import get_record
+    from jobprobe.tasks import get_record
 
     if runner is not None:
         runner.join()
@@ -396,7 +396,7 @@ def history_filters(
     status: str | None, tool: str | None, labels: Sequence[str], since: str | None,
     queue: str | None = None, source: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    from store.jobs import STATUSES
+    from jobprobe.store.jobs import STATUSES
 
     if status and status not in STATUSES:
         fail(f"unknown --status {status!r}; use one of {', '.join(STATUSES)}", USAGE_ERROR)
@@ -434,8 +434,8 @@ def job_history(limit: int, cursor: str | None, status: str | None, tool: str | 
                 labels: tuple[str, ...], since: str | None, queue: str | None, source: str | None,
                 as_json: bool) -> None:  # fmt: skip
     """Jobs, newest first."""
-    from store import jobs as store_jobs
-    from store import records
+    from jobprobe.store import jobs as store_jobs
+    from jobprobe.store import records
 
     filters = history_filters(status, tool, labels, since, queue, source)
     with get_store().session() as session:
@@ -485,10 +485,10 @@ def job_history(limit: int, cursor: str | None, status: str | None, tool: str | 
 @guarded
 def job_details(job_id: str, timeseries: bool, as_json: bool) -> None:
     """Everything about one job: record, profile, status history, reports."""
-    from store import jobs as store_jobs
-    from store import records
-    from store import reports as store_reports
-    from store import samples as store_samples
+    from jobprobe.store import jobs as store_jobs
+    from jobprobe.store import records
+    from jobprobe.store import reports as store_reports
+    from jobprobe.store import samples as store_samples
 
     with get_store().session() as session:
         job = store_jobs.get_job(session, job_id)
@@ -545,7 +545,7 @@ def _max(values: Sequence[float | None]) -> float | None:
 def job_stats(by: str, status: str | None, tool: str | None, labels: tuple[str, ...], since: str | None,
               queue: str | None, source: str | None, as_json: bool) -> None:  # fmt: skip
     """Counts, success rate, duration percentiles, CPU-seconds and peak memory per group."""
-    from store import jobs as store_jobs
+    from jobprobe.store import jobs as store_jobs
 
     filters = history_filters(status, tool, labels, since, queue, source)
     with get_store().session() as session:
@@ -574,7 +574,7 @@ def job_stats(by: str, status: str | None, tool: str | None, labels: tuple[str, 
 @guarded
 def logs(job_id: str, which: str, follow: bool, as_json: bool) -> None:
     """A job's stdout (or --stderr), from its log file where this machine can read it."""
-    from store import jobs as store_jobs
+    from jobprobe.store import jobs as store_jobs
 
     store = get_store()
     with store.session() as session:
@@ -584,7 +584,7 @@ def logs(job_id: str, which: str, follow: bool, as_json: bool) -> None:
         workdir, status, worker = job.workdir, job.status, job.worker
         full_id = job.id
     if path is None and workdir is None and status == "running":
-        from worker.settings import load_settings
+        from jobprobe.worker.settings import load_settings
 
         attempt_dirs = sorted((load_settings().data_dir / "jobs" / full_id).glob("attempt-*"))
         path = str(attempt_dirs[-1] / f"{which}.log") if attempt_dirs else None
@@ -631,7 +631,7 @@ def logs(job_id: str, which: str, follow: bool, as_json: bool) -> None:
 @guarded
 def cancel(job_id: str, as_json: bool) -> None:
     """Cancel a job: a queued one now, a running one within a second (SIGTERM, grace, SIGKILL)."""
-    from store import jobs as store_jobs
+    from jobprobe.store import jobs as store_jobs
 
     with get_store().session() as session:
         job = store_jobs.request_cancel(session, job_id)
@@ -658,7 +658,7 @@ def cancel(job_id: str, as_json: bool) -> None:
 @guarded
 def tools(as_json: bool) -> None:
     """The registered tools (JOBPROBE_TOOLS_FILE, DATA_DIR/tools.toml or the bundled ones)."""
-    from monitor.tools import load_registry
+    from jobprobe.monitor.tools import load_registry
 
     settings = settings_or_fail()
     registry = load_registry(settings.resolved_tools_file)
@@ -682,7 +682,7 @@ def tools(as_json: bool) -> None:
 @guarded
 def workers(timeout: float, as_json: bool) -> None:
     """Workers that answer on the broker, with their queues and active jobs."""
-    from worker.app import create_app
+    from jobprobe.worker.app import create_app
 
     settings = settings_or_fail()
     if settings.embedded:
@@ -714,7 +714,7 @@ def workers(timeout: float, as_json: bool) -> None:
         return
     if not rows:
         click.echo(
-            f"no worker answered within {timeout:g} s (start one: celery -A worker.app worker -Q cpu,gpu,iss,analysis)"
+            f"no worker answered within {timeout:g} s (start one: celery -A jobprobe.worker.app worker -Q cpu,gpu,iss,analysis)"
         )
         return
     click.echo(table(["WORKER", "QUEUES", "ACTIVE", "CONCURRENCY", "PROCESSED"],
@@ -726,7 +726,7 @@ def workers(timeout: float, as_json: bool) -> None:
 
 def iss_setup() -> tuple[Any, Any]:
     """(settings, IssClient); an unconfigured ISS is one line and exit 2."""
-    from tasks import iss as iss_tasks
+    from jobprobe.tasks import iss as iss_tasks
 
     settings = settings_or_fail()
     try:
@@ -737,8 +737,8 @@ def iss_setup() -> tuple[Any, Any]:
 
 def iss_kind(job_type: str) -> str:
     """The schema/file kind (iwps, isim, coho) for a kind or a job type."""
-    from iss_client import FILE_KINDS
-    from tasks import iss as iss_tasks
+    from jobprobe.iss_client import FILE_KINDS
+    from jobprobe.tasks import iss as iss_tasks
 
     if job_type.lower() in FILE_KINDS:
         return job_type.lower()
@@ -885,7 +885,7 @@ def iss_schema(job_type: str, platform: str, as_json: bool) -> None:
 @guarded
 def iss_files(job_id: str, kind: str | None, dest: Path | None, as_json: bool) -> None:
     """A job's artifacts; --download DIR fetches them."""
-    from tasks import iss as iss_tasks
+    from jobprobe.tasks import iss as iss_tasks
 
     _, client = iss_setup()
     downloaded: list[dict[str, Any]] = []
@@ -917,7 +917,7 @@ def iss_follow(
     store: Any, job_id: str, *, until: Callable[[], bool], timeout: float, interval: float
 ) -> bool:
     """Print the job's new status events until ``until()`` or ``timeout``; True if it ended."""
-    from store import jobs as store_jobs
+    from jobprobe.store import jobs as store_jobs
 
     deadline = time.monotonic() + timeout
     shown = 0
@@ -952,9 +952,9 @@ def iss_track(job_id: str, wait: bool | None, timeout: float | None, as_json: bo
     With workers, a poll task follows it (every JOBPROBE_ISS_POLL_INTERVAL seconds); in embedded
     mode this command polls in the foreground. Its history, stats and details then cover the job.
     """
-    from tasks import get_record
-    from tasks import iss as iss_tasks
-    from worker.app import create_app
+    from jobprobe.tasks import get_record
+    from jobprobe.tasks import iss as iss_tasks
+    from jobprobe.worker.app import create_app
 
     settings, client = iss_setup()
     store = get_store()
@@ -999,7 +999,7 @@ def iss_track(job_id: str, wait: bool | None, timeout: float | None, as_json: bo
                 )
             tracking = "done" if ended else "gave up"
         if outcome.settled:
-            from tasks.follow_up import queue_analysis
+            from jobprobe.tasks.follow_up import queue_analysis
 
             app.loader.import_default_modules()  # registers the analysis task, if installed
             queue_analysis(outcome.job_id)
@@ -1022,8 +1022,8 @@ def iss_track(job_id: str, wait: bool | None, timeout: float | None, as_json: bo
 @guarded
 def iss_sync(as_json: bool) -> None:
     """Mirror ISS jobs changed since the last sync into the store (beat does this on a schedule)."""
-    from tasks import iss as iss_tasks
-    from worker.app import create_app
+    from jobprobe.tasks import iss as iss_tasks
+    from jobprobe.worker.app import create_app
 
     settings, client = iss_setup()
     store = get_store()
@@ -1065,7 +1065,7 @@ def _values_of(text: str) -> tuple[str, list[Any]]:
 
 def _sweep_lines(facts: dict[str, Any]) -> list[str]:
     """The human form of a sweep report: a table of loads, a sparkline and the findings."""
-    from analysis import report as report_mod
+    from jobprobe.analysis import report as report_mod
 
     points = facts.get("points") or []
     lines = [
@@ -1118,7 +1118,7 @@ def sweep(
     as_json: bool,
 ) -> None:  # fmt: skip
     """Run SCRIPT once per value of a parameter (and repeat) to find where it stops scaling."""
-    from tasks import sweeps
+    from jobprobe.tasks import sweeps
 
     settings = settings_or_fail()
     name, values = _values_of(vary)
@@ -1145,8 +1145,8 @@ def sweep(
 
 def _await_sweep(sweep_id: str, timeout: float) -> dict[str, Any]:
     """Poll the store until the sweep report is written (or ``timeout`` seconds pass)."""
-    from store import sweeps as store_sweeps
-    from tasks import analysis
+    from jobprobe.store import sweeps as store_sweeps
+    from jobprobe.tasks import analysis
 
     store = get_store()
     deadline = time.monotonic() + timeout
@@ -1172,9 +1172,9 @@ def _await_sweep(sweep_id: str, timeout: float) -> dict[str, Any]:
 @guarded
 def sweep_report(sweep_id: str, plot: str | None, as_json: bool) -> None:
     """A sweep's saturation point, latency knee, USL fit, SLO limit and saturating resource."""
-    from analysis import plots
-    from store import sweeps as store_sweeps
-    from tasks import analysis
+    from jobprobe.analysis import plots
+    from jobprobe.store import sweeps as store_sweeps
+    from jobprobe.tasks import analysis
 
     with get_store().session() as session:
         sweep_ = store_sweeps.get_sweep(session, sweep_id)
@@ -1199,7 +1199,7 @@ THRESHOLD_FIELDS = {
 
 
 def _thresholds(items: Sequence[str]) -> Any:
-    from analysis import regression
+    from jobprobe.analysis import regression
 
     values: dict[str, Any] = {}
     for name, raw in parse_pairs(items, "--threshold").items():
@@ -1213,7 +1213,7 @@ def _thresholds(items: Sequence[str]) -> Any:
 
 
 def _label_group(pairs: Sequence[str], tool: str | None) -> list[str]:
-    from store import sweeps as store_sweeps
+    from jobprobe.store import sweeps as store_sweeps
 
     labels = parse_pairs(pairs, "--label")
     with get_store().session() as session:
@@ -1238,7 +1238,7 @@ def compare(
     tool: str | None, thresholds: tuple[str, ...], as_json: bool,
 ) -> None:  # fmt: skip
     """Compare job A with job B (or two label groups); exit code 1 on a regression."""
-    from tasks import analysis
+    from jobprobe.tasks import analysis
 
     limits = _thresholds(thresholds)
     if jobs:
@@ -1294,8 +1294,8 @@ def trend(
     labels: tuple[str, ...], since: str | None, queue: str | None, source: str | None, as_json: bool,
 ) -> None:  # fmt: skip
     """Usage over time per group (CPU-hours, GPU-hours, wasted GPU-hours) and its direction."""
-    from analysis import plots, trends
-    from store import sweeps as store_sweeps
+    from jobprobe.analysis import plots, trends
+    from jobprobe.store import sweeps as store_sweeps
 
     filters = history_filters(status, tool, labels, since, queue, source)
     with get_store().session() as session:
@@ -1357,8 +1357,8 @@ def compare_periods(
     as_json: bool,
 ) -> None:
     """The last DAYS against the DAYS before, per group."""
-    from analysis import trends
-    from store import sweeps as store_sweeps
+    from jobprobe.analysis import trends
+    from jobprobe.store import sweeps as store_sweeps
 
     now = datetime.now(UTC)
     with get_store().session() as session:
@@ -1421,8 +1421,8 @@ def drilldown(
     since: str | None, queue: str | None, source: str | None, as_json: bool,
 ) -> None:  # fmt: skip
     """Queue → label → tool → job, ranked by wasted GPU-hours (GPUs x idle fraction x hours)."""
-    from analysis import trends
-    from store import sweeps as store_sweeps
+    from jobprobe.analysis import trends
+    from jobprobe.store import sweeps as store_sweeps
 
     levels = [p.strip() for p in path_.split(",") if p.strip()]
     filters = history_filters(status, tool, labels, since, queue, source)
@@ -1444,8 +1444,8 @@ def drilldown(
 @guarded
 def report(ref: str, out: str | None, as_json: bool) -> None:
     """Write a job's or a sweep's report: Markdown, JSON and PNG plots; prints the paths."""
-    from store import sweeps as store_sweeps
-    from tasks import analysis
+    from jobprobe.store import sweeps as store_sweeps
+    from jobprobe.tasks import analysis
 
     settings = settings_or_fail()
     root = Path(out) if out else settings.resolved_reports_dir
@@ -1477,7 +1477,7 @@ def report(ref: str, out: str | None, as_json: bool) -> None:
 @guarded
 def insight(ref: str, provider: str | None, as_json: bool) -> None:
     """Explain a job, a sweep or compare:A:B in prose, every number checked against the facts."""
-    from tasks import analysis
+    from jobprobe.tasks import analysis
 
     settings = settings_or_fail()
     body = analysis.insight_now(

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from analysis import fields, rules
-from analysis.rules import Kind
+from jobprobe.analysis import fields, rules
+from jobprobe.analysis.rules import Kind
 
 # Re-exported so callers (and the README) find the table beside ``classify``.
 RULES = rules.RULES

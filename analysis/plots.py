@@ -14,7 +14,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from analysis import fields
+from jobprobe.analysis import fields
 
 
 def _series(ts: Mapping[str, Any], key: str) -> list[float] | None:

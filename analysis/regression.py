@@ -23,7 +23,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy import stats
 
-from analysis import fields
+from jobprobe.analysis import fields
 
 Direction = Literal["lower_is_better", "higher_is_better", "unknown"]
 Status = Literal["ok", "regressed", "improved", "new_cost", "not_comparable", "noise", "info"]

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from analysis import bottleneck, fields
-from analysis.regression import Comparison
+from jobprobe.analysis import bottleneck, fields
+from jobprobe.analysis.regression import Comparison
 
 
 def rounded(value: Any, digits: int = 3) -> Any:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy.optimize import OptimizeWarning, curve_fit
 
-from analysis import bottleneck, fields
+from jobprobe.analysis import bottleneck, fields
 
 MIN_POINTS = 4
 # Below this peak of the difference curve (fraction of the normalised range) the curve is

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from analysis import fields
+from jobprobe.analysis import fields
 
 
 def _summary(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy import stats
 
-from analysis import fields
+from jobprobe.analysis import fields
 
 FAILED = ("failed", "timeout", "lost")
 

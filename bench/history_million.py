@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 import psycopg  # noqa: E402
 
 from bench.job_throughput import PG, ensure_database  # noqa: E402
-from store import jobs as store_jobs  # noqa: E402
-from store.db import Store  # noqa: E402
+from jobprobe.store import jobs as store_jobs  # noqa: E402
+from jobprobe.store.db import Store  # noqa: E402
 
 DB_NAME = "jobprobe_bench_history"
 DB_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{DB_NAME}"

@@ -39,11 +39,11 @@ import psutil  # noqa: E402
 import psycopg  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
-from store import jobs as store_jobs  # noqa: E402
-from store.db import Store  # noqa: E402
-from store.models import Job  # noqa: E402
+from jobprobe.store import jobs as store_jobs  # noqa: E402
+from jobprobe.store.db import Store  # noqa: E402
+from jobprobe.store.models import Job  # noqa: E402
+from jobprobe.worker.settings import Settings  # noqa: E402
 from tests import workers  # noqa: E402
-from worker.settings import Settings  # noqa: E402
 
 PG = "host=127.0.0.1 port=5432 user=postgres"
 DB_NAME = "jobprobe_bench"
@@ -100,7 +100,7 @@ def cpu_by_role(worker_pid: int) -> Usage:
 def run_jobprobe(app: object, store: Store, n: int, meter: Meter) -> tuple[float, float, Usage]:
     """(seconds to create, seconds to run, CPU used while running) ``n`` jobs through
     run_simulation."""
-    from worker.app import RUN_SIMULATION, task
+    from jobprobe.worker.app import RUN_SIMULATION, task
 
     t0 = time.perf_counter()
     ids = create_jobs(store, n)
@@ -168,7 +168,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=10)
     args = parser.parse_args()
 
-    from worker.app import create_app
+    from jobprobe.worker.app import create_app
 
     ensure_database(DB_NAME)
     broker = workers.isolated_redis_db()

@@ -24,8 +24,8 @@ from typing import Any
 
 import psutil
 
-from profiler import ResourceProfiler
-from profiler.loop import SamplingLoop
+from jobprobe.profiler import ResourceProfiler
+from jobprobe.profiler.loop import SamplingLoop
 
 
 def idle_tree(n: int) -> subprocess.Popen[bytes]:

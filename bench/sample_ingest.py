@@ -28,14 +28,14 @@ sys.path.insert(0, str(ROOT))
 import psycopg  # noqa: E402
 
 from bench.job_throughput import DB_NAME, DB_URL, PG, ensure_database  # noqa: E402
-from store import jobs as store_jobs  # noqa: E402
-from store import samples as store_samples  # noqa: E402
-from store.db import Store  # noqa: E402
+from jobprobe.store import jobs as store_jobs  # noqa: E402
+from jobprobe.store import samples as store_samples  # noqa: E402
+from jobprobe.store.db import Store  # noqa: E402
 
 
 def template_sample() -> dict[str, Any]:
     """One real sample of this process from the profiler."""
-    from profiler import ResourceProfiler
+    from jobprobe.profiler import ResourceProfiler
 
     got: list[dict[str, Any]] = []
     prof = ResourceProfiler(0.05, on_sample=got.append, gpu=False)

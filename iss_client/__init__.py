@@ -6,11 +6,11 @@ Configuration comes in as keyword arguments only; nothing here reads the environ
 
 from __future__ import annotations
 
-from iss_client import errors
-from iss_client.auth import ClientCredentials, TokenProvider
-from iss_client.aws_secrets import load_credentials_from_aws
-from iss_client.client import IssClient
-from iss_client.errors import (
+from jobprobe.iss_client import errors
+from jobprobe.iss_client.auth import ClientCredentials, TokenProvider
+from jobprobe.iss_client.aws_secrets import load_credentials_from_aws
+from jobprobe.iss_client.client import IssClient
+from jobprobe.iss_client.errors import (
     IssApiError,
     IssAuthError,
     IssConnectionError,
@@ -25,7 +25,7 @@ from iss_client.errors import (
     IssTransientError,
     is_transient,
 )
-from iss_client.models import (
+from jobprobe.iss_client.models import (
     FILE_KINDS,
     KNOWN_JOB_TYPES,
     KNOWN_STATUSES,
@@ -41,8 +41,8 @@ from iss_client.models import (
     LogList,
     Platform,
 )
-from iss_client.transport import RetryPolicy, parse_retry_after
-from iss_client.urls import FILTER_PARAMS, JobFilters
+from jobprobe.iss_client.transport import RetryPolicy, parse_retry_after
+from jobprobe.iss_client.urls import FILTER_PARAMS, JobFilters
 
 __all__ = [
     "FILE_KINDS",

@@ -10,8 +10,8 @@ from collections.abc import Callable
 import httpx
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
-from iss_client import errors
-from iss_client.models import Token
+from jobprobe.iss_client import errors
+from jobprobe.iss_client.models import Token
 
 log = logging.getLogger(__name__)
 

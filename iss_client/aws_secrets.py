@@ -12,8 +12,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from iss_client import errors
-from iss_client.auth import ClientCredentials
+from jobprobe.iss_client import errors
+from jobprobe.iss_client.auth import ClientCredentials
 
 
 class _DropResponseBodies(logging.Filter):

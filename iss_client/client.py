@@ -12,9 +12,9 @@ from typing import Any, Self, TypeVar, Unpack
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from iss_client import errors, responses, urls
-from iss_client.auth import ClientCredentials, TokenProvider
-from iss_client.models import (
+from jobprobe.iss_client import errors, responses, urls
+from jobprobe.iss_client.auth import ClientCredentials, TokenProvider
+from jobprobe.iss_client.models import (
     TERMINAL_STATUSES,
     FileList,
     Instance,
@@ -25,7 +25,7 @@ from iss_client.models import (
     Platform,
     PlatformList,
 )
-from iss_client.transport import RetryPolicy, parse_retry_after
+from jobprobe.iss_client.transport import RetryPolicy, parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ class IssClient:
         **options: Any,
     ) -> IssClient:
         """A client whose credentials are read from AWS Secrets Manager (see ``aws_secrets``)."""
-        from iss_client.aws_secrets import load_credentials_from_aws
+        from jobprobe.iss_client.aws_secrets import load_credentials_from_aws
 
         creds = load_credentials_from_aws(
             secret_name,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from iss_client import errors
-from iss_client.transport import parse_retry_after
+from jobprobe.iss_client import errors
+from jobprobe.iss_client.transport import parse_retry_after
 
 
 def url_path(url: str) -> str:

@@ -8,9 +8,9 @@ Providers take their configuration as keyword arguments and never read the envir
 
 from __future__ import annotations
 
-from llm import errors
-from llm.base import Provider
-from llm.insight import Insight, write_insight
-from llm.registry import PROVIDERS, make_provider
+from jobprobe.llm import errors
+from jobprobe.llm.base import Provider
+from jobprobe.llm.insight import Insight, write_insight
+from jobprobe.llm.registry import PROVIDERS, make_provider
 
 __all__ = ["PROVIDERS", "Insight", "Provider", "errors", "make_provider", "write_insight"]

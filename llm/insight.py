@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from llm import facts as facts_mod
-from llm import verify
-from llm.base import Provider
+from jobprobe.llm import facts as facts_mod
+from jobprobe.llm import verify
+from jobprobe.llm.base import Provider
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from llm import errors
-from llm.base import Provider
+from jobprobe.llm import errors
+from jobprobe.llm.base import Provider
 
 PROVIDERS: dict[str, str] = {
-    "none": "llm.providers.none:NoneProvider",
-    "openai": "llm.providers.openai:OpenAIProvider",
-    "bedrock": "llm.providers.bedrock:BedrockProvider",
+    "none": "jobprobe.llm.providers.none:NoneProvider",
+    "openai": "jobprobe.llm.providers.openai:OpenAIProvider",
+    "bedrock": "jobprobe.llm.providers.bedrock:BedrockProvider",
 }
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from monitor import errors
-from monitor.job_monitor import JobMonitor, JobOutcome, JobSpec
-from monitor.tools import Tool, get_tool, load_registry
+from jobprobe.monitor import errors
+from jobprobe.monitor.job_monitor import JobMonitor, JobOutcome, JobSpec
+from jobprobe.monitor.tools import Tool, get_tool, load_registry
 
 __all__ = ["JobMonitor", "JobOutcome", "JobSpec", "Tool", "errors", "get_tool", "load_registry"]

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from monitor import errors
+from jobprobe.monitor import errors
 
 JOB_LABEL = "jobprobe.job_id"
 CONTAINER_WORKDIR = "/job"

@@ -19,10 +19,10 @@ from typing import Any
 
 import psutil
 
-from monitor import container as container_mod
-from monitor import process
-from monitor.sample_buffer import SampleBuffer
-from monitor.tools import Tool
+from jobprobe.monitor import container as container_mod
+from jobprobe.monitor import process
+from jobprobe.monitor.sample_buffer import SampleBuffer
+from jobprobe.monitor.tools import Tool
 
 log = logging.getLogger(__name__)
 
@@ -217,7 +217,7 @@ class JobMonitor:
     ) -> Any:
         if not self.enable_profiling:
             return None
-        from profiler import ResourceProfiler
+        from jobprobe.profiler import ResourceProfiler
 
         on_sample = buffer.add if buffer else None
         prof = ResourceProfiler(

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor import errors
+from jobprobe.monitor import errors
 
 _PR_SET_PDEATHSIG = 1
 

@@ -11,14 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from monitor.job_monitor import JobMonitor, JobSpec
-from monitor.tools import Tool, get_tool, load_registry
-from store import errors as store_errors
-from store import jobs as store_jobs
-from store import reports as store_reports
-from store import samples as store_samples
-from store.db import Store
-from store.spool import Spool
+from jobprobe.monitor.job_monitor import JobMonitor, JobSpec
+from jobprobe.monitor.tools import Tool, get_tool, load_registry
+from jobprobe.store import errors as store_errors
+from jobprobe.store import jobs as store_jobs
+from jobprobe.store import reports as store_reports
+from jobprobe.store import samples as store_samples
+from jobprobe.store.db import Store
+from jobprobe.store.spool import Spool
 
 log = logging.getLogger(__name__)
 

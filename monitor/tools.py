@@ -13,7 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from monitor import errors
+from jobprobe.monitor import errors
 
 _FORMATTER = string.Formatter()
 
@@ -91,7 +91,7 @@ def _parse_tool(name: str, raw: Mapping[str, Any], source: str) -> Tool:
 def load_registry(path: Path | None = None) -> dict[str, Tool]:
     """Tools from ``path``, or the bundled registry (python, bash) when None."""
     if path is None:
-        text = resources.files("monitor").joinpath("default_tools.toml").read_text()
+        text = resources.files("jobprobe.monitor").joinpath("default_tools.toml").read_text()
         source = "bundled tools"
     else:
         try:

@@ -6,16 +6,16 @@ module, and the sampler registry :data:`SAMPLERS` (family name -> sampler class)
 
 from __future__ import annotations
 
-from profiler import errors
-from profiler.base import Sampler
-from profiler.container import ContainerSampler
-from profiler.container_monitor import ContainerResourceMonitor
-from profiler.disk import DiskSampler
-from profiler.gpu_nvidia import NvidiaSampler
-from profiler.network import NetworkSampler
-from profiler.process_tree import ProcessTreeSampler
-from profiler.resource_profiler import FAMILIES, ResourceProfiler
-from profiler.system import SystemSampler
+from jobprobe.profiler import errors
+from jobprobe.profiler.base import Sampler
+from jobprobe.profiler.container import ContainerSampler
+from jobprobe.profiler.container_monitor import ContainerResourceMonitor
+from jobprobe.profiler.disk import DiskSampler
+from jobprobe.profiler.gpu_nvidia import NvidiaSampler
+from jobprobe.profiler.network import NetworkSampler
+from jobprobe.profiler.process_tree import ProcessTreeSampler
+from jobprobe.profiler.resource_profiler import FAMILIES, ResourceProfiler
+from jobprobe.profiler.system import SystemSampler
 
 #: The samplers, by family name (the order they are sampled in).
 SAMPLERS: dict[str, type[Sampler]] = {

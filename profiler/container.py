@@ -15,8 +15,8 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from profiler import errors
-from profiler.base import Sample, Sampler
+from jobprobe.profiler import errors
+from jobprobe.profiler.base import Sample, Sampler
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from profiler import errors
-from profiler.resource_profiler import ResourceProfiler
+from jobprobe.profiler import errors
+from jobprobe.profiler.resource_profiler import ResourceProfiler
 
 
 class ContainerResourceMonitor:

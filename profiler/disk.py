@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 
-from profiler import errors
-from profiler.base import Sample, Sampler
-from profiler.procfs import read_text
+from jobprobe.profiler import errors
+from jobprobe.profiler.base import Sample, Sampler
+from jobprobe.profiler.procfs import read_text
 
 #: ``/proc/diskstats`` counts sectors of 512 bytes whatever the device's sector size.
 SECTOR = 512

@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable, Collection
 from typing import Any
 
-from profiler import errors
-from profiler.base import Sample, Sampler
+from jobprobe.profiler import errors
+from jobprobe.profiler.base import Sample, Sampler
 
 log = logging.getLogger(__name__)
 

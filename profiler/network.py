@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psutil
 
-from profiler.base import Sample, Sampler
+from jobprobe.profiler.base import Sample, Sampler
 
 
 class NetworkSampler(Sampler):

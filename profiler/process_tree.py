@@ -14,9 +14,9 @@ import logging
 import os
 from dataclasses import dataclass
 
-from profiler import errors
-from profiler.base import Sample, Sampler
-from profiler.procfs import ProcReader, ProcStat
+from jobprobe.profiler import errors
+from jobprobe.profiler.base import Sample, Sampler
+from jobprobe.profiler.procfs import ProcReader, ProcStat
 
 log = logging.getLogger(__name__)
 

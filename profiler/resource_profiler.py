@@ -8,16 +8,16 @@ import time
 from collections.abc import Callable, Collection
 from typing import Any
 
-from profiler import errors, summary
-from profiler.base import Sample, Sampler
-from profiler.container import ContainerSampler
-from profiler.disk import DiskSampler
-from profiler.gpu_nvidia import NvidiaSampler
-from profiler.loop import SamplingLoop
-from profiler.network import NetworkSampler
-from profiler.process_tree import ProcessTreeSampler
-from profiler.rates import Baseline, RateTracker
-from profiler.system import SystemSampler
+from jobprobe.profiler import errors, summary
+from jobprobe.profiler.base import Sample, Sampler
+from jobprobe.profiler.container import ContainerSampler
+from jobprobe.profiler.disk import DiskSampler
+from jobprobe.profiler.gpu_nvidia import NvidiaSampler
+from jobprobe.profiler.loop import SamplingLoop
+from jobprobe.profiler.network import NetworkSampler
+from jobprobe.profiler.process_tree import ProcessTreeSampler
+from jobprobe.profiler.rates import Baseline, RateTracker
+from jobprobe.profiler.system import SystemSampler
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 
-from profiler import errors, rates
-from profiler.base import Sample, Sampler
-from profiler.procfs import read_text
+from jobprobe.profiler import errors, rates
+from jobprobe.profiler.base import Sample, Sampler
+from jobprobe.profiler.procfs import read_text
 
 #: Indexes of idle and iowait among the ``cpu`` line's fields (proc(5)).
 IDLE_FIELDS = (3, 4)

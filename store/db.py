@@ -14,7 +14,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from store import errors
+from jobprobe.store import errors
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 #: A pooled connection idle longer than this (seconds) is pinged before it is used again, so

@@ -15,9 +15,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import errors
-from store import jobs as store_jobs
-from store.models import Job, JobLabel, StatusEvent, SyncState
+from jobprobe.store import errors
+from jobprobe.store import jobs as store_jobs
+from jobprobe.store.models import Job, JobLabel, StatusEvent, SyncState
 
 SOURCE = "iss"
 EVENT_PREFIX = "iss: "

@@ -13,8 +13,8 @@ from typing import Any, TypeVar, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import errors
-from store.models import Base, Job, JobLabel, StatusEvent
+from jobprobe.store import errors
+from jobprobe.store.models import Base, Job, JobLabel, StatusEvent
 
 M = TypeVar("M", bound=Base)
 

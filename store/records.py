@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from store.models import Job, StatusEvent
+from jobprobe.store.models import Job, StatusEvent
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -7,8 +7,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store.jobs import utcnow
-from store.models import Report
+from jobprobe.store.jobs import utcnow
+from jobprobe.store.models import Report
 
 
 def save_report(

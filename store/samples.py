@@ -10,8 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store.db import Store
-from store.models import SAMPLE_FLOAT_COLUMNS, SAMPLE_INT_COLUMNS, Sample
+from jobprobe.store.db import Store
+from jobprobe.store.models import SAMPLE_FLOAT_COLUMNS, SAMPLE_INT_COLUMNS, Sample
 
 COLUMNS: tuple[str, ...] = SAMPLE_FLOAT_COLUMNS + SAMPLE_INT_COLUMNS
 COPY_COLUMNS: tuple[str, ...] = ("job_id", "attempt", "t", *COLUMNS, "extra")
@@ -66,7 +66,7 @@ def _loads(text: str | None) -> Any:
 def _copy_rows(conn: sa.Connection, rows: Iterable[tuple[Any, ...]]) -> None:
     import psycopg
 
-    from store import errors
+    from jobprobe.store import errors
 
     dbapi: Any = conn.connection.dbapi_connection
     try:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from store import errors
+from jobprobe.store import errors
 
 log = logging.getLogger(__name__)
 

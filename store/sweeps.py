@@ -10,10 +10,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from store import errors, records
-from store import jobs as store_jobs
-from store.jobs import by_id_or_prefix
-from store.models import Job, Report, Sweep
+from jobprobe.store import errors, records
+from jobprobe.store import jobs as store_jobs
+from jobprobe.store.jobs import by_id_or_prefix
+from jobprobe.store.models import Job, Report, Sweep
 
 SWEEP_STATUSES = ("running", "done", "failed")
 

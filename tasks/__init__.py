@@ -2,14 +2,14 @@
 
 Python API::
 
-    import tasks
+    from jobprobe import tasks
     job_id = tasks.submit("python", "examples/poisson.py", params={"n": 200}, labels={"team": "cfd"})
     record = tasks.wait(job_id, timeout=600)
 """
 
 from __future__ import annotations
 
-from tasks import errors
-from tasks.submission import create, enqueue, get_record, submit, wait
+from jobprobe.tasks import errors
+from jobprobe.tasks.submission import create, enqueue, get_record, submit, wait
 
 __all__ = ["create", "enqueue", "errors", "get_record", "submit", "wait"]

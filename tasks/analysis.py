@@ -22,20 +22,20 @@ from typing import Any
 
 from celery import shared_task
 
-from analysis import plots, regression, report, saturation
-from llm import errors as llm_errors
-from store import errors as store_errors
-from store import jobs as store_jobs
-from store import records
-from store import reports as store_reports
-from store import samples as store_samples
-from store import sweeps as store_sweeps
-from store.db import Store
-from store.models import Report, Sweep
-from tasks import errors
-from tasks.follow_up import ANALYZE_JOB
-from worker import runtime
-from worker.settings import Settings
+from jobprobe.analysis import plots, regression, report, saturation
+from jobprobe.llm import errors as llm_errors
+from jobprobe.store import errors as store_errors
+from jobprobe.store import jobs as store_jobs
+from jobprobe.store import records
+from jobprobe.store import reports as store_reports
+from jobprobe.store import samples as store_samples
+from jobprobe.store import sweeps as store_sweeps
+from jobprobe.store.db import Store
+from jobprobe.store.models import Report, Sweep
+from jobprobe.tasks import errors
+from jobprobe.tasks.follow_up import ANALYZE_JOB
+from jobprobe.worker import runtime
+from jobprobe.worker.settings import Settings
 
 ANALYZE_SWEEP = "jobprobe.analysis.analyze_sweep"
 WRITE_INSIGHT = "jobprobe.analysis.write_insight"
@@ -292,7 +292,7 @@ def subject_facts(store: Store, ref: str) -> tuple[dict[str, Any], str | None, s
 
 
 def _is_job(session: Any, ref: str) -> bool:
-    from store import errors as store_errors
+    from jobprobe.store import errors as store_errors
 
     try:
         store_jobs.get_job(session, ref)
@@ -303,7 +303,7 @@ def _is_job(session: Any, ref: str) -> bool:
 
 def provider_from_settings(settings: Settings, name: str | None = None) -> Any:
     """The insight provider ``name`` (default ``Settings.llm_provider``) configured from Settings."""
-    from llm import make_provider
+    from jobprobe.llm import make_provider
 
     name = name or settings.llm_provider
     if name == "none":
@@ -338,7 +338,7 @@ def provider_from_settings(settings: Settings, name: str | None = None) -> Any:
 
 def insight_now(store: Store, ref: str, provider: Any) -> dict[str, Any]:
     """Write an insight for ``ref`` with ``provider``, store it (kind ``insight``), return it."""
-    from llm import write_insight
+    from jobprobe.llm import write_insight
 
     facts, job_id, sweep_id = subject_facts(store, ref)
     try:

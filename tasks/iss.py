@@ -15,16 +15,16 @@ from typing import Any
 
 from celery import Task, shared_task
 
-import iss_client
-from iss_client import errors as iss_errors
-from store import errors as store_errors
-from store import iss_jobs
-from store import jobs as store_jobs
-from store.db import Store
-from tasks import errors
-from tasks.follow_up import queue_analysis
-from worker import runtime
-from worker.settings import Settings
+from jobprobe import iss_client
+from jobprobe.iss_client import errors as iss_errors
+from jobprobe.store import errors as store_errors
+from jobprobe.store import iss_jobs
+from jobprobe.store import jobs as store_jobs
+from jobprobe.store.db import Store
+from jobprobe.tasks import errors
+from jobprobe.tasks.follow_up import queue_analysis
+from jobprobe.worker import runtime
+from jobprobe.worker.settings import Settings
 
 log = logging.getLogger(__name__)
 

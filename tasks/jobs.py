@@ -7,11 +7,11 @@ from typing import Any
 
 from celery import Task, shared_task
 
-from monitor import recorder
-from store import errors as store_errors
-from tasks.follow_up import queue_analysis
-from worker import runtime
-from worker.app import RUN_SIMULATION
+from jobprobe.monitor import recorder
+from jobprobe.store import errors as store_errors
+from jobprobe.tasks.follow_up import queue_analysis
+from jobprobe.worker import runtime
+from jobprobe.worker.app import RUN_SIMULATION
 
 
 @shared_task(

@@ -9,14 +9,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from monitor import errors as monitor_errors
-from monitor import tools as tool_registry
-from store import jobs as store_jobs
-from store import records
-from store import samples as store_samples
-from tasks import errors
-from worker import runtime
-from worker.settings import Settings, load_settings
+from jobprobe.monitor import errors as monitor_errors
+from jobprobe.monitor import tools as tool_registry
+from jobprobe.store import jobs as store_jobs
+from jobprobe.store import records
+from jobprobe.store import samples as store_samples
+from jobprobe.tasks import errors
+from jobprobe.worker import runtime
+from jobprobe.worker.settings import Settings, load_settings
 
 _PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LABEL_KEY = re.compile(r"^[A-Za-z0-9_.\-/]{1,128}$")
@@ -97,7 +97,7 @@ def create(
     Nothing is stored when any input is wrong (unknown tool, missing or oversized script,
     bad params, bad timeout) or, in distributed mode, when the broker cannot be reached.
     """
-    from worker.app import create_app
+    from jobprobe.worker.app import create_app
 
     settings = settings or load_settings()
     try:
@@ -148,7 +148,7 @@ def create(
 
 def enqueue(job_id: str, *, settings: Settings | None = None) -> None:
     """Send a stored job to its queue (embedded mode: run it here, now, to its end)."""
-    from worker.app import RUN_SIMULATION, create_app, task
+    from jobprobe.worker.app import RUN_SIMULATION, create_app, task
 
     settings = settings or load_settings()
     store = runtime.get_store(settings)

@@ -6,10 +6,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from store import sweeps as store_sweeps
-from tasks import analysis, errors
-from worker import runtime
-from worker.settings import Settings
+from jobprobe.store import sweeps as store_sweeps
+from jobprobe.tasks import analysis, errors
+from jobprobe.worker import runtime
+from jobprobe.worker.settings import Settings
 
 
 def submit_sweep(
@@ -33,8 +33,8 @@ def submit_sweep(
     """
     from celery import chord, group
 
-    from tasks import submission
-    from worker.app import RUN_SIMULATION, create_app, task
+    from jobprobe.tasks import submission
+    from jobprobe.worker.app import RUN_SIMULATION, create_app, task
 
     if not values or any(analysis.number(v) is None for v in values):
         raise errors.SubmitError(f"--vary {vary_name}= needs numbers (got {list(values)!r})")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from store.db import Store
+from jobprobe.store.db import Store
 from tests import services
 
 # The suite never inherits a developer's jobprobe configuration.

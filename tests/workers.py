@@ -50,7 +50,7 @@ def isolated_redis_db(base: str = "redis://127.0.0.1:6379") -> str:
 
 
 class WorkerProcess:
-    """``celery -A worker.app worker`` as a subprocess in its own process group."""
+    """``celery -A jobprobe.worker.app worker`` as a subprocess in its own process group."""
 
     def __init__(
         self,
@@ -70,7 +70,7 @@ class WorkerProcess:
         self.log_path = log_path or Path(self.env["JOBPROBE_DATA_DIR"]) / f"{self.name}.log"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         argv = [
-            sys.executable, "-m", "celery", "-A", "worker.app", "worker", "-l", "INFO",
+            sys.executable, "-m", "celery", "-A", "jobprobe.worker.app", "worker", "-l", "INFO",
             "-n", f"{self.name}@%h", "-Q", queues, "-c", str(concurrency), "-P", pool,
             "--without-mingle", "--without-gossip", *extra_args,
         ]  # fmt: skip

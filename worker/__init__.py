@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from worker.settings import Settings, load_settings
+from jobprobe.worker.settings import Settings, load_settings
 
 __all__ = ["Settings", "load_settings"]

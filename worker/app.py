@@ -1,4 +1,4 @@
-"""The one Celery app. ``celery -A worker.app worker`` finds it as ``worker.app.app``.
+"""The one Celery app. ``celery -A jobprobe.worker.app worker`` finds it as ``worker.app.app``.
 
 The app is built on first use (module ``__getattr__``), never at import time, from the one
 ``Settings`` object. Embedded mode (no broker configured) runs tasks in-process (eager).
@@ -11,9 +11,9 @@ from typing import Any
 from celery import Celery
 from kombu import Exchange, Queue
 
-from worker.settings import Settings, load_settings
+from jobprobe.worker.settings import Settings, load_settings
 
-TASK_MODULES = ["tasks.jobs", "tasks.iss", "tasks.analysis"]
+TASK_MODULES = ["jobprobe.tasks.jobs", "jobprobe.tasks.iss", "jobprobe.tasks.analysis"]
 RUN_SIMULATION = "jobprobe.run_simulation"
 
 

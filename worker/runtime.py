@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import threading
 
-from store.db import Store
-from store.spool import Spool
-from worker.settings import Settings
+from jobprobe.store.db import Store
+from jobprobe.store.spool import Spool
+from jobprobe.worker.settings import Settings
 
 _lock = threading.Lock()
 _stores: dict[tuple[int, str], Store] = {}
@@ -19,7 +19,7 @@ def current_settings() -> Settings:
 
     settings = getattr(current_app, "settings", None)
     if settings is None:
-        from worker.settings import load_settings
+        from jobprobe.worker.settings import load_settings
 
         settings = load_settings()
     return settings

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from worker import errors
+from jobprobe.worker import errors
 
 
 def _default_data_dir() -> Path:

@@ -6,6 +6,6 @@
 
 from __future__ import annotations
 
-from iss_client.devserver.server import FAULT_KINDS, DevServer, Fault
+from jobprobe.iss_client.devserver.server import FAULT_KINDS, DevServer, Fault
 
 __all__ = ["FAULT_KINDS", "DevServer", "Fault"]

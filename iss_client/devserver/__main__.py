@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from iss_client.devserver.server import DevServer
+from jobprobe.iss_client.devserver.server import DevServer
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,10 +7,10 @@ import binascii
 import json
 from typing import TYPE_CHECKING, Any
 
-from iss_client.devserver import data
+from jobprobe.iss_client.devserver import data
 
 if TYPE_CHECKING:
-    from iss_client.devserver.server import DevServer
+    from jobprobe.iss_client.devserver.server import DevServer
 
 Answer = tuple[int, Any, str]  # status, JSON-able body or bytes, content type
 

@@ -20,8 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from iss_client.devserver import data
-from iss_client.devserver.routes import route
+from jobprobe.iss_client.devserver import data
+from jobprobe.iss_client.devserver.routes import route
 
 FAULT_KINDS = frozenset({"429", "502", "503", "504", "slow", "expire_tokens"})
 

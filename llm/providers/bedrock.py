@@ -15,7 +15,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from llm import errors
+from jobprobe.llm import errors
 
 TRANSIENT_CODES = frozenset(
     {

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from llm import errors, narrative
-from llm import facts as facts_mod
+from jobprobe.llm import errors, narrative
+from jobprobe.llm import facts as facts_mod
 
 
 class NoneProvider:

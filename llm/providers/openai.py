@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from iss_client.transport import RetryPolicy, parse_retry_after
-from llm import errors
+from jobprobe.iss_client.transport import RetryPolicy, parse_retry_after
+from jobprobe.llm import errors
 
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor import JobMonitor, JobSpec, errors
-from monitor.tools import Tool
+from jobprobe.monitor import JobMonitor, JobSpec, errors
+from jobprobe.monitor.tools import Tool
 from tests.services import BUSYBOX_IMAGE
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker]

@@ -24,10 +24,10 @@ from typing import Any
 import psutil
 import pytest
 
-from store import jobs as store_jobs
-from store import samples as store_samples
-from store.db import Store
-from store.reports import reports_for_job
+from jobprobe.store import jobs as store_jobs
+from jobprobe.store import samples as store_samples
+from jobprobe.store.db import Store
+from jobprobe.store.reports import reports_for_job
 from tests import services, workers
 from tests.polling import wait_for
 
@@ -436,9 +436,9 @@ def test_postgres_down_when_a_job_ends_spools_and_replays(
 def test_postgres_down_when_a_job_is_claimed_retries_until_it_is_back(
     private_redis: PrivateRedis, private_pg: tuple[PrivatePostgres, str], tmp_path: Path
 ) -> None:
-    from tasks import submission
-    from worker.app import RUN_SIMULATION, create_app
-    from worker.settings import load_settings
+    from jobprobe.tasks import submission
+    from jobprobe.worker.app import RUN_SIMULATION, create_app
+    from jobprobe.worker.settings import load_settings
 
     pg, db_url = private_pg
     data_dir = tmp_path / "data"
@@ -509,8 +509,8 @@ def test_an_ended_job_delivered_again_gets_its_one_report(
 ) -> None:
     import redis
 
-    from worker.app import RUN_SIMULATION, create_app
-    from worker.settings import load_settings
+    from jobprobe.worker.app import RUN_SIMULATION, create_app
+    from jobprobe.worker.settings import load_settings
 
     env = workers.jobprobe_env(private_redis.url, pg_url, tmp_path / "data")
     settings = load_settings(

@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
+from jobprobe.worker.app import RUN_SIMULATION
 from tests import workers
-from worker.app import RUN_SIMULATION
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +46,7 @@ def poll(probe: Callable[[], T | None], *, timeout: float, what: str, interval: 
 
 
 class FlowerProcess:
-    """``celery -A worker.app flower`` on a free loopback port, stopped by PID."""
+    """``celery -A jobprobe.worker.app flower`` on a free loopback port, stopped by PID."""
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.port = free_port()
@@ -54,7 +54,7 @@ class FlowerProcess:
         self._log = log_path.open("ab")
         self.log_path = log_path
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker.app", "flower",
+            [sys.executable, "-m", "celery", "-A", "jobprobe.worker.app", "flower",
              "--address=127.0.0.1", f"--port={self.port}"],
             cwd=workers.ROOT, env={**env, "FLOWER_UNAUTHENTICATED_API": "true"},
             stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,

@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from analysis import bottleneck
-from monitor import JobMonitor, JobSpec
-from monitor.tools import load_registry
-from profiler import errors
-from profiler.gpu_nvidia import NvidiaSampler
+from jobprobe.analysis import bottleneck
+from jobprobe.monitor import JobMonitor, JobSpec
+from jobprobe.monitor.tools import load_registry
+from jobprobe.profiler import errors
+from jobprobe.profiler.gpu_nvidia import NvidiaSampler
 from tests import workers
 
 pytestmark = pytest.mark.gpu

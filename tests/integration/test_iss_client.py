@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from iss_client import (
+from jobprobe.iss_client import (
     IssAuthError,
     IssClient,
     IssCredentialsError,
@@ -25,7 +25,7 @@ from iss_client import (
     IssTimeoutError,
     is_transient,
 )
-from iss_client.devserver import DevServer
+from jobprobe.iss_client.devserver import DevServer
 from tests import services
 
 SECRET = "cs-7f3c9e1d-SUPER-SECRET-value"
@@ -223,7 +223,7 @@ def test_wait_for_job_has_a_deadline(dev: DevServer, client: IssClient) -> None:
 
 def test_secrets_never_leak(dev: DevServer, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    for name in ("httpx", "httpcore", "iss_client", "urllib3"):
+    for name in ("httpx", "httpcore", "jobprobe.iss_client", "urllib3"):
         logging.getLogger(name).setLevel(logging.DEBUG)
     tokens: list[str] = []
     texts: list[str] = []
@@ -312,7 +312,7 @@ def test_credentials_from_secrets_manager(
 
 def test_devserver_module_runs_on_loopback() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "iss_client.devserver", "--port", "0"],
+        [sys.executable, "-m", "jobprobe.iss_client.devserver", "--port", "0"],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from iss_client.devserver import DevServer
+from jobprobe.iss_client.devserver import DevServer
 from tests import workers
 from tests.polling import wait_for
 
@@ -158,8 +158,8 @@ def test_sync_upserts_changed_jobs_and_a_second_sync_changes_nothing(
 def test_beat_sync_task_runs_on_the_worker(
     still_iss: DevServer, redis_url: str, pg_url: str, tmp_path: Path
 ) -> None:
-    from worker.app import create_app
-    from worker.settings import load_settings
+    from jobprobe.worker.app import create_app
+    from jobprobe.worker.settings import load_settings
 
     env, worker = start_cluster(still_iss, redis_url, pg_url, tmp_path / "data")
     try:
@@ -225,9 +225,9 @@ def test_unconfigured_iss_is_one_line(tmp_path: Path) -> None:
 
 
 def test_sync_task_skips_when_iss_is_not_configured(tmp_path: Path) -> None:
-    from tasks import iss as iss_tasks
-    from worker.app import create_app
-    from worker.settings import load_settings
+    from jobprobe.tasks import iss as iss_tasks
+    from jobprobe.worker.app import create_app
+    from jobprobe.worker.settings import load_settings
 
     create_app(load_settings(data_dir=tmp_path))
     assert iss_tasks.sync_iss_jobs.apply().get() == {"skipped": "ISS not configured"}

@@ -17,9 +17,9 @@ from urllib.parse import unquote
 
 import pytest
 
-import llm
-from analysis import report
-from llm import errors
+from jobprobe import llm
+from jobprobe.analysis import report
+from jobprobe.llm import errors
 from tests.unit.analysis.recorded import load_profile
 
 MODEL_ID = "anthropic.claude-3-haiku-20240307-v1:0"

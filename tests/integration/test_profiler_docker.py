@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from profiler import ContainerResourceMonitor, ResourceProfiler, errors
+from jobprobe.profiler import ContainerResourceMonitor, ResourceProfiler, errors
 
 pytestmark = pytest.mark.docker
 

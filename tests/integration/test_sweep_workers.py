@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from store import reports as store_reports
-from store import sweeps as store_sweeps
-from store.db import Store
+from jobprobe.store import reports as store_reports
+from jobprobe.store import sweeps as store_sweeps
+from jobprobe.store.db import Store
 from tests import workers
 
 pytestmark = pytest.mark.integration

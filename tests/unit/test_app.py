@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from store.db import Store
-from tasks import submission
+from jobprobe.store.db import Store
+from jobprobe.tasks import submission
+from jobprobe.worker.app import RUN_SIMULATION, create_app
+from jobprobe.worker.settings import load_settings
 from tests import services
-from worker.app import RUN_SIMULATION, create_app
-from worker.settings import load_settings
 
 
 def test_each_queue_has_its_own_exchange_and_routing_key() -> None:
@@ -62,7 +62,7 @@ def test_queue_choice(
     job_id = submission.create("t", script, gpus=gpus, queue=queue, settings=settings)
     store = Store(settings.resolved_database_url)
     with store.session() as session:
-        from store import jobs
+        from jobprobe.store import jobs
 
         assert jobs.get_job(session, job_id).queue == expected
     store.dispose()

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from worker.settings import Settings
+from jobprobe.worker.settings import Settings
 
 yaml = pytest.importorskip("yaml", reason="PyYAML is in the dev extra: pip install -e '.[dev]'")
 
@@ -71,7 +71,7 @@ def test_every_celery_command_names_the_real_app(compose: dict[str, Any]) -> Non
         argv = _argv(_services(compose)[name])
         assert argv[:2] == ["celery", "-A"], f"{name}: {argv}"
         module = argv[2]
-        assert module == "worker.app"
+        assert module == "jobprobe.worker.app"
         assert hasattr(importlib.import_module(module), "get_app")
         assert argv[3] == {"beat": "beat", "flower": "flower"}.get(name, "worker")
 
@@ -132,4 +132,4 @@ def test_dockerfile_installs_the_package_as_a_non_root_user() -> None:
     assert re.search(r"pip install \"?\.\[[^\]]*flower[^\]]*\]", text)
     users = re.findall(r"^USER (\S+)", text, re.M)
     assert users and users[-1] not in {"root", "0"}
-    assert re.search(r'^CMD \["celery", "-A", "worker\.app", "worker"', text, re.M)
+    assert re.search(r'^CMD \["celery", "-A", "jobprobe\.worker\.app", "worker"', text, re.M)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-import cli
-from worker.settings import Settings
+from jobprobe import cli
+from jobprobe.worker.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -44,6 +44,6 @@ def test_quick_start_is_what_ci_runs() -> None:
 
 
 def test_bottleneck_rule_table_is_the_code_s() -> None:
-    from analysis import rules
+    from jobprobe.analysis import rules
 
     assert rules.markdown_table() in README, "re-render the README's table: rules.markdown_table()"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from worker import errors
-from worker.settings import Settings, load_settings
+from jobprobe.worker import errors
+from jobprobe.worker.settings import Settings, load_settings
 
 
 def test_defaults_are_embedded_sqlite(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:

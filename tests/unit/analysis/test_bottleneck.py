@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from analysis import bottleneck, rules
+from jobprobe.analysis import bottleneck, rules
 
 Loader = Callable[[str], dict[str, Any]]
 

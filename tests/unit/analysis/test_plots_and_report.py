@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from analysis import plots, regression, report, saturation, trends
+from jobprobe.analysis import plots, regression, report, saturation, trends
 
 Loader = Callable[[str], dict[str, Any]]
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from analysis import regression
+from jobprobe.analysis import regression
 
 Loader = Callable[[str], dict[str, Any]]
 

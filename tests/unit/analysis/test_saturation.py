@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from analysis import saturation
+from jobprobe.analysis import saturation
 
 Loader = Callable[[str], dict[str, Any]]
 LOADS = [1, 2, 4, 6, 8, 10, 12, 16, 20, 24]

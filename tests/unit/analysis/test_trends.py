@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from analysis import stats, trends
+from jobprobe.analysis import stats, trends
 
 Loader = Callable[[str], dict[str, Any]]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from iss_client import (
+from jobprobe.iss_client import (
     KNOWN_STATUSES,
     TERMINAL_STATUSES,
     FileList,
@@ -17,7 +17,7 @@ from iss_client import (
     Platform,
     is_transient,
 )
-from iss_client.auth import ClientCredentials
+from jobprobe.iss_client.auth import ClientCredentials
 
 JOB = {
     "JobRequestID": "JR-1",

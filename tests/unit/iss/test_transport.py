@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from iss_client.transport import RETRY_STATUSES, RetryPolicy, parse_retry_after
-from iss_client.urls import file_path, segment
+from jobprobe.iss_client.transport import RETRY_STATUSES, RetryPolicy, parse_retry_after
+from jobprobe.iss_client.urls import file_path, segment
 
 NOW = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-import llm
-from analysis import regression, report, saturation
-from llm import errors, facts
+from jobprobe import llm
+from jobprobe.analysis import regression, report, saturation
+from jobprobe.llm import errors, facts
 from tests.unit.analysis import recorded
 
 _profile = recorded.load_profile

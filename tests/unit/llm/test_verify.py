@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llm import verify
+from jobprobe.llm import verify
 
 FACTS = {
     "subject": "job",

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from monitor import JobMonitor, JobSpec
-from monitor.tools import load_registry
+from jobprobe.monitor import JobMonitor, JobSpec
+from jobprobe.monitor.tools import load_registry
 
 TOOLS = load_registry()
 
@@ -136,8 +136,8 @@ def test_bad_metrics_file_is_reported_not_hidden(tmp_path: Path) -> None:
 
 
 def test_missing_program_is_a_launch_error(tmp_path: Path) -> None:
-    from monitor import errors
-    from monitor.tools import Tool
+    from jobprobe.monitor import errors
+    from jobprobe.monitor.tools import Tool
 
     tool = Tool(name="ghost", command=("/nonexistent/solver", "{script}"))
     job = JobSpec(job_id="j" * 32, tool=tool, script_name="x", script_content="")
@@ -148,8 +148,8 @@ def test_missing_program_is_a_launch_error(tmp_path: Path) -> None:
 LAUNCHER = """
 import json, sys, tempfile
 from pathlib import Path
-from monitor import JobMonitor, JobSpec
-from monitor.tools import load_registry
+from jobprobe.monitor import JobMonitor, JobSpec
+from jobprobe.monitor.tools import load_registry
 
 ballast = bytearray(300 * 2**20)  # a launcher as big as a worker with its libraries loaded
 for i in range(0, len(ballast), 4096):

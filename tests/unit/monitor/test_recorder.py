@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from monitor import recorder
-from store import jobs as store_jobs
-from store import reports as store_reports
-from store.db import Store
-from store.spool import Spool
-from tasks.analysis import analyze_job_now
+from jobprobe.monitor import recorder
+from jobprobe.store import jobs as store_jobs
+from jobprobe.store import reports as store_reports
+from jobprobe.store.db import Store
+from jobprobe.store.spool import Spool
+from jobprobe.tasks.analysis import analyze_job_now
 
 TOOLS = '[tools.true]\ndescription = "does nothing"\ncommand = ["true"]\nqueue = "cpu"\n'
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor import errors
-from monitor.tools import get_tool, load_registry
+from jobprobe.monitor import errors
+from jobprobe.monitor.tools import get_tool, load_registry
 
 
 def test_bundled_registry_has_python_and_bash() -> None:

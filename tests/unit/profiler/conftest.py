@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from profiler import ResourceProfiler
+from jobprobe.profiler import ResourceProfiler
 
 
 def spawn(code: str, **kwargs: Any) -> subprocess.Popen[bytes]:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from profiler import ResourceProfiler, errors
-from profiler.gpu_nvidia import NvidiaSampler
+from jobprobe.profiler import ResourceProfiler, errors
+from jobprobe.profiler.gpu_nvidia import NvidiaSampler
 
 from .fake_nvml import FakeNvml
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from profiler import container, gpu_nvidia, procfs, rates, summary, system
-from profiler import disk as disk_mod
-from profiler.process_tree import ProcessTreeSampler
+from jobprobe.profiler import container, gpu_nvidia, procfs, rates, summary, system
+from jobprobe.profiler import disk as disk_mod
+from jobprobe.profiler.process_tree import ProcessTreeSampler
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 PROC = DATA / "proc"
@@ -209,7 +209,7 @@ def test_diskstats_recorded_counts_whole_disks_once() -> None:
 
 
 def test_active_mean_leaves_out_idle_start_and_end() -> None:
-    from profiler.summary import active_mean
+    from jobprobe.profiler.summary import active_mean
 
     assert active_mean([0, 0, None, 90, 100, 0, 100, 0]) == pytest.approx(72.5)
     assert active_mean([0.0, 0.0]) == 0.0

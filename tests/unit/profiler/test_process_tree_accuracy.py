@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from profiler import ResourceProfiler
+from jobprobe.profiler import ResourceProfiler
 
 from .conftest import run_profiled, spawn
 

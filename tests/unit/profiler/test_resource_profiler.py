@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from profiler import ResourceProfiler, errors
+from jobprobe.profiler import ResourceProfiler, errors
 
 from .conftest import spawn
 from .fake_nvml import FakeNvml
@@ -128,7 +128,7 @@ def test_two_profilers_at_once_do_not_interfere(reaped: list[Any]) -> None:
 def test_unavailable_samplers_are_reported_with_empty_sections(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="profiler")
+    caplog.set_level(logging.DEBUG, logger="jobprobe.profiler")
     samples: list[dict[str, Any]] = []
     profiler = ResourceProfiler(
         0.05,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from profiler.process_tree import COUNTERS, ProcReading, TreeTotals
+from jobprobe.profiler.process_tree import COUNTERS, ProcReading, TreeTotals
 
 
 def proc(pid: int, ppid: int, cpu: float, write: float = 0.0, start: int = 1) -> ProcReading:

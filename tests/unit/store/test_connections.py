@@ -9,8 +9,8 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from store import errors
-from store.db import Store
+from jobprobe.store import errors
+from jobprobe.store.db import Store
 from tests import services
 
 

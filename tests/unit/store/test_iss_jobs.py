@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from store import iss_jobs
-from store import jobs as store_jobs
-from store.db import Store
-from store.records import to_record
+from jobprobe.store import iss_jobs
+from jobprobe.store import jobs as store_jobs
+from jobprobe.store.db import Store
+from jobprobe.store.records import to_record
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 PATH = (

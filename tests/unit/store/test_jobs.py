@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from store import errors, records
-from store import jobs as q
-from store import samples as store_samples
-from store.db import Store
-from store.spool import Spool
+from jobprobe.store import errors, records
+from jobprobe.store import jobs as q
+from jobprobe.store import samples as store_samples
+from jobprobe.store.db import Store
+from jobprobe.store.spool import Spool
 
 
 def make(store: Store, **kwargs: object) -> str:

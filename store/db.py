@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +24,8 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 #: A pooled connection idle longer than this (seconds) is pinged before it is used again, so
 #: that one left dead by a database restart is replaced without an error.
 PING_IF_IDLE_S = 1.0
+#: How PostgreSQL and SQLite say that a table is missing.
+_MISSING_TABLE = re.compile(r"relation \"[^\"]+\" does not exist|no such table", re.I)
 _ready: set[str] = set()
 _ready_lock = threading.Lock()
 
@@ -91,20 +97,55 @@ def _alembic_config(engine: Engine) -> Any:
 
 
 def head_revision() -> str:
-    """The newest migration id shipped with this code."""
-    from alembic.script import ScriptDirectory
+    """The newest migration id shipped with this code.
 
-    script = ScriptDirectory(str(MIGRATIONS_DIR))
-    head = script.get_current_head()
-    assert head is not None
-    return head
+    Migration files are named ``NNNN_what.py`` with revision ``NNNN`` (a unit test holds every
+    file to it), so the head is read from the file names without importing Alembic.
+    """
+    return max(p.name.split("_", 1)[0] for p in (MIGRATIONS_DIR / "versions").glob("[0-9]*_*.py"))
 
 
-def init_db(engine: Engine) -> None:
-    """Bring the schema to the newest migration (once per engine URL and process)."""
+def _stamp_matches(stamp: Path | None, head: str) -> bool:
+    try:
+        return stamp is not None and stamp.read_text().strip() == head
+    except OSError:
+        return False
+
+
+def _database_exists(engine: Engine) -> bool:
+    """False for a SQLite file deleted since its stamp was written (it comes back empty).
+
+    A server database dropped and made anew shows up as a missing table instead (see Store).
+    """
+    if engine.dialect.name != "sqlite":
+        return True
+    database = engine.url.database
+    return bool(database) and database != ":memory:" and Path(database).expanduser().is_file()
+
+
+def _write_stamp(stamp: Path, head: str) -> None:
+    # Written atomically: a reader never sees half a revision id.
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    tmp = stamp.with_name(f".{stamp.name}.{os.getpid()}")
+    tmp.write_text(head + "\n")
+    tmp.replace(stamp)
+
+
+def init_db(engine: Engine, *, stamp: Path | None = None) -> None:
+    """Bring the schema to the newest migration (once per engine URL and process).
+
+    ``stamp`` is a file that remembers, across processes, that this database's schema was found
+    current: when it names the head revision, no check is made at all (a command that reads a
+    few rows then starts without a catalog query or Alembic). It is written after a check or
+    an upgrade.
+    """
     key = engine.url.render_as_string(hide_password=False)
     with _ready_lock:
         if key in _ready:
+            return
+        head = head_revision()
+        if _stamp_matches(stamp, head) and _database_exists(engine):
+            _ready.add(key)
             return
         try:
             with engine.connect() as conn:
@@ -113,13 +154,26 @@ def init_db(engine: Engine) -> None:
                     current = conn.execute(
                         sa.text("SELECT version_num FROM alembic_version")
                     ).scalar()
-            if current != head_revision():
+            if current != head:
                 from alembic import command
 
                 command.upgrade(_alembic_config(engine), "head")
         except exc.OperationalError as e:
             raise errors.StoreUnavailable(describe_unavailable(engine, e)) from e
+        if stamp is not None:
+            with contextlib.suppress(OSError):  # only an optimisation: the next process checks
+                _write_stamp(stamp, head)
         _ready.add(key)
+
+
+def schema_stamp_path(stamp_dir: Path, url: str) -> Path:
+    """The stamp file for the database at ``url`` (one per database, credentials not in it)."""
+    u = sa.engine.make_url(url)
+    where = u.render_as_string(hide_password=True)
+    if u.get_backend_name() == "sqlite" and u.database:
+        where = str(Path(u.database).expanduser().resolve())
+    digest = hashlib.sha256(where.encode()).hexdigest()[:16]
+    return stamp_dir / f"schema-{digest}"
 
 
 def describe_unavailable(engine: Engine, error: BaseException) -> str:
@@ -137,13 +191,19 @@ class Store:
     """An engine and its session factory: the one handle the rest of jobprobe holds."""
 
     def __init__(
-        self, url: str, *, migrate: bool = True, ping_if_idle_s: float = PING_IF_IDLE_S
+        self,
+        url: str,
+        *,
+        migrate: bool = True,
+        ping_if_idle_s: float = PING_IF_IDLE_S,
+        schema_stamp_dir: Path | None = None,
     ) -> None:
         self.url = url
         self.engine = make_engine(url, ping_if_idle_s=ping_if_idle_s)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._stamp = None if schema_stamp_dir is None else schema_stamp_path(schema_stamp_dir, url)
         if migrate:
-            init_db(self.engine)
+            init_db(self.engine, stamp=self._stamp)
 
     @property
     def dialect(self) -> str:
@@ -181,6 +241,15 @@ class Store:
             yield
         except exc.OperationalError as e:
             raise errors.StoreUnavailable(describe_unavailable(self.engine, e)) from e
+        except exc.ProgrammingError as e:
+            if self._stamp is not None and _MISSING_TABLE.search(str(e.orig)):
+                # The stamp outlived the schema (the database was dropped and made anew).
+                self._stamp.unlink(missing_ok=True)
+                raise errors.StoreError(
+                    "the database has no jobprobe tables (it was replaced since this machine "
+                    "last used it); run the command again to create them"
+                ) from e
+            raise errors.StoreError(f"database error: {str(e).splitlines()[0]}") from e
         except exc.SQLAlchemyError as e:
             raise errors.StoreError(f"database error: {str(e).splitlines()[0]}") from e
 

@@ -54,15 +54,20 @@ def require_postgres() -> None:
 
 def create_pg_database(prefix: str = "jobprobe_test") -> tuple[str, str]:
     """Create a fresh PostgreSQL database; return (sqlalchemy_url, name)."""
-    import psycopg
-
     require_postgres()
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    return create_pg_database_named(name), name
+
+
+def create_pg_database_named(name: str) -> str:
+    """Create the PostgreSQL database ``name``; return its sqlalchemy URL."""
+    import psycopg
+
     with psycopg.connect(
         f"host={PG_HOST} port={PG_PORT} user={PG_USER} dbname=postgres", autocommit=True
     ) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    return f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}", name
+    return f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
 
 
 def drop_pg_database(name: str) -> None:

@@ -31,7 +31,9 @@ def get_store(settings: Settings) -> Store:
     with _lock:
         store = _stores.get(key)
         if store is None:
-            store = Store(settings.resolved_database_url)
+            store = Store(
+                settings.resolved_database_url, schema_stamp_dir=settings.data_dir / "schema"
+            )
             _stores[key] = store
         return store
 

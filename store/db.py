@@ -120,7 +120,9 @@ def _database_exists(engine: Engine) -> bool:
     if engine.dialect.name != "sqlite":
         return True
     database = engine.url.database
-    return bool(database) and database != ":memory:" and Path(database).expanduser().is_file()
+    if not database or database == ":memory:":
+        return False
+    return Path(database).expanduser().is_file()
 
 
 def _write_stamp(stamp: Path, head: str) -> None:

@@ -23,6 +23,7 @@ from jobprobe.monitor import container as container_mod
 from jobprobe.monitor import process
 from jobprobe.monitor.sample_buffer import SampleBuffer
 from jobprobe.monitor.tools import Tool
+from jobprobe.store.status import JobStatus
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class JobSpec:
 class JobOutcome:
     """How a job ended, with its measured usage and profile."""
 
-    status: str
+    status: JobStatus
     returncode: int | None
     error: str | None
     started_at: datetime
@@ -190,7 +191,7 @@ class JobMonitor:
         duration = time.monotonic() - t0
         unwritten = buffer.close() if buffer else []
         metrics, metrics_error = _read_metrics(workdir / METRICS_FILE)
-        if metrics_error and error is None and status == "success":
+        if metrics_error and error is None and status == JobStatus.SUCCESS:
             error = metrics_error
         return JobOutcome(
             status=status,
@@ -228,20 +229,22 @@ class JobMonitor:
             buffer.start()
         return prof
 
-    def _wait_loop(self, wait: Callable[[float], Any], timeout_s: float) -> tuple[Any, str | None]:
-        """Wait for the exit; returns (exit or None, 'timeout'|'cancelled'|None)."""
+    def _wait_loop(
+        self, wait: Callable[[float], Any], timeout_s: float
+    ) -> tuple[Any, JobStatus | None]:
+        """Wait for the exit; returns (exit or None, TIMEOUT or CANCELLED when stopped first)."""
         deadline = time.monotonic() + timeout_s
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return None, "timeout"
+                return None, JobStatus.TIMEOUT
             result = wait(min(remaining, self.cancel_poll_seconds))
             if result is not None:
                 return result, None
             if self._cancel.is_set() or (
                 self.should_cancel is not None and self._asked_to_cancel()
             ):
-                return None, "cancelled"
+                return None, JobStatus.CANCELLED
 
     def _asked_to_cancel(self) -> bool:
         assert self.should_cancel is not None
@@ -253,7 +256,7 @@ class JobMonitor:
 
     def _run_process(
         self, spec: JobSpec, workdir: Path, stdout: Path, stderr: Path, buffer: SampleBuffer | None
-    ) -> tuple[str, int | None, dict[str, float | None], dict[str, Any] | None, str | None]:
+    ) -> tuple[JobStatus, int | None, dict[str, float | None], dict[str, Any] | None, str | None]:
         argv = spec.tool.argv(
             script=Path(spec.script_name).name,
             workdir=str(workdir),
@@ -303,7 +306,7 @@ class JobMonitor:
 
     def _run_container(
         self, spec: JobSpec, workdir: Path, stdout: Path, stderr: Path, buffer: SampleBuffer | None
-    ) -> tuple[str, int | None, dict[str, float | None], dict[str, Any] | None, str | None]:
+    ) -> tuple[JobStatus, int | None, dict[str, float | None], dict[str, Any] | None, str | None]:
         assert spec.tool.image is not None
         client = container_mod.connect(self.docker_base_url)
         inside = container_mod.CONTAINER_WORKDIR
@@ -343,7 +346,7 @@ class JobMonitor:
         status, error = _verdict(stopped, code, spec.timeout_s, stderr)
         if oom:
             status, error = (
-                "failed",
+                JobStatus.FAILED,
                 "the container was killed for exceeding its memory limit (OOM)",
             )
         return status, code, rusage, profile, error
@@ -379,21 +382,21 @@ def _fold_exact_io(profile: dict[str, Any] | None, ru: Any) -> None:
 
 
 def _verdict(
-    stopped: str | None, code: int | None, timeout_s: float, stderr: Path
-) -> tuple[str, str | None]:
-    if stopped == "timeout":
-        return "timeout", f"killed after its {timeout_s:g} s timeout"
-    if stopped == "cancelled":
-        return "cancelled", "cancelled on request"
+    stopped: JobStatus | None, code: int | None, timeout_s: float, stderr: Path
+) -> tuple[JobStatus, str | None]:
+    if stopped == JobStatus.TIMEOUT:
+        return stopped, f"killed after its {timeout_s:g} s timeout"
+    if stopped == JobStatus.CANCELLED:
+        return stopped, "cancelled on request"
     if code == 0:
-        return "success", None
+        return JobStatus.SUCCESS, None
     last = next((ln for ln in reversed(_tail(stderr).splitlines()) if ln.strip()), "")
     why = (
         f"exited with code {code}"
         if code is not None and code >= 0
         else f"killed by signal {-(code or 0)}"
     )
-    return "failed", f"{why}: {last.strip()}" if last else why
+    return JobStatus.FAILED, f"{why}: {last.strip()}" if last else why
 
 
 def _read_metrics(path: Path) -> tuple[dict[str, Any], str | None]:

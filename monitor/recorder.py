@@ -19,6 +19,7 @@ from jobprobe.store import reports as store_reports
 from jobprobe.store import samples as store_samples
 from jobprobe.store.db import Store
 from jobprobe.store.spool import Spool
+from jobprobe.store.status import TERMINAL, JobStatus
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def run_recorded(
             # A delivery of a job that already ran to its end: its worker was lost after the
             # outcome's commit, perhaps before the analysis was queued.
             unreported = (
-                current.status in store_jobs.TERMINAL
+                current.status in TERMINAL
                 and current.duration_s is not None  # ended by a run (not lost, not never started)
                 and store_reports.job_report(session, current.id) is None
             )
@@ -110,10 +111,11 @@ def run_recorded(
 
 
 def _fail_before_start(store: Store, spool: Spool, job_id: str, reason: str) -> dict[str, Any]:
-    payload = {"status": "failed", "error": reason, "status_detail": "could not start"}
+    failed = JobStatus.FAILED
+    payload = {"status": failed, "error": reason, "status_detail": "could not start"}
     recorded = record(store, spool, job_id, payload, attempt=0, samples=[], ran=False)
     return {
-        "job_id": job_id, "status": "failed", "ran": False, "recorded": recorded,
+        "job_id": job_id, "status": failed, "ran": False, "recorded": recorded,
         "unreported": False, "error": reason,
     }  # fmt: skip
 

@@ -3,7 +3,7 @@
 An ISS job is a ``Job`` row with ``source="iss"`` and ``external_id=JobRequestID``. Its
 ``status`` speaks jobprobe's vocabulary (queued, running, success, failed); the exact ISS status
 lives in ``raw`` and in each status event's detail (``"iss: inprogress"``). Input is the raw ISS
-record as a dict, so this module does not depend on ``iss_client``.
+record as a dict; the ISS statuses are ``iss_client.models.JobStatus``.
 """
 
 from __future__ import annotations
@@ -15,35 +15,38 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from jobprobe.iss_client.models import JobStatus as IssStatus
 from jobprobe.store import errors
 from jobprobe.store import jobs as store_jobs
 from jobprobe.store.models import Job, JobLabel, StatusEvent, SyncState
+from jobprobe.store.status import JobStatus
 
 SOURCE = "iss"
 EVENT_PREFIX = "iss: "
 
 # ISS status -> jobprobe status. Unknown ISS statuses keep the job's previous jobprobe status.
-STATUS_MAP: dict[str, str] = {
-    "requested": "queued",
-    "queued": "queued",
-    "allocating": "queued",
-    "allocated": "queued",
-    "booting": "running",
-    "inprogress": "running",
-    "checkpointing": "running",
-    "releasing": "running",
-    "done": "success",
-    "complete": "success",
-    "released": "success",
-    "error": "failed",
+STATUS_MAP: dict[str, JobStatus] = {
+    IssStatus.REQUESTED: JobStatus.QUEUED,
+    IssStatus.QUEUED: JobStatus.QUEUED,
+    IssStatus.ALLOCATING: JobStatus.QUEUED,
+    IssStatus.ALLOCATED: JobStatus.QUEUED,
+    IssStatus.BOOTING: JobStatus.RUNNING,
+    IssStatus.INPROGRESS: JobStatus.RUNNING,
+    IssStatus.CHECKPOINTING: JobStatus.RUNNING,
+    IssStatus.RELEASING: JobStatus.RUNNING,
+    IssStatus.DONE: JobStatus.SUCCESS,
+    IssStatus.COMPLETE: JobStatus.SUCCESS,
+    IssStatus.RELEASED: JobStatus.SUCCESS,
+    IssStatus.ERROR: JobStatus.FAILED,
 }
-ENDED = frozenset({"success", "failed"})
+#: The jobprobe statuses an ISS job ends in.
+ENDED = frozenset({JobStatus.SUCCESS, JobStatus.FAILED})
 
 
-def jobprobe_status(iss_status: str | None, previous: str | None = None) -> str:
+def jobprobe_status(iss_status: str | None, previous: JobStatus | None = None) -> JobStatus:
     """The jobprobe status for an ISS status; an unknown one keeps ``previous`` (or queued)."""
     mapped = STATUS_MAP.get((iss_status or "").strip().lower())
-    return mapped or previous or "queued"
+    return mapped or previous or JobStatus.QUEUED
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -131,7 +134,7 @@ def _set_labels(session: Session, job: Job, labels: dict[str, str]) -> None:
 def _fill_times(session: Session, job: Job) -> None:
     """started/ended/duration from the job's ISS events (first running, first ended)."""
     events = _iss_events(session, job.id)
-    started = next((e.at for e in events if e.status == "running"), None)
+    started = next((e.at for e in events if e.status == JobStatus.RUNNING), None)
     ended = next((e.at for e in events if e.status in ENDED), None)
     job.started_at = started
     job.ended_at = ended if job.status in ENDED else None
@@ -229,7 +232,7 @@ def upsert_iss_job(
         last_status, last_at, changed = status, at, True
     if changed:
         row.status = jobprobe_status(last_status, row.status)
-        row.error = str(error_detail) if row.status == "failed" and error_detail else None
+        row.error = str(error_detail) if row.status == JobStatus.FAILED and error_detail else None
         row.updated_at = now
         session.flush()
         _fill_times(session, row)

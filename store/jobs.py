@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from jobprobe.store import errors
 from jobprobe.store.models import Base, Job, JobLabel, StatusEvent
+from jobprobe.store.status import FAILURES, FINISHED, TERMINAL, JobStatus, success_rate
 
 M = TypeVar("M", bound=Base)
 
@@ -22,8 +23,8 @@ M = TypeVar("M", bound=Base)
 JOBS = cast(sa.Table, Job.__table__)
 EVENTS = cast(sa.Table, StatusEvent.__table__)
 
-STATUSES = ("queued", "running", "success", "failed", "timeout", "cancelled", "lost")
-TERMINAL = frozenset({"success", "failed", "timeout", "cancelled", "lost"})
+#: Kept for cli.py until it reads ``store.status`` (not a definition: derived from the enum).
+STATUSES = tuple(JobStatus)
 
 
 def utcnow() -> datetime:
@@ -51,7 +52,7 @@ def create_job(
     sweep_id: str | None = None,
     source: str = "local",
     external_id: str | None = None,
-    status: str = "queued",
+    status: JobStatus = JobStatus.QUEUED,
     submitted_at: datetime | None = None,
     job_id: str | None = None,
 ) -> Job:
@@ -126,7 +127,7 @@ def get_job(session: Session, job_id: str, *, for_update: bool = False) -> Job:
 def set_status(
     session: Session,
     job: Job,
-    status: str,
+    status: JobStatus,
     *,
     detail: str | None = None,
     at: datetime | None = None,
@@ -181,11 +182,13 @@ def _settle_unclaimable(session: Session, job: Job, max_attempts: int) -> bool:
     if job.status in TERMINAL:
         return False
     if job.cancel_requested:
-        set_status(session, job, "cancelled", detail="cancelled before it started")
+        set_status(session, job, JobStatus.CANCELLED, detail="cancelled before it started")
         job.ended_at = utcnow()
         return False
     if job.attempts >= max_attempts:
-        set_status(session, job, "lost", detail=f"worker lost {job.attempts} time(s); giving up")
+        set_status(
+            session, job, JobStatus.LOST, detail=f"worker lost {job.attempts} time(s); giving up"
+        )
         job.ended_at = utcnow()
         job.error = f"worker lost during each of {job.attempts} attempt(s)"
         return False
@@ -206,7 +209,7 @@ def _claim(conn: sa.Connection, job_id: str, *, worker: str, max_attempts: int) 
     if row is None:
         return None
     if dialect != "postgresql":
-        event = {"job_id": row.id, "status": "running", "at": now,
+        event = {"job_id": row.id, "status": JobStatus.RUNNING, "at": now,
                  "detail": f"attempt {row.attempts} on {worker}"}  # fmt: skip
         conn.execute(_event_statement(), event)
     return Claim(
@@ -233,12 +236,12 @@ def _claim_statement(dialect: str) -> sa.Select[Any] | sa.Update:
         sa.update(JOBS)
         .where(
             JOBS.c.id == sa.bindparam("job_id"),
-            sa.or_(JOBS.c.status == "queued", JOBS.c.status == "running"),
+            JOBS.c.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)),
             JOBS.c.cancel_requested.is_(False),
             JOBS.c.attempts < sa.bindparam("max_attempts"),
         )
         .values(
-            status="running",
+            status=JobStatus.RUNNING,
             attempts=JOBS.c.attempts + 1,
             worker=sa.bindparam("worker"),
             started_at=now,
@@ -251,7 +254,8 @@ def _claim_statement(dialect: str) -> sa.Select[Any] | sa.Update:
         return update
     claimed = update.cte("claimed")
     detail = "attempt " + sa.cast(claimed.c.attempts, sa.String) + " on " + sa.bindparam("worker")
-    event = _event_from(sa.select(claimed.c.id, sa.literal("running"), now, detail))
+    running = sa.literal(JobStatus.RUNNING, EVENTS.c.status.type)
+    event = _event_from(sa.select(claimed.c.id, running, now, detail))
     return sa.select(claimed).add_cte(event.cte("event"))
 
 
@@ -306,7 +310,7 @@ def finish_job(conn: sa.Connection, job_id: str, outcome: Mapping[str, Any]) -> 
     """Write a job's outcome (a JSON-able mapping, as spooled) and its final status event."""
     ended = outcome.get("ended_at")
     ended_at = datetime.fromisoformat(ended) if isinstance(ended, str) else utcnow()
-    status = str(outcome["status"])
+    status = JobStatus(outcome["status"]).value
     values = {name: outcome[name] for name in FINISH_FIELDS if name in outcome}
     values.update(status=status, ended_at=ended_at, updated_at=ended_at)
     dialect = conn.dialect.name
@@ -332,8 +336,8 @@ def request_cancel(session: Session, job_id: str) -> Job:
     if job.status in TERMINAL:
         return job
     job.cancel_requested = True
-    if job.status == "queued":
-        set_status(session, job, "cancelled", detail="cancelled while queued")
+    if job.status == JobStatus.QUEUED:
+        set_status(session, job, JobStatus.CANCELLED, detail="cancelled while queued")
         job.ended_at = utcnow()
     else:
         job.updated_at = utcnow()
@@ -359,7 +363,7 @@ def status_history(session: Session, job_id: str) -> list[StatusEvent]:
 def _filtered(
     stmt: sa.Select[Any],
     *,
-    status: str | None = None,
+    status: JobStatus | None = None,
     tool: str | None = None,
     queue: str | None = None,
     source: str | None = None,
@@ -439,9 +443,9 @@ def job_stats(session: Session, *, by: str = "tool", **filters: Any) -> list[dic
     """Per-group counts, success rate, duration percentiles, CPU-seconds and peak memory."""
     group, _ = group_column(by)
     g = group.label("group")
-    ok = sa.func.sum(sa.case((Job.status == "success", 1), else_=0))
-    failed = sa.func.sum(sa.case((Job.status.in_(("failed", "timeout", "lost")), 1), else_=0))
-    finished = sa.func.sum(sa.case((Job.status.in_(tuple(TERMINAL - {"cancelled"})), 1), else_=0))
+    ok = sa.func.sum(sa.case((Job.status == JobStatus.SUCCESS, 1), else_=0))
+    failed = sa.func.sum(sa.case((Job.status.in_(sorted(FAILURES)), 1), else_=0))
+    finished = sa.func.sum(sa.case((Job.status.in_(sorted(FINISHED)), 1), else_=0))
     cols: list[Any] = [
         g,
         sa.func.count().label("jobs"),
@@ -464,7 +468,7 @@ def job_stats(session: Session, *, by: str = "tool", **filters: Any) -> list[dic
     if not postgres:
         _fill_percentiles_in_python(session, rows, group, filters)
     for row in rows:
-        row["success_rate"] = (row["succeeded"] / row["finished"]) if row["finished"] else None
+        row["success_rate"] = success_rate(row["succeeded"], row["finished"])
         for key, value in list(row.items()):
             if hasattr(value, "__float__") and not isinstance(value, int | float | bool):
                 row[key] = float(value)

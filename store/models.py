@@ -20,6 +20,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from jobprobe.store.columns import EnumText
+from jobprobe.store.status import JobStatus, SweepStatus
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -58,7 +61,9 @@ class Sweep(Base):
     params: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     labels: Mapped[dict[str, str]] = mapped_column(Json, default=dict)
     slo_p99_ms: Mapped[float | None] = mapped_column(Float)
-    status: Mapped[str] = mapped_column(String(16), default="running")
+    status: Mapped[SweepStatus] = mapped_column(
+        EnumText(SweepStatus, 16), default=SweepStatus.RUNNING
+    )
     created_at: Mapped[datetime] = mapped_column(Timestamp())
 
     jobs: Mapped[list[Job]] = relationship(back_populates="sweep", lazy="raise")
@@ -83,7 +88,7 @@ class Job(Base):
     timeout_s: Mapped[float | None] = mapped_column(Float)
     profile_enabled: Mapped[bool] = mapped_column(default=True)
     cancel_requested: Mapped[bool] = mapped_column(default=False)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[JobStatus] = mapped_column(EnumText(JobStatus, 16))
     returncode: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     submitted_at: Mapped[datetime] = mapped_column(Timestamp())
@@ -153,7 +158,7 @@ class StatusEvent(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(32))
+    status: Mapped[JobStatus] = mapped_column(EnumText(JobStatus, 32))
     at: Mapped[datetime] = mapped_column(Timestamp())
     detail: Mapped[str | None] = mapped_column(Text)
 

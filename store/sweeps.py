@@ -14,8 +14,7 @@ from jobprobe.store import errors, records
 from jobprobe.store import jobs as store_jobs
 from jobprobe.store.jobs import by_id_or_prefix
 from jobprobe.store.models import Job, Report, Sweep
-
-SWEEP_STATUSES = ("running", "done", "failed")
+from jobprobe.store.status import FINISHED, SweepStatus
 
 
 def create_sweep(
@@ -41,7 +40,7 @@ def create_sweep(
         params=dict(params or {}),
         labels=dict(labels or {}),
         slo_p99_ms=slo_p99_ms,
-        status="running",
+        status=SweepStatus.RUNNING,
         created_at=store_jobs.utcnow(),
     )
     session.add(sweep)
@@ -80,10 +79,8 @@ def sweep_jobs(session: Session, sweep_id: str) -> list[Job]:
     return list(session.scalars(stmt))
 
 
-def mark_sweep_status(session: Session, sweep_id: str, status: str) -> None:
-    """Set a sweep's status (``running``, ``done`` or ``failed``)."""
-    if status not in SWEEP_STATUSES:
-        raise errors.StoreError(f"unknown sweep status {status!r}")
+def mark_sweep_status(session: Session, sweep_id: str, status: SweepStatus) -> None:
+    """Set a sweep's status."""
     session.execute(sa.update(Sweep).where(Sweep.id == sweep_id).values(status=status))
 
 
@@ -118,11 +115,11 @@ def records_between(
     """Job records (no timeseries) submitted in ``[since, until)``, oldest first, streamed.
 
     ``filters`` are those of ``job_history`` (status, tool, queue, source, labels).
-    ``finished_only`` keeps jobs that ended (cancelled ones excluded).
+    ``finished_only`` keeps finished jobs (``status.FINISHED``: cancelled ones excluded).
     """
     stmt = store_jobs._filtered(sa.select(Job), since=since, until=until, **filters)
     if finished_only:
-        stmt = stmt.where(Job.status.in_(sorted(store_jobs.TERMINAL - {"cancelled"})))
+        stmt = stmt.where(Job.status.in_(sorted(FINISHED)))
     stmt = stmt.order_by(Job.submitted_at, Job.id)
     if limit is not None:
         stmt = stmt.limit(limit)

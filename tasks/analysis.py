@@ -32,6 +32,7 @@ from jobprobe.store import samples as store_samples
 from jobprobe.store import sweeps as store_sweeps
 from jobprobe.store.db import Store
 from jobprobe.store.models import Report, Sweep
+from jobprobe.store.status import TERMINAL, JobStatus, SweepStatus
 from jobprobe.tasks import errors
 from jobprobe.tasks.follow_up import ANALYZE_JOB
 from jobprobe.worker import runtime
@@ -128,7 +129,7 @@ def _report_summary(saved: Report, *, written: bool) -> dict[str, Any]:
 def sweep_ended(session: Any, sweep_id: str) -> bool:
     """True when every job of the sweep has ended."""
     jobs = store_sweeps.sweep_jobs(session, sweep_id)
-    return bool(jobs) and all(j.status in store_jobs.TERMINAL for j in jobs)
+    return bool(jobs) and all(j.status in TERMINAL for j in jobs)
 
 
 def number(value: Any) -> float | None:
@@ -146,7 +147,7 @@ def sweep_points(sweep: Sweep, recs: Sequence[Mapping[str, Any]]) -> list[dict[s
     seen: dict[float, int] = {}
     for rec in recs:
         value = number((rec.get("params") or {}).get(sweep.vary_name))
-        if rec.get("status") != "success" or value is None:
+        if rec.get("status") != JobStatus.SUCCESS or value is None:
             continue
         metrics = rec.get("metrics") or {}
         duration = number(rec.get("duration_seconds"))
@@ -199,7 +200,7 @@ def sweep_analysis(session: Any, sweep: Sweep) -> dict[str, Any]:
     recs = [records.to_record(j) for j in jobs]
     result = saturation.sweep_report(sweep_points(sweep, recs), slo_p99=sweep.slo_p99_ms)
     facts = report.sweep_facts(result)
-    ended = [r for r in recs if r["status"] in store_jobs.TERMINAL]
+    ended = [r for r in recs if r["status"] in TERMINAL]
     facts.update(
         sweep_id=sweep.id,
         tool=sweep.tool,
@@ -211,8 +212,8 @@ def sweep_analysis(session: Any, sweep: Sweep) -> dict[str, Any]:
         jobs={
             "total": len(recs),
             "ended": len(ended),
-            "succeeded": sum(r["status"] == "success" for r in recs),
-            "failed": [r["task_id"] for r in ended if r["status"] != "success"],
+            "succeeded": sum(r["status"] == JobStatus.SUCCESS for r in recs),
+            "failed": [r["task_id"] for r in ended if r["status"] != JobStatus.SUCCESS],
         },
     )
     fingerprint = "\n".join(sorted(f"{r['task_id']}:{r['status']}" for r in ended))
@@ -248,9 +249,8 @@ def analyze_sweep_now(store: Store, sweep_id: str, reports_dir: Path) -> dict[st
             path=body["files"]["markdown"],
             sweep_id=sweep.id,
         )
-        store_sweeps.mark_sweep_status(
-            session, sweep.id, "done" if facts["jobs"]["succeeded"] else "failed"
-        )
+        done = SweepStatus.DONE if facts["jobs"]["succeeded"] else SweepStatus.FAILED
+        store_sweeps.mark_sweep_status(session, sweep.id, done)
         return {"sweep_id": sweep.id, "written": True, "report_id": saved.id}
 
 

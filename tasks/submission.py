@@ -14,6 +14,7 @@ from jobprobe.monitor import tools as tool_registry
 from jobprobe.store import jobs as store_jobs
 from jobprobe.store import records
 from jobprobe.store import samples as store_samples
+from jobprobe.store.status import TERMINAL
 from jobprobe.tasks import errors
 from jobprobe.worker import runtime
 from jobprobe.worker.settings import Settings, load_settings
@@ -221,7 +222,7 @@ def wait(
     while True:
         with store.session() as session:
             job = store_jobs.get_job(session, job_id)
-            if job.status in store_jobs.TERMINAL:
+            if job.status in TERMINAL:
                 return records.to_record(job, events=store_jobs.status_history(session, job.id))
         if deadline is not None and time.monotonic() >= deadline:
             raise errors.WaitTimeout(f"job {job_id} still {job.status} after {timeout:g} s")

@@ -6,7 +6,7 @@ Modules (import and qualify: ``from analysis import bottleneck`` then ``bottlene
 - ``saturation``: ``knee``, ``usl_fit``, ``slo_limit``, ``sweep_report``.
 - ``regression``: ``compare(baseline, candidate, thresholds=...) -> Comparison``.
 - ``trends``: ``usage_over_time``, ``trend_direction``, ``compare_periods``, ``drilldown``.
-- ``stats``: ``job_stats``.
+- ``stats``: ``percentile`` (the one percentile: store and profiler use it) and ``job_stats``.
 - ``plots``: ``plot_job``, ``plot_sweep``, ``plot_trend`` (PNG to a given path).
 - ``report``: ``job_report``, ``sweep_facts``, ``comparison_facts``, ``render_markdown``.
 - ``rules``: the bottleneck rule table (data).

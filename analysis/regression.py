@@ -2,8 +2,9 @@
 
 Per metric: the mean of each side, the relative change, and a verdict. A change past its
 threshold is a regression; with ``min_runs_for_test`` or more runs on each side, Welch's t-test
-must also reject equal means at ``alpha`` so that noise is not flagged. Success rate is flagged
-on its threshold alone (a failure is not noise).
+must also reject equal means at ``alpha`` so that noise is not flagged. Success rate (successes
+over finished runs, ``store.status.success_rate``) is flagged on its threshold alone (a failure
+is not noise).
 
 Direction of a ``metrics`` entry comes from its name (``metric_direction``): names containing a
 lower-is-better token (latency, ``_ms``, time, duration, error, fail, loss, p50/p90/p95/p99,
@@ -24,6 +25,7 @@ import numpy as np
 from scipy import stats
 
 from jobprobe.analysis import fields
+from jobprobe.store import status as job_status
 
 Direction = Literal["lower_is_better", "higher_is_better", "unknown"]
 Status = Literal["ok", "regressed", "improved", "new_cost", "not_comparable", "noise", "info"]
@@ -204,7 +206,8 @@ def _success_row(
     limits: Thresholds,
 ) -> MetricRow:
     def rate(side: Sequence[Mapping[str, Any]]) -> float | None:
-        return 100.0 * sum(r.get("status") == "success" for r in side) / len(side) if side else None
+        value = job_status.success_rate_of(str(r.get("status")) for r in side)
+        return None if value is None else 100.0 * value
 
     base, cand = rate(baseline), rate(candidate)
     row = MetricRow(
@@ -219,7 +222,7 @@ def _success_row(
         candidate_n=len(candidate),
     )
     if base is None or cand is None:
-        row.status, row.reason = "not_comparable", "one side has no runs"
+        row.status, row.reason = "not_comparable", "one side has no finished runs"
         return row
     row.relative_change = (cand - base) / base if base else None
     if base - cand >= limits.success_rate_points:

@@ -1,29 +1,43 @@
-"""Aggregates for ``job-stats``: counts by status, success rate, durations, CPU and memory."""
+"""Aggregates: the one percentile, and ``job-stats`` figures over records.
+
+Pure Python on purpose: the store and the profiler import ``percentile`` too, and a command
+that reads a few rows must not load numpy.
+"""
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from jobprobe.analysis import fields
+from jobprobe.store import status
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Percentile ``q`` (0-100) of ``values``, linearly interpolated between the two nearest
+    ranks (numpy's default); ``None`` when there are no values."""
+    if not values:
+        return None
+    s = sorted(values)
+    pos = (len(s) - 1) * q / 100.0
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
 
 
 def _summary(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     statuses = Counter(str(r.get("status")) for r in records)
-    finished = sum(statuses[s] for s in ("success", "failed", "timeout", "lost", "cancelled"))
     durations = [d for d in (fields.duration_s(r) for r in records) if d is not None]
     cpu = [c for c in (fields.cpu_seconds(r) for r in records) if c is not None]
     memory = [m for m in (fields.memory_peak_mb(r) for r in records) if m is not None]
     return {
         "jobs": len(records),
         "by_status": dict(sorted(statuses.items())),
-        "success_rate": statuses["success"] / finished if finished else None,
-        "duration_p50_s": float(np.percentile(durations, 50)) if durations else None,
-        "duration_p95_s": float(np.percentile(durations, 95)) if durations else None,
-        "duration_mean_s": float(np.mean(durations)) if durations else None,
+        "success_rate": status.success_rate_of(statuses.elements()),
+        "duration_p50_s": percentile(durations, 50),
+        "duration_p95_s": percentile(durations, 95),
+        "duration_mean_s": sum(durations) / len(durations) if durations else None,
         "cpu_seconds": float(sum(cpu)) if cpu else None,
         "memory_peak_mb": max(memory) if memory else None,
         "jobs_without_duration": len(records) - len(durations),
@@ -32,7 +46,8 @@ def _summary(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 def job_stats(records: Sequence[Mapping[str, Any]], *, by: str | None = None) -> dict[str, Any]:
     """Overall figures and, with ``by`` (``tool``, ``queue``, ``worker``, ``label:KEY``), per
-    group. Success rate counts finished jobs only; missing figures are left out, not zeroed."""
+    group. The success rate is ``store.status.success_rate`` (successes over finished jobs);
+    missing figures are left out, not zeroed."""
     result = {"overall": _summary(records), "groups": {}}
     if by:
         groups: dict[str, list[Mapping[str, Any]]] = {}

@@ -17,8 +17,7 @@ import numpy as np
 from scipy import stats
 
 from jobprobe.analysis import fields
-
-FAILED = ("failed", "timeout", "lost")
+from jobprobe.store import status
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,7 @@ def job_usage(record: Mapping[str, Any]) -> JobUsage:
         gpu_hours=gpu_hours,
         wasted_gpu_hours=wasted,
         held_gpus=bool(held),
-        failed=record.get("status") in FAILED,
+        failed=record.get("status") in status.FAILURES,
     )
 
 

@@ -6,9 +6,10 @@ no readings is ``None`` (never 0).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from jobprobe.analysis import stats as analysis_stats
 
 _MB = 1024.0 * 1024.0
 
@@ -19,22 +20,17 @@ def _values(col: Sequence[Any] | None) -> list[float]:
     return [float(v) for v in col or () if v is not None]
 
 
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """Linear-interpolated percentile ``q`` (0-100) of ``values``; ``None`` when empty."""
-    if not values:
-        return None
-    s = sorted(values)
-    pos = (len(s) - 1) * q / 100.0
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
-
-
 def stats(col: Sequence[Any] | None) -> dict[str, float | None]:
     """mean, min, max and p95 of a column, ignoring ``None``."""
     v = _values(col)
     if not v:
         return {"mean": None, "min": None, "max": None, "p95": None}
-    return {"mean": sum(v) / len(v), "min": min(v), "max": max(v), "p95": percentile(v, 95)}
+    return {
+        "mean": sum(v) / len(v),
+        "min": min(v),
+        "max": max(v),
+        "p95": analysis_stats.percentile(v, 95),
+    }
 
 
 def active_mean(col: Sequence[Any] | None) -> float | None:
@@ -143,8 +139,8 @@ def jitter_section(jitter_s: Sequence[float]) -> dict[str, float | None]:
     """p50, p99 and max of (actual - scheduled) sample times, in milliseconds."""
     ms = [j * 1000.0 for j in jitter_s]
     return {
-        "p50": percentile(ms, 50),
-        "p99": percentile(ms, 99),
+        "p50": analysis_stats.percentile(ms, 50),
+        "p99": analysis_stats.percentile(ms, 99),
         "max": max(ms) if ms else None,
     }
 

@@ -13,6 +13,7 @@ from typing import Any, TypeVar, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from jobprobe.analysis import stats
 from jobprobe.store import errors
 from jobprobe.store.models import Base, Job, JobLabel, StatusEvent
 from jobprobe.store.status import FAILURES, FINISHED, TERMINAL, JobStatus, success_rate
@@ -482,8 +483,6 @@ def _fill_percentiles_in_python(
     filters: Mapping[str, Any],
 ) -> None:
     """SQLite has no percentile_cont: compute the percentiles from the durations."""
-    import numpy as np
-
     stmt = _filtered(sa.select(group.label("group"), Job.duration_s), **filters).where(
         Job.duration_s.is_not(None)
     )
@@ -491,9 +490,9 @@ def _fill_percentiles_in_python(
     for grp, duration in session.execute(stmt):
         durations.setdefault(grp, []).append(duration)
     for row in rows:
-        values = durations.get(row["group"])
-        row["duration_p50_s"] = float(np.percentile(values, 50)) if values else None
-        row["duration_p95_s"] = float(np.percentile(values, 95)) if values else None
+        values = durations.get(row["group"], [])
+        row["duration_p50_s"] = stats.percentile(values, 50)
+        row["duration_p95_s"] = stats.percentile(values, 95)
 
 
 def records_for(session: Session, job_ids: Sequence[str]) -> list[Job]:

@@ -107,3 +107,17 @@ def test_job_stats(fleet: list[dict[str, Any]]) -> None:
     assert overall["duration_p50_s"] == 200.0
     assert set(result["groups"]) == {"cpu", "gpu"}
     assert stats.job_stats([])["overall"]["success_rate"] is None
+
+
+def test_success_rate_counts_finished_jobs_only(fleet: list[dict[str, Any]]) -> None:
+    fleet[0]["status"] = "cancelled"  # stopped by a person: neither success nor failure
+    fleet[1]["status"] = "running"
+    overall = stats.job_stats(fleet)["overall"]
+    assert overall["success_rate"] == pytest.approx(2 / 3)
+
+
+def test_percentile_interpolates_linearly() -> None:
+    assert stats.percentile(list(range(101)), 95) == 95
+    assert stats.percentile([1.0, 2.0], 50) == 1.5
+    assert stats.percentile([4.0], 99) == 4.0
+    assert stats.percentile([], 50) is None

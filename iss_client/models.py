@@ -7,7 +7,7 @@ strings, so a job of a type or status this code has never heard of is kept, not 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -57,14 +57,16 @@ TERMINAL_STATUSES: frozenset[str] = frozenset({"error", "done", "released", "com
 FILE_KINDS: frozenset[str] = frozenset({"iwps", "isim", "coho"})
 
 
-def parse_timestamp(value: str | None) -> datetime | None:
-    """Parse an ISS ISO-8601 timestamp; None when absent or not understood."""
-    if not value:
+def parse_timestamp(value: object) -> datetime | None:
+    """An ISS ISO-8601 timestamp as an aware datetime (one without an offset is UTC); None when
+    absent or not understood."""
+    if not isinstance(value, str) or not value:
         return None
     try:
-        return datetime.fromisoformat(value)
+        at = datetime.fromisoformat(value)
     except ValueError:
         return None
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 class IssModel(BaseModel):

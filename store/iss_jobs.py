@@ -9,13 +9,13 @@ record as a dict; the ISS statuses are ``iss_client.models.JobStatus``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from jobprobe.iss_client.models import JobStatus as IssStatus
+from jobprobe.iss_client import models as iss_models
 from jobprobe.store import errors
 from jobprobe.store import jobs as store_jobs
 from jobprobe.store.models import Job, JobLabel, StatusEvent, SyncState
@@ -26,18 +26,18 @@ EVENT_PREFIX = "iss: "
 
 # ISS status -> jobprobe status. Unknown ISS statuses keep the job's previous jobprobe status.
 STATUS_MAP: dict[str, JobStatus] = {
-    IssStatus.REQUESTED: JobStatus.QUEUED,
-    IssStatus.QUEUED: JobStatus.QUEUED,
-    IssStatus.ALLOCATING: JobStatus.QUEUED,
-    IssStatus.ALLOCATED: JobStatus.QUEUED,
-    IssStatus.BOOTING: JobStatus.RUNNING,
-    IssStatus.INPROGRESS: JobStatus.RUNNING,
-    IssStatus.CHECKPOINTING: JobStatus.RUNNING,
-    IssStatus.RELEASING: JobStatus.RUNNING,
-    IssStatus.DONE: JobStatus.SUCCESS,
-    IssStatus.COMPLETE: JobStatus.SUCCESS,
-    IssStatus.RELEASED: JobStatus.SUCCESS,
-    IssStatus.ERROR: JobStatus.FAILED,
+    iss_models.JobStatus.REQUESTED: JobStatus.QUEUED,
+    iss_models.JobStatus.QUEUED: JobStatus.QUEUED,
+    iss_models.JobStatus.ALLOCATING: JobStatus.QUEUED,
+    iss_models.JobStatus.ALLOCATED: JobStatus.QUEUED,
+    iss_models.JobStatus.BOOTING: JobStatus.RUNNING,
+    iss_models.JobStatus.INPROGRESS: JobStatus.RUNNING,
+    iss_models.JobStatus.CHECKPOINTING: JobStatus.RUNNING,
+    iss_models.JobStatus.RELEASING: JobStatus.RUNNING,
+    iss_models.JobStatus.DONE: JobStatus.SUCCESS,
+    iss_models.JobStatus.COMPLETE: JobStatus.SUCCESS,
+    iss_models.JobStatus.RELEASED: JobStatus.SUCCESS,
+    iss_models.JobStatus.ERROR: JobStatus.FAILED,
 }
 #: The jobprobe statuses an ISS job ends in.
 ENDED = frozenset({JobStatus.SUCCESS, JobStatus.FAILED})
@@ -47,21 +47,6 @@ def jobprobe_status(iss_status: str | None, previous: JobStatus | None = None) -
     """The jobprobe status for an ISS status; an unknown one keeps ``previous`` (or queued)."""
     mapped = STATUS_MAP.get((iss_status or "").strip().lower())
     return mapped or previous or JobStatus.QUEUED
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An ISS ISO-8601 timestamp as an aware datetime (UTC assumed), or None."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        at = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _metadata(record: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -83,11 +68,11 @@ def transitions(record: Mapping[str, Any], now: datetime) -> list[tuple[str, dat
         for item in sub_states:
             if not isinstance(item, Mapping) or not item.get("State"):
                 continue
-            at = parse_time(item.get("EnteredOn"))
+            at = iss_models.parse_timestamp(item.get("EnteredOn"))
             if at is not None:
                 steps.append((str(item["State"]), at))
     if not steps or steps[-1][0] != current:
-        at = parse_time(_metadata(record).get("LastUpdatedOn")) or now
+        at = iss_models.parse_timestamp(_metadata(record).get("LastUpdatedOn")) or now
         if steps and at < steps[-1][1]:
             at = steps[-1][1]
         steps.append((current, at))
@@ -139,10 +124,8 @@ def _fill_times(session: Session, job: Job) -> None:
     job.started_at = started
     job.ended_at = ended if job.status in ENDED else None
     if job.started_at is not None and job.ended_at is not None:
-        job.duration_s = max(0.0, (_aware(job.ended_at) - _aware(job.started_at)).total_seconds())
-        job.queue_wait_s = max(
-            0.0, (_aware(job.started_at) - _aware(job.submitted_at)).total_seconds()
-        )
+        job.duration_s = max(0.0, (job.ended_at - job.started_at).total_seconds())
+        job.queue_wait_s = max(0.0, (job.started_at - job.submitted_at).total_seconds())
     else:
         job.duration_s = None
 
@@ -171,7 +154,7 @@ def upsert_iss_job(
     changed = not existed
     if row is None:
         first_status, first_at = steps[0]
-        submitted = parse_time(_metadata(record).get("RequestedOn")) or first_at
+        submitted = iss_models.parse_timestamp(_metadata(record).get("RequestedOn")) or first_at
         row = store_jobs.create_job(
             session,
             tool=f"iss:{record.get('Type') or 'unknown'}",
@@ -191,9 +174,7 @@ def upsert_iss_job(
         steps = steps[1:]
     else:
         recorded = [
-            (e.detail[len(EVENT_PREFIX) :], _aware(e.at))
-            for e in _iss_events(session, row.id)
-            if e.detail
+            (e.detail[len(EVENT_PREFIX) :], e.at) for e in _iss_events(session, row.id) if e.detail
         ]
         merged = {**(row.raw or {}), **record}
         if merged != row.raw:

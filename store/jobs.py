@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from jobprobe.analysis import stats
 from jobprobe.store import errors
+from jobprobe.store.columns import UtcDateTime
 from jobprobe.store.models import Base, Job, JobLabel, StatusEvent
 from jobprobe.store.status import FAILURES, FINISHED, TERMINAL, JobStatus, success_rate
 
@@ -227,7 +228,7 @@ def _claim(conn: sa.Connection, job_id: str, *, worker: str, max_attempts: int) 
 
 @functools.cache
 def _claim_statement(dialect: str) -> sa.Select[Any] | sa.Update:
-    now = sa.bindparam("now", type_=sa.DateTime(timezone=True))
+    now = sa.bindparam("now", type_=UtcDateTime())
     waited: sa.ColumnElement[Any]
     if dialect == "postgresql":
         waited = sa.extract("epoch", now - JOBS.c.submitted_at)
@@ -270,7 +271,7 @@ def _event_statement() -> sa.Insert:
     return sa.insert(EVENTS).values(
         job_id=sa.bindparam("job_id"),
         status=sa.bindparam("status"),
-        at=sa.bindparam("at", type_=sa.DateTime(timezone=True)),
+        at=sa.bindparam("at", type_=UtcDateTime()),
         detail=sa.bindparam("detail"),
     )
 
@@ -289,15 +290,11 @@ def _finish_statement(dialect: str, fields: tuple[str, ...]) -> sa.Update | sa.I
         sa.select(
             done.c.id,
             sa.bindparam("e_status", type_=sa.String),
-            sa.bindparam("e_at", type_=sa.DateTime(timezone=True)),
+            sa.bindparam("e_at", type_=UtcDateTime()),
             sa.bindparam("e_detail", type_=sa.String),
         )
     )
     return event.add_cte(done).returning(EVENTS.c.job_id)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 FINISH_FIELDS = (
@@ -395,7 +392,7 @@ def _filtered(
 
 def encode_cursor(job: Job) -> str:
     """An opaque cursor that continues a history listing after ``job``."""
-    return f"{_aware(job.submitted_at).isoformat()}|{job.id}"
+    return f"{job.submitted_at.isoformat()}|{job.id}"
 
 
 def job_history(

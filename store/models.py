@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -20,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from jobprobe.store.columns import EnumText
+from jobprobe.store.columns import EnumText, UtcDateTime
 from jobprobe.store.status import JobStatus, SweepStatus
 
 NAMING_CONVENTION = {
@@ -43,10 +42,6 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def Timestamp() -> DateTime:
-    return DateTime(timezone=True)
-
-
 class Sweep(Base):
     """A group of jobs run across values of one parameter (a load sweep)."""
 
@@ -64,7 +59,7 @@ class Sweep(Base):
     status: Mapped[SweepStatus] = mapped_column(
         EnumText(SweepStatus, 16), default=SweepStatus.RUNNING
     )
-    created_at: Mapped[datetime] = mapped_column(Timestamp())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     jobs: Mapped[list[Job]] = relationship(back_populates="sweep", lazy="raise")
 
@@ -91,10 +86,10 @@ class Job(Base):
     status: Mapped[JobStatus] = mapped_column(EnumText(JobStatus, 16))
     returncode: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
-    submitted_at: Mapped[datetime] = mapped_column(Timestamp())
-    started_at: Mapped[datetime | None] = mapped_column(Timestamp())
-    ended_at: Mapped[datetime | None] = mapped_column(Timestamp())
-    updated_at: Mapped[datetime] = mapped_column(Timestamp())
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     duration_s: Mapped[float | None] = mapped_column(Float)
     queue_wait_s: Mapped[float | None] = mapped_column(Float)
     worker: Mapped[str | None] = mapped_column(String(255))
@@ -159,7 +154,7 @@ class StatusEvent(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
     status: Mapped[JobStatus] = mapped_column(EnumText(JobStatus, 32))
-    at: Mapped[datetime] = mapped_column(Timestamp())
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     detail: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_status_events_job", "job_id", "at"),)
@@ -205,7 +200,7 @@ class Sample(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
     attempt: Mapped[int] = mapped_column(Integer, default=1)
-    t: Mapped[datetime] = mapped_column(Timestamp())
+    t: Mapped[datetime] = mapped_column(UtcDateTime())
     elapsed_s: Mapped[float | None] = mapped_column(Float)
     cpu_percent: Mapped[float | None] = mapped_column(Float)
     load1: Mapped[float | None] = mapped_column(Float)
@@ -245,7 +240,7 @@ class Report(Base):
     kind: Mapped[str] = mapped_column(String(32))
     job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
     sweep_id: Mapped[str | None] = mapped_column(ForeignKey("sweeps.id", ondelete="CASCADE"))
-    created_at: Mapped[datetime] = mapped_column(Timestamp())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     body: Mapped[dict[str, Any]] = mapped_column(Json)
     markdown: Mapped[str | None] = mapped_column(Text)
     path: Mapped[str | None] = mapped_column(String(1024))

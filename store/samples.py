@@ -87,8 +87,7 @@ def load_timeseries(session: Session, job_id: str) -> dict[str, list[Any]]:
     stmt = sa.select(Sample).where(Sample.job_id == job_id).order_by(Sample.t, Sample.id)
     out: dict[str, list[Any]] = {"t": [], "attempt": [], **{c: [] for c in COLUMNS}}
     for s in session.scalars(stmt):
-        t = s.t if s.t.tzinfo else s.t.replace(tzinfo=UTC)
-        out["t"].append(t.timestamp())
+        out["t"].append(s.t.timestamp())
         out["attempt"].append(s.attempt)
         for c in COLUMNS:
             out[c].append(getattr(s, c))
@@ -104,7 +103,7 @@ def latest_sample(session: Session, job_id: str) -> dict[str, Any] | None:
     if s is None:
         return None
     sample: dict[str, Any] = {c: getattr(s, c) for c in COLUMNS}
-    sample["t"] = (s.t if s.t.tzinfo else s.t.replace(tzinfo=UTC)).timestamp()
+    sample["t"] = s.t.timestamp()
     return sample
 
 

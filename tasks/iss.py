@@ -220,7 +220,7 @@ def is_tracked(store: Store, external_id: str, *, stale_after_s: float) -> bool:
     """True when a poll chain touched this job within ``stale_after_s`` seconds."""
     with store.session() as session:
         value = iss_jobs.get_sync_state(session, TRACKING_PREFIX + external_id)
-    last = iss_jobs.parse_time(value)
+    last = iss_client.models.parse_timestamp(value)
     if last is None:
         return False
     return store_jobs.utcnow() - last < timedelta(seconds=stale_after_s)
@@ -248,15 +248,13 @@ def sync_jobs(
     non-terminal jobs no poll chain follows.
     """
     with store.session() as session:
-        last = iss_jobs.parse_time(iss_jobs.get_sync_state(session, LAST_SYNC_KEY))
+        last = iss_client.models.parse_timestamp(iss_jobs.get_sync_state(session, LAST_SYNC_KEY))
     counts = {"seen": 0, "created": 0, "updated": 0, "unchanged": 0, "skipped": 0}
     newest = last
     to_track: list[str] = []
     for remote in client.iter_jobs():
         counts["seen"] += 1
         updated = remote.updated_at
-        if updated is not None and updated.tzinfo is None:
-            updated = iss_jobs.parse_time(updated.isoformat())
         if updated is not None and (newest is None or updated > newest):
             newest = updated
         if last is not None and updated is not None and updated < last:
@@ -305,7 +303,7 @@ def poll_iss_job(
     settings = runtime.current_settings()
     store = runtime.get_store(settings)
     external_id = resolve_external_id(store, job_ref)
-    started = iss_jobs.parse_time(started_at) or store_jobs.utcnow()
+    started = iss_client.models.parse_timestamp(started_at) or store_jobs.utcnow()
     try:
         with make_client(settings) as client:
             outcome = poll_once(

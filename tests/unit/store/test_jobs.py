@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from jobprobe.store import jobs as q
 from jobprobe.store import samples as store_samples
 from jobprobe.store.db import Store
 from jobprobe.store.spool import Spool
+from jobprobe.store.status import JobStatus
 
 
 def make(store: Store, **kwargs: object) -> str:
@@ -187,3 +188,31 @@ def test_unreachable_database_is_one_clear_error(tmp_path: Path) -> None:
         errors.StoreUnavailable, match=r"cannot reach the database .*127\.0\.0\.1:1"
     ):
         Store("postgresql+psycopg://postgres@127.0.0.1:1/nope")
+
+
+def test_timestamps_are_stored_in_utc_and_read_back_aware(store: Store) -> None:
+    paris = timezone(timedelta(hours=1))
+    at = datetime(2026, 11, 20, 11, 30, tzinfo=paris)
+    job_id = make(store, submitted_at=at)
+    with store.session() as s:
+        job = q.get_job(s, job_id)
+        job.started_at = datetime(2026, 11, 20, 10, 31)  # naive: taken as UTC
+    with store.session() as s:
+        job = q.get_job(s, job_id)
+        assert job.submitted_at == at and job.submitted_at.tzinfo == UTC
+        assert job.started_at == datetime(2026, 11, 20, 10, 31, tzinfo=UTC)
+        (event,) = q.status_history(s, job_id)
+        assert event.at.utcoffset() == timedelta(0)
+        since = datetime(2026, 11, 20, 11, 15, tzinfo=paris)  # 10:15 UTC: before the job
+        assert [j.id for j in q.job_history(s, since=since)] == [job_id]
+
+
+def test_status_reads_back_as_the_enum(store: Store) -> None:
+    job_id = make(store)
+    with store.session() as s:
+        job = q.get_job(s, job_id)
+        assert job.status is JobStatus.QUEUED
+        q.request_cancel(s, job_id)
+    with store.session() as s:
+        assert q.get_job(s, job_id).status is JobStatus.CANCELLED
+        assert records.to_record(q.get_job(s, job_id))["status"] == "cancelled"

@@ -53,7 +53,13 @@ class JobType(StrEnum):
 
 KNOWN_STATUSES: frozenset[str] = frozenset(s.value for s in JobStatus)
 KNOWN_JOB_TYPES: frozenset[str] = frozenset(t.value for t in JobType)
-TERMINAL_STATUSES: frozenset[str] = frozenset({"error", "done", "released", "complete"})
+#: Statuses a job does not leave for work of its own.
+TERMINAL_STATUSES: frozenset[str] = frozenset(
+    {JobStatus.ERROR, JobStatus.DONE, JobStatus.RELEASED, JobStatus.COMPLETE}
+)
+#: Terminal statuses after which nothing more happens: "done" is terminal too, but ISS usually
+#: moves on to "complete" once the artifacts are uploaded.
+SETTLED_STATUSES: frozenset[str] = TERMINAL_STATUSES - {JobStatus.DONE}
 FILE_KINDS: frozenset[str] = frozenset({"iwps", "isim", "coho"})
 
 

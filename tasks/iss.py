@@ -32,9 +32,7 @@ POLL_TASK = "jobprobe.iss.poll_iss_job"
 SYNC_TASK = "jobprobe.iss.sync_iss_jobs"
 LAST_SYNC_KEY = "iss.last_sync"
 TRACKING_PREFIX = "iss.tracking."
-# ISS statuses after which nothing more happens. "done" is terminal too, but ISS usually moves
-# on to "complete" once artifacts are uploaded, so tracking waits a few polls for that.
-SETTLED = frozenset({"complete", "released", "error"})
+# Polls of a "done" job that tracking waits for it to settle (see SETTLED_STATUSES).
 DONE_GRACE_POLLS = 10
 # Kind of the file-service folder per job type (the rest live under "coho").
 KIND_BY_TYPE = {"IWPS": "iwps", "NovaIWPS": "iwps", "ISIM": "isim"}
@@ -164,7 +162,9 @@ def poll_once(
         job, changed = iss_jobs.upsert_iss_job(session, raw, queue=queue)
         outcome = PollOutcome(job.id, remote.job_id, remote.status, job.status, changed, False)
     iss_status = (remote.status or "").lower()
-    settled = iss_status in SETTLED or (remote.is_terminal and done_polls >= DONE_GRACE_POLLS)
+    settled = iss_status in iss_client.SETTLED_STATUSES or (
+        remote.is_terminal and done_polls >= DONE_GRACE_POLLS
+    )
     if settled:
         finish(client, store, outcome.job_id)
         outcome = PollOutcome(**{**outcome.as_dict(), "settled": True})

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from jobprobe.iss_client import (
     KNOWN_STATUSES,
+    SETTLED_STATUSES,
     TERMINAL_STATUSES,
     FileList,
     IssError,
@@ -53,6 +54,7 @@ def test_bad_timestamp_is_none_not_an_error() -> None:
 
 def test_status_sets() -> None:
     assert {"error", "done", "released", "complete"} == TERMINAL_STATUSES
+    assert {"error", "released", "complete"} == SETTLED_STATUSES
     assert TERMINAL_STATUSES <= KNOWN_STATUSES and "checkpointing" in KNOWN_STATUSES
 
 

@@ -1,7 +1,8 @@
 """Resource profiling of a job's process tree, its container and the machine.
 
 Public names: :class:`ResourceProfiler`, :class:`ContainerResourceMonitor`, the :mod:`errors`
-module, and the sampler registry :data:`SAMPLERS` (family name -> sampler class).
+module, and the sampler registry :data:`SAMPLERS` (the one tuple of sampler classes, in
+sampling order; :data:`FAMILIES` are their names).
 """
 
 from __future__ import annotations
@@ -14,18 +15,9 @@ from jobprobe.profiler.disk import DiskSampler
 from jobprobe.profiler.gpu_nvidia import NvidiaSampler
 from jobprobe.profiler.network import NetworkSampler
 from jobprobe.profiler.process_tree import ProcessTreeSampler
-from jobprobe.profiler.resource_profiler import FAMILIES, ResourceProfiler
+from jobprobe.profiler.registry import FAMILIES, SAMPLERS
+from jobprobe.profiler.resource_profiler import ResourceProfiler
 from jobprobe.profiler.system import SystemSampler
-
-#: The samplers, by family name (the order they are sampled in).
-SAMPLERS: dict[str, type[Sampler]] = {
-    "system": SystemSampler,
-    "process_tree": ProcessTreeSampler,
-    "disk": DiskSampler,
-    "network": NetworkSampler,
-    "gpu_nvidia": NvidiaSampler,
-    "container": ContainerSampler,
-}
 
 __all__ = [
     "FAMILIES",

@@ -3,10 +3,26 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 Sample = dict[str, Any]
+
+
+@dataclass
+class Target:
+    """What one profile watches, and the handles its samplers may be given (a shared Docker
+    client, a recorded NVML in tests)."""
+
+    pid: int | None = None
+    container: str | None = None
+    proc_root: str = "/proc"
+    nvml: Any = None
+    docker_base_url: str | None = None
+    docker_client: Any = None
+    #: The live pids of the job's tree, once a process-tree sampler runs (GPU memory per job).
+    tree_pids: Callable[[], Collection[int]] | None = None
 
 
 class Sampler(abc.ABC):
@@ -25,6 +41,12 @@ class Sampler(abc.ABC):
     counters: tuple[str, ...] = ()
     #: counter key -> (rate key, scale): the rate is ``scale * delta / elapsed seconds``.
     rates: Mapping[str, tuple[str, float]] = {}
+
+    @classmethod
+    @abc.abstractmethod
+    def open(cls, target: Target) -> Sampler | None:
+        """A sampler of this family for ``target``; None when the target has nothing of the
+        family to watch (no container). Raises ``SamplerUnavailable`` as ``__init__`` does."""
 
     @abc.abstractmethod
     def sample(self) -> Sample:

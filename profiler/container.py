@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from jobprobe.profiler import errors
-from jobprobe.profiler.base import Sample, Sampler
+from jobprobe.profiler.base import Sample, Sampler, Target
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +123,13 @@ class ContainerSampler(Sampler):
         "container_block_read_bytes",
         "container_block_write_bytes",
     )
+
+    @classmethod
+    def open(cls, target: Target) -> ContainerSampler | None:
+        """``target.container``, if the job runs in one."""
+        if target.container is None:
+            return None
+        return cls(target.container, base_url=target.docker_base_url, client=target.docker_client)
 
     def __init__(self, container: str, *, base_url: str | None = None, client: Any = None) -> None:
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from jobprobe.profiler import errors
-from jobprobe.profiler.base import Sample, Sampler
+from jobprobe.profiler.base import Sample, Sampler, Target
 from jobprobe.profiler.procfs import read_text
 
 #: ``/proc/diskstats`` counts sectors of 512 bytes whatever the device's sector size.
@@ -46,6 +46,11 @@ class DiskSampler(Sampler):
         "disk_read_bytes": ("disk_read_bps", 1.0),
         "disk_write_bytes": ("disk_write_bps", 1.0),
     }
+
+    @classmethod
+    def open(cls, target: Target) -> DiskSampler:
+        """The machine's disks, read under ``target.proc_root``."""
+        return cls(proc_root=target.proc_root)
 
     def __init__(self, *, proc_root: str = "/proc", sys_block: str = "/sys/block") -> None:
         self._path = f"{proc_root}/diskstats"

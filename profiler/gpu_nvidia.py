@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from jobprobe.profiler import errors
-from jobprobe.profiler.base import Sample, Sampler
+from jobprobe.profiler.base import Sample, Sampler, Target
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,11 @@ class NvidiaSampler(Sampler):
     """
 
     name = "gpu_nvidia"
+
+    @classmethod
+    def open(cls, target: Target) -> NvidiaSampler:
+        """Every NVIDIA GPU of the machine, with the memory ``target.tree_pids`` hold on it."""
+        return cls(nvml=target.nvml, pids=target.tree_pids)
 
     def __init__(
         self,

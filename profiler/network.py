@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psutil
 
-from jobprobe.profiler.base import Sample, Sampler
+from jobprobe.profiler.base import Sample, Sampler, Target
 
 
 class NetworkSampler(Sampler):
@@ -17,6 +17,11 @@ class NetworkSampler(Sampler):
         "net_sent_bytes": ("net_sent_bps", 1.0),
         "net_recv_bytes": ("net_recv_bps", 1.0),
     }
+
+    @classmethod
+    def open(cls, target: Target) -> NetworkSampler:
+        """Every interface of the machine."""
+        return cls()
 
     def sample(self) -> Sample:
         """Read the cumulative network counters."""

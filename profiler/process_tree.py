@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 
 from jobprobe.profiler import errors
-from jobprobe.profiler.base import Sample, Sampler
+from jobprobe.profiler.base import Sample, Sampler, Target
 from jobprobe.profiler.procfs import ProcReader, ProcStat
 
 log = logging.getLogger(__name__)
@@ -145,6 +145,11 @@ class ProcessTreeSampler(Sampler):
         "proc_read_bytes": ("proc_read_bps", 1.0),
         "proc_write_bytes": ("proc_write_bps", 1.0),
     }
+
+    @classmethod
+    def open(cls, target: Target) -> ProcessTreeSampler:
+        """The tree rooted at ``target.pid`` (this process when None)."""
+        return cls(target.pid, proc_root=target.proc_root)
 
     def __init__(self, pid: int | None = None, *, proc_root: str = "/proc") -> None:
         self.root_pid = os.getpid() if pid is None else pid

@@ -9,20 +9,15 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from jobprobe.profiler import errors, summary
-from jobprobe.profiler.base import Sample, Sampler
+from jobprobe.profiler.base import Sample, Sampler, Target
 from jobprobe.profiler.container import ContainerSampler
-from jobprobe.profiler.disk import DiskSampler
 from jobprobe.profiler.gpu_nvidia import NvidiaSampler
 from jobprobe.profiler.loop import SamplingLoop
-from jobprobe.profiler.network import NetworkSampler
 from jobprobe.profiler.process_tree import ProcessTreeSampler
 from jobprobe.profiler.rates import Baseline, RateTracker
-from jobprobe.profiler.system import SystemSampler
+from jobprobe.profiler.registry import FAMILIES, SAMPLERS
 
 log = logging.getLogger(__name__)
-
-#: Every metric family, in sampling order.
-FAMILIES = ("system", "process_tree", "disk", "network", "gpu_nvidia", "container")
 
 #: Sample keys left out of the columnar time series (lists per core).
 _NOT_IN_TIMESERIES = frozenset({"cpu_per_core"})
@@ -59,11 +54,15 @@ class ResourceProfiler:
             raise ValueError(f"unknown sampler families: {sorted(unknown)}")
         self.interval = float(interval)
         self.on_sample = on_sample
-        self._families = tuple(f for f in FAMILIES if f in families and (gpu or f != "gpu_nvidia"))
-        self._docker_base_url = docker_base_url
-        self._proc_root = proc_root
-        self._nvml = nvml
-        self._docker_client = docker_client
+        self._classes = tuple(
+            c for c in SAMPLERS if c.name in families and (gpu or c is not NvidiaSampler)
+        )
+        self._target = Target(
+            proc_root=proc_root,
+            nvml=nvml,
+            docker_base_url=docker_base_url,
+            docker_client=docker_client,
+        )
         self._samplers: list[Sampler] = []
         self.unavailable: dict[str, str] = {}
         self._failing: set[str] = set()
@@ -80,18 +79,21 @@ class ResourceProfiler:
         """Start sampling the tree rooted at ``pid`` (default: this process) and ``container``."""
         if self._loop is not None:
             raise errors.ProfilerStateError("this profiler was already started")
+        target = self._target
+        target.pid, target.container = pid, container
         tree: ProcessTreeSampler | None = None
-        for family in self._families:
-            if family == "container" and container is None:
-                continue
+        for cls in self._classes:
             try:
-                sampler = self._make(family, pid, container, tree)
+                sampler = cls.open(target)
             except errors.SamplerUnavailable as exc:
-                self.unavailable[family] = str(exc)
-                _log_unavailable_once(family, str(exc))
+                self.unavailable[cls.name] = str(exc)
+                _log_unavailable_once(cls.name, str(exc))
+                continue
+            if sampler is None:
                 continue
             if isinstance(sampler, ProcessTreeSampler):
                 tree = sampler
+                target.tree_pids = sampler.pids
             self._samplers.append(sampler)
         keys = ["t", "elapsed_s"]
         rate_map: dict[str, tuple[str, float]] = {}
@@ -110,29 +112,6 @@ class ResourceProfiler:
         self._take(None, record=False)  # the baseline reading: counters' zero, rates' start
         self._loop = SamplingLoop(self.interval, self._tick, name=f"profiler-{pid or 'self'}")
         self._loop.start(self._t0)
-
-    def _make(
-        self,
-        family: str,
-        pid: int | None,
-        container: str | None,
-        tree: ProcessTreeSampler | None,
-    ) -> Sampler:
-        if family == "system":
-            return SystemSampler(proc_root=self._proc_root)
-        if family == "process_tree":
-            return ProcessTreeSampler(pid, proc_root=self._proc_root)
-        if family == "disk":
-            return DiskSampler(proc_root=self._proc_root)
-        if family == "network":
-            return NetworkSampler()
-        if family == "gpu_nvidia":
-            return NvidiaSampler(nvml=self._nvml, pids=None if tree is None else tree.pids)
-        if family == "container" and container is not None:
-            return ContainerSampler(
-                container, base_url=self._docker_base_url, client=self._docker_client
-            )
-        raise errors.SamplerUnavailable(f"{family} was not asked for")
 
     def stop_profiling(self) -> dict[str, Any]:
         """Stop sampling, take a final sample, release samplers and return the profile."""

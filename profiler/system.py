@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from jobprobe.profiler import errors, rates
-from jobprobe.profiler.base import Sample, Sampler
+from jobprobe.profiler.base import Sample, Sampler, Target
 from jobprobe.profiler.procfs import read_text
 
 #: Indexes of idle and iowait among the ``cpu`` line's fields (proc(5)).
@@ -77,6 +77,11 @@ class SystemSampler(Sampler):
         "mem_percent",
         "swap_used_mb",
     )
+
+    @classmethod
+    def open(cls, target: Target) -> SystemSampler:
+        """The machine's CPU and memory, read under ``target.proc_root``."""
+        return cls(proc_root=target.proc_root)
 
     def __init__(self, *, proc_root: str = "/proc") -> None:
         self._stat = f"{proc_root}/stat"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from jobprobe.profiler import ResourceProfiler, errors
+from jobprobe.profiler import FAMILIES, SAMPLERS, ResourceProfiler, errors
 
 from .conftest import spawn
 from .fake_nvml import FakeNvml
@@ -209,3 +209,10 @@ def test_a_failing_tick_leaves_nulls_and_sampling_goes_on(
     assert len(failures) == 1
     assert "process_tree" not in profile["unavailable"]  # not asked for
     assert profile["process_cpu"] == {}
+
+
+def test_one_registry_names_every_family_once() -> None:
+    assert FAMILIES == ("system", "process_tree", "disk", "network", "gpu_nvidia", "container")
+    assert [s.name for s in SAMPLERS] == list(FAMILIES)
+    with pytest.raises(ValueError, match="unknown sampler families"):
+        ResourceProfiler(0.1, families=("cpu",))

@@ -129,12 +129,47 @@ def _job_md(facts: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _knee_line(name: str, knee: Mapping[str, Any] | None) -> str:
+def _knee_finding(name: str, knee: Mapping[str, Any] | None) -> str:
     if not knee:
-        return f"- {name}: n/a"
+        return f"{name}: n/a"
     if knee.get("found"):
-        return f"- {name}: at load {_fmt(knee['x'])} (value {_fmt(knee['y'])})"
-    return f"- {name}: none ({knee.get('reason')})"
+        return f"{name}: at load {_fmt(knee['x'])} (value {_fmt(knee['y'])})"
+    return f"{name}: none ({knee.get('reason')})"
+
+
+def sweep_findings(facts: Mapping[str, Any]) -> list[str]:
+    """What a sweep found, one sentence each: saturation, latency knee, USL fit, SLO limit and
+    the saturating resource (the report's bullet list, and the CLI's summary)."""
+    findings = [
+        _knee_finding("Throughput saturation", facts.get("throughput_knee")),
+        _knee_finding("Latency knee (p99)", facts.get("latency_knee")),
+    ]
+    usl = facts.get("usl") or {}
+    if usl.get("ok"):
+        peak = (
+            f"peak {_fmt(usl['peak_throughput'])} at load {_fmt(usl['peak_n'])}"
+            if usl.get("peak_n") is not None
+            else "no retrograde peak (kappa = 0)"
+        )
+        findings.append(
+            f"USL: lambda {_fmt(usl['lambda_'])}, contention sigma {_fmt(usl['sigma'])},"
+            f" coherency kappa {_fmt(usl['kappa'])}, R2 {_fmt(usl['r2'])}; {peak}"
+        )
+    else:
+        findings.append(f"USL: not fitted ({usl.get('reason')})")
+    slo = facts.get("slo")
+    if slo:
+        findings.append(
+            f"SLO p99 <= {_fmt(slo['slo_p99'])} ms: "
+            + (f"holds up to load {_fmt(slo['x'])}" if slo["found"] else f"never ({slo['reason']})")
+        )
+    sat = facts.get("saturation")
+    if sat:
+        findings.append(
+            f"Saturating resource at load {_fmt(sat['value'])} ({sat['at']}): "
+            f"{sat.get('resource') or 'unknown'} (verdict {sat.get('verdict', 'n/a')})"
+        )
+    return findings
 
 
 def _sweep_md(facts: Mapping[str, Any]) -> list[str]:
@@ -149,37 +184,7 @@ def _sweep_md(facts: Mapping[str, Any]) -> list[str]:
         f"{_fmt(p['p50_ms'])} | {_fmt(p['p99_ms'])} |"
         for p in facts.get("points", [])
     ]
-    lines += [
-        "",
-        _knee_line("Throughput saturation", facts.get("throughput_knee")),
-        _knee_line("Latency knee (p99)", facts.get("latency_knee")),
-    ]
-    usl = facts.get("usl") or {}
-    if usl.get("ok"):
-        peak = (
-            f"peak {_fmt(usl['peak_throughput'])} at load {_fmt(usl['peak_n'])}"
-            if usl.get("peak_n") is not None
-            else "no retrograde peak (kappa = 0)"
-        )
-        lines.append(
-            f"- USL: lambda {_fmt(usl['lambda_'])}, contention sigma {_fmt(usl['sigma'])},"
-            f" coherency kappa {_fmt(usl['kappa'])}, R2 {_fmt(usl['r2'])}; {peak}"
-        )
-    else:
-        lines.append(f"- USL: not fitted ({usl.get('reason')})")
-    slo = facts.get("slo")
-    if slo:
-        lines.append(
-            f"- SLO p99 <= {_fmt(slo['slo_p99'])} ms: "
-            + (f"holds up to load {_fmt(slo['x'])}" if slo["found"] else f"never ({slo['reason']})")
-        )
-    sat = facts.get("saturation")
-    if sat:
-        lines.append(
-            f"- Saturating resource at load {_fmt(sat['value'])} ({sat['at']}): "
-            f"{sat.get('resource') or 'unknown'} (verdict {sat.get('verdict', 'n/a')})"
-        )
-    return lines
+    return [*lines, "", *[f"- {finding}" for finding in sweep_findings(facts)]]
 
 
 def _comparison_md(facts: Mapping[str, Any]) -> list[str]:

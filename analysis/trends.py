@@ -13,11 +13,11 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-import numpy as np
-from scipy import stats
-
 from jobprobe.analysis import fields
 from jobprobe.store import status
+
+#: The per-job figures a trend can follow (``usage_trend``'s ``metric``).
+TREND_METRICS = ("cpu_hours", "gpu_hours", "wasted_gpu_hours", "jobs", "failures")
 
 
 @dataclass(frozen=True)
@@ -129,6 +129,9 @@ class Trend:
 
 def trend_direction(series: Sequence[float], *, alpha: float = 0.05) -> Trend:
     """Slope per step of ``series`` (equally spaced) and whether it is significantly non-zero."""
+    import numpy as np  # imported here: listing usage needs no numerics
+    from scipy import stats
+
     y = np.asarray([v for v in series if v is not None], dtype=float)
     if len(y) < 3:
         return Trend(None, "flat", None, len(y), "too few points: need 3")
@@ -142,6 +145,34 @@ def trend_direction(series: Sequence[float], *, alpha: float = 0.05) -> Trend:
     if p < alpha:
         direction = "rising" if slope > 0 else "falling"
     return Trend(slope, direction, p, len(y))
+
+
+def usage_trend(
+    records: Sequence[Mapping[str, Any]],
+    *,
+    bucket: Literal["hour", "day"] = "day",
+    by: str = "tool",
+    metric: str = "cpu_hours",
+) -> dict[str, Any]:
+    """Usage per ``bucket`` and group, and per group its totals, the series of ``metric`` over
+    every bucket (None where the group had no job) and that series' ``trend_direction``.
+
+    Returns ``{"buckets": [...], "groups": [...], "rows": usage_over_time(...)}``.
+    """
+    if metric not in TREND_METRICS:
+        raise ValueError(f"metric must be one of {', '.join(TREND_METRICS)}, not {metric!r}")
+    rows = usage_over_time(records, bucket=bucket, by=by)
+    buckets = sorted({r["bucket"] for r in rows if r["bucket"]})
+    groups = []
+    for group in sorted({r["group"] for r in rows}):
+        mine = {r["bucket"]: r for r in rows if r["group"] == group}
+        series = [mine[b][metric] if b in mine else None for b in buckets]
+        totals = {k: sum(r[k] for r in mine.values()) for k in TREND_METRICS}
+        groups.append({
+            "group": group, **totals, "series": series,
+            "trend": trend_direction([v or 0.0 for v in series]).to_dict(),
+        })  # fmt: skip
+    return {"buckets": buckets, "groups": groups, "rows": rows}
 
 
 def _change(now: float, before: float) -> float | None:
@@ -176,11 +207,27 @@ def compare_periods(
 
 
 def drilldown(
-    records: Sequence[Mapping[str, Any]], path: Sequence[str] = ("queue", "label:team", "tool")
+    records: Sequence[Mapping[str, Any]],
+    path: Sequence[str] = ("queue", "label:team", "tool"),
+    *,
+    top: int | None = None,
 ) -> dict[str, Any]:
     """A tree from the first key of ``path`` down to single jobs, children ranked by wasted
-    GPU-hours (known waste, then GPU-hours held)."""
-    return _node("all", "root", list(records), list(path))
+    GPU-hours (known waste, then GPU-hours held).
+
+    With ``top``, every node keeps its ``top`` first children and counts the rest in ``more``.
+    """
+    tree = _node("all", "root", list(records), list(path))
+    return tree if top is None else _prune(tree, top)
+
+
+def _prune(node: dict[str, Any], top: int) -> dict[str, Any]:
+    children = node.get("children") or []
+    return {
+        **node,
+        "children": [_prune(c, top) for c in children[:top]],
+        "more": max(0, len(children) - top),
+    }
 
 
 def _node(

@@ -102,6 +102,16 @@ def latest_report(
     return session.scalars(stmt.order_by(Report.created_at.desc(), Report.id.desc())).first()
 
 
+def current_report(session: Session, sweep_id: str, jobs_fingerprint: str) -> Report | None:
+    """The sweep's report when it was written for the jobs that have ended now (its
+    ``body["jobs_fingerprint"]`` is ``jobs_fingerprint``); None while it has none or an older one.
+    """
+    last = latest_report(session, kind="sweep", sweep_id=sweep_id)
+    if last is None or last.body.get("jobs_fingerprint") != jobs_fingerprint:
+        return None
+    return last
+
+
 def records_between(
     session: Session,
     *,

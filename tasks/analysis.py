@@ -237,8 +237,7 @@ def analyze_sweep_now(store: Store, sweep_id: str, reports_dir: Path) -> dict[st
         if not sweep_ended(session, sweep.id):
             return {"sweep_id": sweep.id, "written": False, "reason": "jobs still running"}
         facts = sweep_analysis(session, sweep)
-        last = store_sweeps.latest_report(session, kind="sweep", sweep_id=sweep.id)
-        if last is not None and last.body.get("jobs_fingerprint") == facts["jobs_fingerprint"]:
+        if store_sweeps.current_report(session, sweep.id, facts["jobs_fingerprint"]) is not None:
             return {"sweep_id": sweep.id, "written": False, "reason": "already reported"}
         body, markdown = write_sweep_report(facts, reports_dir / f"sweep-{sweep.id}")
         saved = store_reports.save_report(

@@ -8,7 +8,8 @@ re-schedule themselves with a countdown (a worker never sleeps waiting for ISS).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -231,6 +232,122 @@ def stale_after(settings: Settings) -> float:
     return max(60.0, 5 * settings.iss_poll_interval)
 
 
+@dataclass(frozen=True)
+class TrackStep:
+    """One poll of a tracked ISS job: its outcome, the "done" polls seen so far (the grace
+    count the next poll takes) and whether tracking gave up at the deadline."""
+
+    outcome: PollOutcome
+    done_polls: int
+    gave_up: bool = False
+
+
+def track_step(
+    client: iss_client.IssClient,
+    store: Store,
+    external_id: str,
+    *,
+    queue: str,
+    started: datetime,
+    deadline_s: float,
+    done_polls: int,
+) -> TrackStep:
+    """Poll a tracked job once. Once ``deadline_s`` seconds have passed since ``started``, a job
+    that ISS calls ended is finished as it is, and tracking of any other gives up."""
+    outcome = poll_once(client, store, external_id, queue=queue, done_polls=done_polls)
+    iss_status = (outcome.iss_status or "").lower()
+    elapsed = (store_jobs.utcnow() - started).total_seconds()
+    if not outcome.settled and elapsed >= deadline_s:
+        if iss_status not in iss_client.TERMINAL_STATUSES:
+            give_up(store, outcome.job_id, after_s=elapsed, iss_status=outcome.iss_status)
+            return TrackStep(outcome, done_polls, gave_up=True)
+        finish(client, store, outcome.job_id)
+        outcome = PollOutcome(**{**outcome.as_dict(), "settled": True})
+    done = iss_status == iss_client.JobStatus.DONE
+    return TrackStep(outcome, done_polls + 1 if done else done_polls)
+
+
+def follow(
+    client: iss_client.IssClient,
+    store: Store,
+    external_id: str,
+    *,
+    queue: str,
+    deadline_s: float,
+    interval_s: float,
+    on_poll: Callable[[str], object],
+) -> TrackStep:
+    """Poll a job here, every ``interval_s`` seconds, until it settles or tracking gives up
+    after ``deadline_s`` (embedded mode, where no worker holds a poll chain).
+    ``on_poll(job_id)`` runs after every poll."""
+    started = store_jobs.utcnow()
+    step = track_step(client, store, external_id, queue=queue, started=started,
+                      deadline_s=deadline_s, done_polls=0)  # fmt: skip
+    on_poll(step.outcome.job_id)
+    while not (step.outcome.settled or step.gave_up):
+        left = deadline_s - (store_jobs.utcnow() - started).total_seconds()
+        time.sleep(max(0.0, min(interval_s, left)))
+        step = track_step(client, store, external_id, queue=queue, started=started,
+                          deadline_s=deadline_s, done_polls=step.done_polls)  # fmt: skip
+        on_poll(step.outcome.job_id)
+    return step
+
+
+def track(
+    client: iss_client.IssClient,
+    store: Store,
+    job_ref: str,
+    *,
+    settings: Settings,
+    wait: bool,
+    timeout: float,
+    on_poll: Callable[[str], object],
+) -> tuple[PollOutcome, str]:
+    """Mirror ISS job ``job_ref`` into the store and have it followed to its end.
+
+    With workers, a poll chain follows it (``wait`` watches the chain for up to ``timeout``
+    seconds); in embedded mode ``wait`` polls here. A job that settles has its analysis
+    queued. Returns the last outcome seen and how tracking stands: ``done``, ``queued``,
+    ``still tracked by the workers``, ``gave up`` or ``stored once (not followed)``.
+    """
+    external_id = resolve_external_id(store, job_ref)
+    if settings.embedded and wait:
+        step = follow(client, store, external_id, queue=settings.queue_iss, deadline_s=timeout,
+                      interval_s=settings.iss_poll_interval, on_poll=on_poll)  # fmt: skip
+        outcome, tracking = step.outcome, "gave up" if step.gave_up else "done"
+    else:
+        outcome = poll_once(client, store, external_id, queue=settings.queue_iss)
+        tracking = "done" if outcome.settled else "stored once (not followed)"
+        if not outcome.settled and not settings.embedded:
+            start_tracking(store, [external_id], settings)
+            tracking = "queued"
+            if wait and _watch_chain(store, outcome.job_id, external_id, settings=settings,
+                                     timeout=timeout, on_poll=on_poll):  # fmt: skip
+                tracking = "done"
+            elif wait:
+                tracking = "still tracked by the workers"
+    if outcome.settled:
+        queue_analysis(outcome.job_id)
+    return outcome, tracking
+
+
+def _watch_chain(
+    store: Store, job_id: str, external_id: str, *, settings: Settings, timeout: float,
+    on_poll: Callable[[str], object],
+) -> bool:  # fmt: skip
+    """Wait up to ``timeout`` seconds for the workers' poll chain to end; True if it did."""
+    deadline = time.monotonic() + timeout
+    interval = min(settings.iss_poll_interval, 2.0)
+    while True:
+        ended = not is_tracked(store, external_id, stale_after_s=timeout + 3600)
+        on_poll(job_id)
+        if ended:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+
+
 # -- sync ---------------------------------------------------------------------------------------
 
 
@@ -306,21 +423,17 @@ def poll_iss_job(
     started = iss_client.models.parse_timestamp(started_at) or store_jobs.utcnow()
     try:
         with make_client(settings) as client:
-            outcome = poll_once(
-                client, store, external_id, queue=settings.queue_iss, done_polls=done_polls
-            )
-            elapsed = (store_jobs.utcnow() - started).total_seconds()
-            if not outcome.settled and elapsed >= settings.iss_track_deadline:
-                if (outcome.iss_status or "").lower() in iss_client.TERMINAL_STATUSES:
-                    finish(client, store, outcome.job_id)
-                    outcome = PollOutcome(**{**outcome.as_dict(), "settled": True})
-                else:
-                    give_up(store, outcome.job_id, after_s=elapsed, iss_status=outcome.iss_status)
-                    return {**outcome.as_dict(), "tracking": "gave up"}
+            step = track_step(
+                client, store, external_id, queue=settings.queue_iss, started=started,
+                deadline_s=settings.iss_track_deadline, done_polls=done_polls,
+            )  # fmt: skip
     except iss_errors.IssError as exc:
         if not iss_errors.is_transient(exc):
             record_failure(store, external_id, exc)
         raise
+    outcome = step.outcome
+    if step.gave_up:
+        return {**outcome.as_dict(), "tracking": "gave up"}
     if outcome.settled:
         queued = queue_analysis(outcome.job_id)
         return {**outcome.as_dict(), "tracking": "done", "analysis_queued": queued}
@@ -328,9 +441,9 @@ def poll_iss_job(
         # Embedded mode has no broker to hold a countdown; the CLI follows the job itself.
         return {**outcome.as_dict(), "tracking": "embedded"}
     mark_tracked(store, external_id)
-    grace = done_polls + 1 if (outcome.iss_status or "").lower() == "done" else done_polls
     self.apply_async(
-        args=[external_id, started.isoformat(), grace], countdown=settings.iss_poll_interval
+        args=[external_id, started.isoformat(), step.done_polls],
+        countdown=settings.iss_poll_interval,
     )
     return {**outcome.as_dict(), "tracking": "polling"}
 

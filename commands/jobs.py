@@ -1,0 +1,349 @@
+"""Jobs: submit one, list and aggregate them, read one's details and logs, cancel one, list
+the tools. The read commands import the store and nothing of the task layer or Celery."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from jobprobe.commands import context, options, rendering
+from jobprobe.commands.errors import EXIT_FOR_STATUS, fail, guarded
+from jobprobe.commands.rendering import emit_json, fmt_num, fmt_when, sparkline, table
+from jobprobe.store.status import TERMINAL, JobStatus
+
+if TYPE_CHECKING:
+    from jobprobe.worker.settings import Settings
+
+
+@click.command()
+@click.argument("tool")
+@click.argument("script", type=click.Path(dir_okay=False))
+@options.param_option
+@click.option("--params-json", metavar="JSON", help="Parameters as one JSON object.")
+@options.label_option
+@click.option("--queue", help="Queue to run on (default: the tool's, or gpu when --gpus > 0).")
+@click.option("--timeout", type=float, help="Seconds before the job is killed.")
+@click.option("--gpus", type=int, help="GPUs the job needs (routes it to the gpu queue).")
+@click.option(
+    "--no-profile", is_flag=True, help="Do not sample the job (exact CPU/memory totals remain)."
+)
+@click.option("--wait", is_flag=True, help="Follow the job live and exit with its outcome.")
+@options.json_option
+@guarded
+def submit(
+    tool: str, script: str, params: tuple[str, ...], params_json: str | None, labels: tuple[str, ...],
+    queue: str | None, timeout: float | None, gpus: int | None, no_profile: bool, wait: bool, as_json: bool,
+) -> None:  # fmt: skip
+    """Run SCRIPT with a registered TOOL (see 'jobprobe tools')."""
+    from jobprobe.tasks import submission
+
+    settings = context.current().settings
+    job_id = submission.create(
+        tool, script, params=options.parse_params(params, params_json),
+        labels=options.parse_pairs(labels, "--label"), queue=queue,
+        timeout=options.check_positive(timeout, "--timeout"), gpus=gpus, profile=not no_profile,
+        settings=settings,
+    )  # fmt: skip
+    if not wait and not settings.embedded:
+        submission.enqueue(job_id, settings=settings)
+        if as_json:
+            emit_json({"task_id": job_id, "status": JobStatus.QUEUED})
+        else:
+            click.echo(f"queued job {job_id}  (jobprobe job-details {job_id[:8]})")
+        return
+    runner = _Runner(job_id, settings) if settings.embedded else None
+    if runner is None:
+        submission.enqueue(job_id, settings=settings)
+    else:
+        runner.start()
+    if not as_json:
+        click.echo(f"job {job_id} ({'embedded' if settings.embedded else 'queued'})", err=True)
+    if wait or not as_json:
+        _follow(job_id, runner)
+    if runner is not None:
+        runner.finish()
+    rec = submission.get_record(job_id, settings=settings)
+    if as_json:
+        emit_json(rec)
+    else:
+        rendering.echo_lines(rendering.job_summary(rec))
+    raise SystemExit(EXIT_FOR_STATUS.get(rec["status"], 1) if wait else 0)
+
+
+class _Runner(threading.Thread):
+    """An embedded job, run in a thread so the command can show it live and cancel it."""
+
+    def __init__(self, job_id: str, settings: Settings) -> None:
+        super().__init__(name=f"job-{job_id[:8]}")
+        self.job_id, self.settings = job_id, settings
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        from jobprobe.tasks import submission
+
+        try:
+            submission.enqueue(self.job_id, settings=self.settings)
+        except BaseException as exc:  # raised again by finish(), in the command's thread
+            self.error = exc
+
+    def finish(self) -> None:
+        """Wait for the job; raise what running it raised."""
+        self.join()
+        if self.error is not None:
+            raise self.error
+
+
+def _follow(job_id: str, runner: _Runner | None) -> None:
+    """Show a live line until the job ends; Ctrl-C cancels an embedded job, detaches otherwise."""
+    from jobprobe.store import jobs as store_jobs
+    from jobprobe.store import samples as store_samples
+
+    store = context.current().store
+    tty = sys.stderr.isatty()
+    t0 = time.monotonic()
+    last_print = 0.0
+    try:
+        while True:
+            with store.session() as session:
+                status = store_jobs.get_job(session, job_id).status
+                running = status == JobStatus.RUNNING
+                sample = store_samples.latest_sample(session, job_id) if running else None
+            if status in TERMINAL and (runner is None or not runner.is_alive()):
+                break
+            now = time.monotonic()
+            line = rendering.live_line(sample, now - t0, status)
+            if tty:
+                click.echo("\r" + line.ljust(70), nl=False, err=True)
+            elif now - last_print >= 5:
+                click.echo(line, err=True)
+                last_print = now
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        if runner is None:
+            click.echo(
+                f"\ndetached; job {job_id} keeps running (jobprobe cancel {job_id})", err=True
+            )
+            raise SystemExit(130) from None
+        click.echo("\ncancelling...", err=True)
+        with store.session() as session:
+            store_jobs.request_cancel(session, job_id)
+        runner.join()
+    if tty:
+        click.echo("\r" + " " * 72 + "\r", nl=False, err=True)
+
+
+@click.command("job-history")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
+@click.option("--cursor", help="Continue after the last job of a previous page.")
+@options.with_filters
+@options.json_option
+@guarded
+def job_history(limit: int, cursor: str | None, filters: options.JobFilters, as_json: bool) -> None:
+    """Jobs, newest first."""
+    from jobprobe.store import jobs as store_jobs
+    from jobprobe.store import records
+
+    with context.current().store.session() as session:
+        jobs = store_jobs.job_history(session, limit=limit, cursor=cursor, **filters.as_kwargs())
+        recs = [records.to_record(j) for j in jobs]
+        next_cursor = store_jobs.encode_cursor(jobs[-1]) if len(jobs) == limit else None
+    if as_json:
+        emit_json({"jobs": recs, "next_cursor": next_cursor})
+        return
+    if not recs:
+        click.echo("no jobs match")
+        return
+    click.echo(table(
+        ["ID", "STATUS", "TOOL", "SCRIPT", "QUEUE", "SUBMITTED", "DUR s", "CPU s", "PEAK MB", "LABELS"],
+        [(r["task_id"][:8], r["status"], r["tool"], r["script"][:24], r["queue"],
+          fmt_when(r["submitted_at"]), fmt_num(r["duration_seconds"], 2),
+          fmt_num(r["resource_usage"]["cpu_total_seconds"], 2),
+          fmt_num(r["resource_usage"]["memory_peak_mb"], 1),
+          ",".join(f"{k}={v}" for k, v in r["labels"].items())) for r in recs],
+    ))  # fmt: skip
+    if next_cursor:
+        click.echo(f"more: --cursor '{next_cursor}'")
+
+
+@click.command("job-details")
+@click.argument("job_id")
+@click.option("--timeseries", is_flag=True, help="Include every stored sample.")
+@options.json_option
+@guarded
+def job_details(job_id: str, timeseries: bool, as_json: bool) -> None:
+    """Everything about one job: record, profile, status history, reports."""
+    from jobprobe.store import jobs as store_jobs
+    from jobprobe.store import records
+    from jobprobe.store import reports as store_reports
+    from jobprobe.store import samples as store_samples
+
+    with context.current().store.session() as session:
+        job = store_jobs.get_job(session, job_id)
+        series = store_samples.load_timeseries(session, job.id)
+        rec = records.to_record(
+            job, events=store_jobs.status_history(session, job.id),
+            timeseries=series if timeseries else None,
+            reports=store_reports.reports_for_job(session, job.id),
+        )  # fmt: skip
+    if as_json:
+        emit_json(rec)
+        return
+    rendering.echo_lines(rendering.job_summary(rec))
+    click.echo(f"tool/script  {rec['tool']} {rec['script']}  params {json.dumps(rec['params'])}")
+    click.echo(
+        f"queue        {rec['queue']} on {rec['worker'] or '-'} (attempts {rec['attempts']})"
+    )
+    click.echo(f"submitted    {fmt_when(rec['submitted_at'])}  waited {fmt_num(rec['queue_wait_seconds'], 2, ' s')}")  # fmt: skip
+    if series["t"]:
+        cpu, rss = series["proc_cpu_percent"], series["proc_rss_mb"]
+        click.echo(f"CPU % tree   {sparkline(cpu)}  max {fmt_num(rendering.series_max(cpu), 0)}")
+        click.echo(f"RSS MB tree  {sparkline(rss)}  max {fmt_num(rendering.series_max(rss), 1)}")
+        if any(v is not None for v in series["gpu_util_percent"]):
+            click.echo(f"GPU %        {sparkline(series['gpu_util_percent'])}")
+    click.echo("history:")
+    for ev in rec["status_history"]:
+        click.echo(f"  {fmt_when(ev['at'])}  {ev['status']:<10} {ev['detail'] or ''}")
+    for rep in rec.get("reports") or []:
+        click.echo(f"report ({rep['kind']}, {fmt_when(rep['created_at'])}):")
+        for line in (rep.get("summary") or "").splitlines():
+            click.echo(f"  {line}")
+
+
+@click.command("job-stats")
+@click.option(
+    "--by",
+    default="tool",
+    show_default=True,
+    help="tool, queue, worker, status, source or label:KEY",
+)
+@options.with_filters
+@options.json_option
+@guarded
+def job_stats(by: str, filters: options.JobFilters, as_json: bool) -> None:
+    """Counts, success rate, duration percentiles, CPU-seconds and peak memory per group."""
+    from jobprobe.store import jobs as store_jobs
+
+    with context.current().store.session() as session:
+        rows = store_jobs.job_stats(session, by=by, **filters.as_kwargs())
+    if as_json:
+        emit_json({"by": by, "groups": rows})
+        return
+    if not rows:
+        click.echo("no jobs match")
+        return
+    click.echo(table(
+        [by.upper(), "JOBS", "OK", "FAILED", "SUCCESS", "DUR p50", "DUR p95", "CPU s", "PEAK MB", "WAIT s"],
+        [(r["group"], r["jobs"], r["succeeded"], r["failed"],
+          fmt_num(None if r["success_rate"] is None else 100 * r["success_rate"], 1, "%"),
+          fmt_num(r["duration_p50_s"], 2), fmt_num(r["duration_p95_s"], 2), fmt_num(r["cpu_seconds"], 1),
+          fmt_num(r["memory_peak_max_mb"], 1), fmt_num(r["queue_wait_mean_s"], 2)) for r in rows],
+    ))  # fmt: skip
+
+
+@click.command()
+@click.argument("job_id")
+@click.option("--stderr", "which", flag_value="stderr", help="Show stderr instead of stdout.")
+@click.option("--stdout", "which", flag_value="stdout", default=True, hidden=True)
+@click.option("--follow", "-f", is_flag=True, help="Keep printing until the job ends.")
+@options.json_option
+@guarded
+def logs(job_id: str, which: str, follow: bool, as_json: bool) -> None:
+    """A job's stdout (or --stderr), from its log file where this machine can read it."""
+    from jobprobe.store import jobs as store_jobs
+
+    inv = context.current()
+    with inv.store.session() as session:
+        job = store_jobs.get_job(session, job_id)
+        path = job.stdout_path if which == "stdout" else job.stderr_path
+        tail = job.stdout_tail if which == "stdout" else job.stderr_tail
+        workdir, status, worker, full_id = job.workdir, job.status, job.worker, job.id
+    if path is None and workdir is None and status == JobStatus.RUNNING:
+        path = _running_log(inv.settings.data_dir, full_id, which)
+    local = Path(path) if path else None
+    readable = local is not None and local.is_file()
+    if as_json:
+        text = local.read_text(errors="replace") if local and readable else (tail or "")
+        emit_json(
+            {"task_id": full_id, "stream": which, "path": path, "local": readable, "text": text}
+        )
+        return
+    if local is None or not readable:
+        if status == JobStatus.QUEUED:
+            fail(f"job {full_id[:8]} has not started yet; try again with --follow once it runs")
+        click.echo(tail or "", nl=False)
+        if path:
+            click.echo(f"\n(the last 4 KB stored; the full log is {path} on {worker})", err=True)
+        return
+    offset = 0
+    while True:
+        with local.open("rb") as fh:
+            fh.seek(offset)
+            chunk = fh.read()
+            offset += len(chunk)
+        if chunk:
+            click.echo(chunk.decode("utf-8", "replace"), nl=False)
+        if not follow:
+            return
+        with inv.store.session() as session:
+            if store_jobs.get_job(session, full_id).status in TERMINAL:
+                follow = False  # one more read picks up the last bytes
+                continue
+        time.sleep(0.5)
+
+
+def _running_log(data_dir: Path, job_id: str, which: str) -> str | None:
+    """The log of a job running on this machine, in its newest attempt directory."""
+    from jobprobe.monitor import workdirs
+
+    attempt = workdirs.latest_attempt_dir(data_dir, job_id)
+    stream: workdirs.Stream = "stderr" if which == "stderr" else "stdout"
+    return str(workdirs.log_path(attempt, stream)) if attempt is not None else None
+
+
+@click.command()
+@click.argument("job_id")
+@options.json_option
+@guarded
+def cancel(job_id: str, as_json: bool) -> None:
+    """Cancel a job: a queued one now, a running one within a second (SIGTERM, grace, SIGKILL)."""
+    from jobprobe.store import jobs as store_jobs
+
+    with context.current().store.session() as session:
+        job = store_jobs.request_cancel(session, job_id)
+        status, full_id = job.status, job.id
+    ended = status in TERMINAL
+    if as_json:
+        requested = not ended or status == JobStatus.CANCELLED
+        emit_json({"task_id": full_id, "status": status, "cancel_requested": requested})
+    elif status == JobStatus.CANCELLED:
+        click.echo(f"job {full_id[:8]} cancelled")
+    elif ended:
+        click.echo(f"job {full_id[:8]} already ended ({status}); nothing to cancel")
+    else:
+        click.echo(f"job {full_id[:8]} is {status}; it will be stopped within a second")
+
+
+@click.command()
+@options.json_option
+@guarded
+def tools(as_json: bool) -> None:
+    """The registered tools (JOBPROBE_TOOLS_FILE, DATA_DIR/tools.toml or the bundled ones)."""
+    from jobprobe.monitor.tools import load_registry
+
+    registry = load_registry(context.current().settings.resolved_tools_file)
+    if as_json:
+        emit_json({name: {"kind": t.kind, "command": list(t.command), "image": t.image, "queue": t.queue,
+                          "timeout": t.timeout, "gpus": t.gpus, "description": t.description}
+                   for name, t in registry.items()})  # fmt: skip
+        return
+    click.echo(table(
+        ["TOOL", "KIND", "RUNS", "QUEUE", "TIMEOUT s", "GPUS", "DESCRIPTION"],
+        [(n, t.kind, (f"{t.image}: " if t.image else "") + " ".join(t.command), t.queue or "-",
+          fmt_num(t.timeout, 0), t.gpus, t.description) for n, t in sorted(registry.items())],
+    ))  # fmt: skip

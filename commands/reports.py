@@ -1,0 +1,162 @@
+"""Reports from computed facts: a job's or a sweep's report files, an insight in prose, and a
+comparison of two jobs or two groups that exits 1 on a regression."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from jobprobe.commands import context, options
+from jobprobe.commands.errors import USAGE_ERROR, fail, guarded
+from jobprobe.commands.rendering import emit_json, fmt_num, table
+
+if TYPE_CHECKING:
+    from jobprobe.analysis.regression import Thresholds
+
+#: ``--threshold`` names and the ``regression.Thresholds`` field each sets.
+THRESHOLD_FIELDS = {
+    "duration": "duration_pct", "memory": "memory_pct", "cost": "cost_pct",
+    "latency": "latency_pct", "throughput": "throughput_pct",
+    "success": "success_rate_points", "alpha": "alpha",
+}  # fmt: skip
+TWO_SIDES = "give two job ids (compare A B) or --baseline-label and --candidate-label"
+
+
+@click.command()
+@click.argument("ref")
+@click.option(
+    "--out", type=click.Path(file_okay=False), help="Directory (default: DATA_DIR/reports)."
+)
+@options.json_option
+@guarded
+def report(ref: str, out: str | None, as_json: bool) -> None:
+    """Write a job's or a sweep's report: Markdown, JSON and PNG plots; prints the paths."""
+    from jobprobe.store import sweeps as store_sweeps
+    from jobprobe.tasks import analysis
+
+    inv = context.current()
+    root = Path(out) if out else inv.settings.resolved_reports_dir
+    with inv.store.session() as session:
+        sweep_ = store_sweeps.find_sweep(session, ref)
+        facts = analysis.sweep_analysis(session, sweep_) if sweep_ is not None else None
+    if sweep_ is not None and facts is not None:
+        body, _ = analysis.write_sweep_report(facts, root / f"sweep-{sweep_.id}")
+        kind, full_id = "sweep", sweep_.id
+    else:
+        record = analysis.job_record(inv.store, ref)
+        full_id = str(record["task_id"])
+        body, _ = analysis.write_job_report(record, root / full_id)
+        kind = "job"
+    if as_json:
+        emit_json({"kind": kind, "id": full_id, "files": body["files"], "summary": body["summary"]})
+        return
+    click.echo(f"{kind} {full_id}: {body['summary'].splitlines()[0]}")
+    for name, path in body["files"].items():
+        click.echo(f"  {name:<10} {path}")
+
+
+@click.command()
+@click.argument("ref")
+@click.option("--provider", type=click.Choice(["none", "openai", "bedrock"]),
+              help="Default: JOBPROBE_LLM_PROVIDER (none).")  # fmt: skip
+@options.json_option
+@guarded
+def insight(ref: str, provider: str | None, as_json: bool) -> None:
+    """Explain a job, a sweep or compare:A:B in prose, every number checked against the facts."""
+    from jobprobe.tasks import analysis
+
+    inv = context.current()
+    body = analysis.insight_now(
+        inv.store, ref, analysis.provider_from_settings(inv.settings, provider)
+    )
+    if as_json:
+        emit_json(body)
+        return
+    unsupported = body["unsupported_numbers"]
+    click.echo(body["text"])
+    click.echo("")
+    click.echo(
+        f"verified: {'yes' if body['verified'] else 'no'}"
+        + (f" (unsupported: {', '.join(unsupported)})" if unsupported else "")
+        + f"  [{body['provider']}/{body['model']}]"
+    )
+
+
+@click.command()
+@click.argument("jobs", nargs=-1)
+@click.option("--baseline-label", multiple=True, metavar="KEY=VALUE", help="Baseline group.")
+@click.option("--candidate-label", multiple=True, metavar="KEY=VALUE", help="Candidate group.")
+@click.option("--tool", help="Only jobs of this tool (with label groups).")
+@click.option(
+    "--threshold", "thresholds", multiple=True, metavar="NAME=VALUE",
+    help="duration, memory, cost, latency, throughput (%), success (points) or alpha.",
+)  # fmt: skip
+@options.json_option
+@guarded
+def compare(
+    jobs: tuple[str, ...], baseline_label: tuple[str, ...], candidate_label: tuple[str, ...],
+    tool: str | None, thresholds: tuple[str, ...], as_json: bool,
+) -> None:  # fmt: skip
+    """Compare job A with job B (or two label groups); exit code 1 on a regression."""
+    from jobprobe.tasks import analysis
+
+    limits = _thresholds(thresholds)
+    if jobs:
+        if len(jobs) != 2 or baseline_label or candidate_label:
+            fail(TWO_SIDES, USAGE_ERROR)
+        base, cand = [jobs[0]], [jobs[1]]
+    else:
+        if not baseline_label or not candidate_label:
+            fail(TWO_SIDES, USAGE_ERROR)
+        base, cand = _label_group(baseline_label, tool), _label_group(candidate_label, tool)
+        if not base or not cand:
+            side = "baseline" if not base else "candidate"
+            fail(f"no finished jobs in the {side} group", USAGE_ERROR)
+    facts = analysis.comparison(context.current().store, base, cand, thresholds=limits)
+    if as_json:
+        emit_json(facts)
+    else:
+        head = (
+            "REGRESSED: " + ", ".join(facts["regressions"])
+            if facts["regressed"]
+            else "no regression"
+        )
+        runs = f"{facts['baseline_runs']} baseline vs {facts['candidate_runs']} candidate runs"
+        click.echo(f"{head}  ({runs})")
+        click.echo(table(
+            ["METRIC", "BASELINE", "CANDIDATE", "CHANGE", "P", "STATUS", "NOTE"],
+            [(r["name"], fmt_num(r["baseline"], 3), fmt_num(r["candidate"], 3),
+              "-" if r["relative_change"] is None else f"{100 * r['relative_change']:+.1f}%",
+              fmt_num(r["p_value"], 3), r["status"], r["reason"] or "")
+             for r in facts["rows"]],
+        ))  # fmt: skip
+    raise SystemExit(1 if facts["regressed"] else 0)
+
+
+def _thresholds(items: Sequence[str]) -> Thresholds:
+    """``--threshold NAME=VALUE`` items as regression thresholds."""
+    from jobprobe.analysis import regression
+
+    values: dict[str, Any] = {}
+    for name, raw in options.parse_pairs(items, "--threshold").items():
+        if name not in THRESHOLD_FIELDS:
+            fail(f"unknown --threshold {name!r}; use {', '.join(THRESHOLD_FIELDS)}", USAGE_ERROR)
+        try:
+            values[THRESHOLD_FIELDS[name]] = float(raw)
+        except ValueError:
+            fail(f"--threshold {name}={raw!r} is not a number", USAGE_ERROR)
+    return regression.Thresholds(**values)
+
+
+def _label_group(pairs: Sequence[str], tool: str | None) -> list[str]:
+    """The ids of the finished jobs with all these labels (and of ``tool``)."""
+    from jobprobe.store import sweeps as store_sweeps
+
+    labels = options.parse_pairs(pairs, "--label")
+    with context.current().store.session() as session:
+        return [
+            r["task_id"] for r in store_sweeps.records_between(session, labels=labels, tool=tool)
+        ]

@@ -1,0 +1,109 @@
+"""Sweeps: run a script once per load value (and repeat), and report where it stops scaling."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import click
+
+from jobprobe.commands import context, options, rendering
+from jobprobe.commands.errors import fail, guarded
+from jobprobe.commands.rendering import emit_json
+
+
+@click.command()
+@click.argument("tool")
+@click.argument("script", type=click.Path(dir_okay=False))
+@click.option("--vary", required=True, metavar="NAME=v1,v2,...", help="The parameter to sweep.")
+@click.option("--repeat", type=click.IntRange(1, 100), default=1, show_default=True)
+@click.option(
+    "--param", "params", multiple=True, metavar="NAME=VALUE", help="A fixed parameter (repeatable)."
+)
+@options.label_option
+@click.option("--slo-p99", type=float, metavar="MS", help="p99 latency objective (ms).")
+@click.option("--queue", help="Queue to run on (default: the tool's).")
+@click.option("--timeout", type=float, help="Seconds before each job is killed.")
+@click.option("--wait", is_flag=True, help="Follow the sweep until its report is written.")
+@click.option(
+    "--wait-timeout", type=float, default=3600.0, show_default=True, help="Give up --wait after."
+)
+@options.json_option
+@guarded
+def sweep(
+    tool: str, script: str, vary: str, repeat: int, params: tuple[str, ...], labels: tuple[str, ...],
+    slo_p99: float | None, queue: str | None, timeout: float | None, wait: bool, wait_timeout: float,
+    as_json: bool,
+) -> None:  # fmt: skip
+    """Run SCRIPT once per value of a parameter (and repeat) to find where it stops scaling."""
+    from jobprobe.tasks import sweeps
+
+    settings = context.current().settings
+    name, values = options.parse_vary(vary)
+    sweep_id = sweeps.submit_sweep(
+        tool, script, vary_name=name, values=values, repeat=repeat,
+        params=options.parse_pairs(params, "--param"), labels=options.parse_pairs(labels, "--label"),
+        slo_p99_ms=slo_p99, queue=queue, timeout=timeout, settings=settings,
+    )  # fmt: skip
+    if not wait and not settings.embedded:
+        if as_json:
+            emit_json({"sweep_id": sweep_id, "jobs": len(values) * repeat, "status": "queued"})
+        else:
+            click.echo(
+                f"sweep {sweep_id}: {len(values) * repeat} jobs queued"
+                f"  (jobprobe sweep-report {sweep_id[:8]})"
+            )
+        return
+    facts = _await_report(sweep_id, wait_timeout)
+    if as_json:
+        emit_json(facts)
+    else:
+        rendering.echo_lines(rendering.sweep_lines(facts))
+
+
+def _await_report(sweep_id: str, timeout: float) -> dict[str, Any]:
+    """The sweep's facts once its report for the jobs ended so far is stored (progress on
+    stderr); a usage error after ``timeout`` seconds."""
+    from jobprobe.store import sweeps as store_sweeps
+    from jobprobe.tasks import analysis
+
+    store = context.current().store
+    deadline = time.monotonic() + timeout
+    while True:
+        with store.session() as session:
+            sweep_ = store_sweeps.get_sweep(session, sweep_id)
+            facts = analysis.sweep_analysis(session, sweep_)
+            stored = store_sweeps.current_report(session, sweep_.id, facts["jobs_fingerprint"])
+            if stored is not None:
+                return {**facts, "report_path": stored.path}
+        if time.monotonic() >= deadline:
+            fail(f"sweep {sweep_id[:8]} not reported after {timeout:g} s; check 'jobprobe workers'")
+        jobs = facts["jobs"]
+        click.echo(f"{jobs['ended']}/{jobs['total']} jobs ended", err=True)
+        time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+
+
+@click.command("sweep-report")
+@click.argument("sweep_id")
+@click.option("--plot", type=click.Path(dir_okay=False), help="Write the curves PNG here.")
+@options.json_option
+@guarded
+def sweep_report(sweep_id: str, plot: str | None, as_json: bool) -> None:
+    """A sweep's saturation point, latency knee, USL fit, SLO limit and saturating resource."""
+    from jobprobe.analysis import plots
+    from jobprobe.store import sweeps as store_sweeps
+    from jobprobe.tasks import analysis
+
+    with context.current().store.session() as session:
+        sweep_ = store_sweeps.get_sweep(session, sweep_id)
+        facts = analysis.sweep_analysis(session, sweep_)
+        stored = store_sweeps.latest_report(session, kind="sweep", sweep_id=sweep_.id)
+        facts["report_path"] = stored.path if stored is not None else None
+    if plot:
+        facts["plot"] = str(plots.plot_sweep(facts, plot))
+    if as_json:
+        emit_json(facts)
+        return
+    rendering.echo_lines(rendering.sweep_lines(facts))
+    if plot:
+        click.echo(f"plot: {facts['plot']}")

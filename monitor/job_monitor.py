@@ -41,8 +41,8 @@ class JobSpec:
     tool: Tool
     script_name: str
     script_content: str | None
+    timeout_s: float
     params: Mapping[str, Any] = field(default_factory=dict)
-    timeout_s: float = 3600.0
     gpus: int = 0
 
 

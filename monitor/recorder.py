@@ -36,11 +36,13 @@ def run_recorded(
     sample_interval: float,
     flush_seconds: float,
     kill_grace: float,
+    default_timeout: float,
     docker_base_url: str | None = None,
     on_replayed: Callable[[str], object] | None = None,
 ) -> dict[str, Any]:
     """Run job ``job_id`` (one delivery) and record it; returns a small summary.
 
+    A job stored without a timeout gets ``default_timeout`` seconds (``Settings.default_timeout``).
     Outcomes spooled earlier are written first; ``on_replayed(job_id)`` is called for each of
     those jobs that ran. In the summary, ``recorded`` is False when this outcome was spooled,
     and ``unreported`` is True when the store holds the job's run but no report of it yet.
@@ -72,7 +74,7 @@ def run_recorded(
         script_name=claim.script_name or "script",
         script_content=claim.script_content,
         params=claim.params,
-        timeout_s=float(claim.timeout_s or 3600.0),
+        timeout_s=default_timeout if claim.timeout_s is None else claim.timeout_s,
         gpus=claim.gpus,
     )
 

@@ -47,6 +47,7 @@ def run_simulation(self: Task, job_id: str) -> dict[str, Any]:
         sample_interval=settings.sample_interval,
         flush_seconds=settings.sample_flush_seconds,
         kill_grace=settings.kill_grace,
+        default_timeout=settings.default_timeout,
         docker_base_url=settings.docker_host,
         on_replayed=queue_analysis,
     )

@@ -31,6 +31,7 @@ def test_container_job_is_profiled_and_removed(docker_host: str, tmp_path: Path)
         tool=tool,
         script_name="work.sh",
         script_content=SCRIPT,
+        timeout_s=120,
         params={"level": 3},
     )
     out = JobMonitor(sample_interval=0.2, docker_base_url=docker_host).run(job, tmp_path)
@@ -62,6 +63,8 @@ def test_container_timeout_stops_it(docker_host: str, tmp_path: Path) -> None:
 
 def test_missing_engine_is_one_clear_line(tmp_path: Path) -> None:
     tool = Tool(name="bb", command=("sh", "{script}"), image=BUSYBOX_IMAGE)
-    job = JobSpec(job_id="e" * 32, tool=tool, script_name="w.sh", script_content="true\n")
+    job = JobSpec(
+        job_id="e" * 32, tool=tool, script_name="w.sh", script_content="true\n", timeout_s=60
+    )
     with pytest.raises(errors.ContainerEngineUnavailable, match="no Docker engine reachable"):
         JobMonitor(docker_base_url="unix:///nonexistent/docker.sock").run(job, tmp_path)

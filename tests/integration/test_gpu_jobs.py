@@ -66,6 +66,7 @@ def test_matmul_job_through_the_monitor(gpu_name: str, tmp_path: Path) -> None:
         tool=load_registry()["python"],
         script_name=EXAMPLE.name,
         script_content=EXAMPLE.read_text(),
+        timeout_s=300,
         params={"seconds": 6},
         gpus=1,
     )

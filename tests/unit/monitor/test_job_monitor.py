@@ -32,6 +32,7 @@ def gone(pid: int, within: float = 5.0) -> bool:
 
 
 def spec(tool: str, script: str, name: str = "job.sh", **kwargs: Any) -> JobSpec:
+    kwargs.setdefault("timeout_s", 60.0)
     return JobSpec(
         job_id="j" * 32, tool=TOOLS[tool], script_name=name, script_content=script, **kwargs
     )
@@ -140,7 +141,7 @@ def test_missing_program_is_a_launch_error(tmp_path: Path) -> None:
     from jobprobe.monitor.tools import Tool
 
     tool = Tool(name="ghost", command=("/nonexistent/solver", "{script}"))
-    job = JobSpec(job_id="j" * 32, tool=tool, script_name="x", script_content="")
+    job = JobSpec(job_id="j" * 32, tool=tool, script_name="x", script_content="", timeout_s=60)
     with pytest.raises(errors.LaunchError, match=r"cannot start ./nonexistent/solver.: not found"):
         JobMonitor(enable_profiling=False).run(job, tmp_path)
 
@@ -158,7 +159,8 @@ tool = load_registry()["python"]
 peaks = {}
 for name, code in (("small", "import time\\ntime.sleep(0.3)\\n"),
                    ("big", "b = bytearray(400 * 2**20)\\nfor i in range(0, len(b), 4096): b[i] = 1\\n")):
-    spec = JobSpec(job_id="m" * 32, tool=tool, script_name=name + ".py", script_content=code)
+    spec = JobSpec(job_id="m" * 32, tool=tool, script_name=name + ".py", script_content=code,
+                   timeout_s=60)
     out = JobMonitor(sample_interval=0.1).run(spec, Path(tempfile.mkdtemp()))
     peaks[name] = out.resource_usage["memory_peak_mb"]
 print(json.dumps(peaks))

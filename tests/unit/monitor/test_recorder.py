@@ -23,6 +23,7 @@ def deliver(store: Store, job_id: str, tmp_path: Path) -> dict[str, Any]:
     return recorder.run_recorded(
         store, Spool(tmp_path / "spool"), job_id, worker="w@host", data_dir=tmp_path / "data",
         tools_file=tools, max_attempts=3, sample_interval=0.5, flush_seconds=2.0, kill_grace=1.0,
+        default_timeout=60.0,
     )  # fmt: skip
 
 

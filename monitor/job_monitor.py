@@ -20,7 +20,7 @@ from typing import Any
 import psutil
 
 from jobprobe.monitor import container as container_mod
-from jobprobe.monitor import process
+from jobprobe.monitor import process, workdirs
 from jobprobe.monitor.sample_buffer import SampleBuffer
 from jobprobe.monitor.tools import Tool
 from jobprobe.store.status import JobStatus
@@ -172,7 +172,7 @@ class JobMonitor:
     def run(self, spec: JobSpec, workdir: Path) -> JobOutcome:
         """Run ``spec`` in ``workdir`` to its end and return the outcome."""
         self._prepare(spec, workdir)
-        stdout, stderr = workdir / "stdout.log", workdir / "stderr.log"
+        stdout, stderr = workdirs.log_path(workdir, "stdout"), workdirs.log_path(workdir, "stderr")
         buffer = (
             SampleBuffer(self.write_samples, flush_seconds=self.flush_seconds)
             if self.write_samples
@@ -412,7 +412,7 @@ def _read_metrics(path: Path) -> tuple[dict[str, Any], str | None]:
 
 
 def _artifacts(workdir: Path, spec: JobSpec, limit: int = 1000) -> list[dict[str, Any]]:
-    skip = {Path(spec.script_name).name, "stdout.log", "stderr.log"}
+    skip = {Path(spec.script_name).name, *workdirs.LOG_FILES.values()}
     out: list[dict[str, Any]] = []
     for path in sorted(workdir.rglob("*")):
         if path.is_file() and path.name not in skip:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from jobprobe.monitor import workdirs
 from jobprobe.monitor.job_monitor import JobMonitor, JobSpec
 from jobprobe.monitor.tools import Tool, get_tool, load_registry
 from jobprobe.store import errors as store_errors
@@ -90,7 +91,7 @@ def run_recorded(
         kill_grace=kill_grace, flush_seconds=flush_seconds, docker_base_url=docker_base_url,
         write_samples=write, should_cancel=should_cancel,
     )  # fmt: skip
-    workdir = data_dir / "jobs" / job_id / f"attempt-{attempt}"
+    workdir = workdirs.attempt_dir(data_dir, job_id, attempt)
     try:
         outcome = monitor.run(spec, workdir)
     except (

@@ -217,3 +217,14 @@ def render_markdown(facts: Mapping[str, Any], plots: Mapping[str, Path] | None =
     if plots:
         lines += ["", "## Plots", *_plots(plots)]
     return "\n".join(lines) + "\n"
+
+
+def job_summary(facts: Mapping[str, Any]) -> str:
+    """Two short lines of a job's facts: the verdict and its first advice."""
+    verdict = facts["verdict"]
+    head = f"{verdict['kind']} (confidence {verdict['confidence']})"
+    duration = facts["figures"].get("duration_s")
+    if duration is not None:
+        head += f", {duration} s"
+    advice = verdict["advice"][0] if verdict["advice"] else None
+    return head if advice is None else f"{head}\n{advice}"

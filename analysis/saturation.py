@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy.optimize import OptimizeWarning, curve_fit
 
-from jobprobe.analysis import bottleneck, fields
+from jobprobe.analysis import bottleneck, fields, stats
 
 MIN_POINTS = 4
 # Below this peak of the difference curve (fraction of the normalised range) the curve is
@@ -219,7 +219,7 @@ def slo_limit(xs: Sequence[float], p99s: Sequence[float], slo_p99: float) -> Slo
 
 
 def _median(values: list[float]) -> float | None:
-    return float(np.median(values)) if values else None
+    return stats.percentile(values, 50)
 
 
 def _point_throughput(point: dict[str, Any]) -> float | None:

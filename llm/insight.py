@@ -26,6 +26,13 @@ class Insight:
         """JSON-ready form (what the store keeps)."""
         return asdict(self)
 
+    def summary(self) -> str:
+        """One line for listings: who wrote it and whether its numbers check out."""
+        line = f"{self.provider}/{self.model}: verified {'yes' if self.verified else 'no'}"
+        if self.unsupported_numbers:
+            line += f" (unsupported: {', '.join(self.unsupported_numbers)})"
+        return line
+
 
 def write_insight(
     facts: Mapping[str, Any], provider: Provider, *, budget_tokens: int = facts_mod.DEFAULT_BUDGET

@@ -126,6 +126,14 @@ def get_job(session: Session, job_id: str, *, for_update: bool = False) -> Job:
     )  # fmt: skip
 
 
+def find_job(session: Session, job_id: str) -> Job | None:
+    """Like ``get_job`` but None when there is no such job."""
+    try:
+        return get_job(session, job_id)
+    except errors.JobNotFound:
+        return None
+
+
 def set_status(
     session: Session,
     job: Job,

@@ -1,4 +1,5 @@
-"""The job record as users read it: the Keystone profile field names, plus jobprobe's own."""
+"""The records users read: a job's (the Keystone profile field names, plus jobprobe's own) and a
+sweep's."""
 
 from __future__ import annotations
 
@@ -6,7 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from jobprobe.store.models import Job, StatusEvent
+from sqlalchemy.orm import Session
+
+from jobprobe.store import jobs as store_jobs
+from jobprobe.store import samples as store_samples
+from jobprobe.store.models import Job, StatusEvent, Sweep
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -73,3 +78,31 @@ def to_record(
     if reports is not None:
         record["reports"] = list(reports)
     return record
+
+
+def load_record(
+    session: Session, job_id: str, *, events: bool = False, timeseries: bool = False
+) -> dict[str, Any]:
+    """The record of the job with this id or unique prefix, with its status history and its
+    samples as columns when asked."""
+    job = store_jobs.get_job(session, job_id)
+    return to_record(
+        job,
+        events=store_jobs.status_history(session, job.id) if events else None,
+        timeseries=store_samples.load_timeseries(session, job.id) if timeseries else None,
+    )
+
+
+def sweep_record(sweep: Sweep) -> dict[str, Any]:
+    """What a sweep is: its id, tool, script, the parameter it varies and over which values,
+    repeats, status and latency SLO."""
+    return {
+        "sweep_id": sweep.id,
+        "tool": sweep.tool,
+        "script": sweep.script_name,
+        "vary": sweep.vary_name,
+        "values": sweep.vary_values,
+        "repeat": sweep.repeat,
+        "sweep_status": sweep.status,
+        "slo_p99_ms": sweep.slo_p99_ms,
+    }

@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from jobprobe.store.jobs import utcnow
+from jobprobe.store import jobs as store_jobs
 from jobprobe.store.models import Report
 
 
@@ -24,7 +24,7 @@ def save_report(
     """Store a report; returns it."""
     report = Report(
         kind=kind, job_id=job_id, sweep_id=sweep_id, body=body, markdown=markdown, path=path,
-        created_at=utcnow(),
+        created_at=store_jobs.utcnow(),
     )  # fmt: skip
     session.add(report)
     session.flush()
@@ -40,6 +40,19 @@ def job_report(session: Session, job_id: str) -> Report | None:
         .limit(1)
     )
     return session.scalars(stmt).first()
+
+
+def save_job_report(
+    session: Session, job_id: str, *, body: dict[str, Any], markdown: str, path: str
+) -> tuple[Report, bool]:
+    """Store the job's automatic report unless it has one; returns (its report, whether this
+    call stored it). The job's row lock makes two writers of one job's report store one."""
+    store_jobs.get_job(session, job_id, for_update=True)
+    saved = job_report(session, job_id)
+    if saved is not None:
+        return saved, False
+    saved = save_report(session, kind="job", body=body, markdown=markdown, path=path, job_id=job_id)
+    return saved, True
 
 
 def report_dict(report: Report) -> dict[str, Any]:

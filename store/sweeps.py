@@ -14,7 +14,7 @@ from jobprobe.store import errors, records
 from jobprobe.store import jobs as store_jobs
 from jobprobe.store.jobs import by_id_or_prefix
 from jobprobe.store.models import Job, Report, Sweep
-from jobprobe.store.status import FINISHED, SweepStatus
+from jobprobe.store.status import FINISHED, TERMINAL, SweepStatus
 
 
 def create_sweep(
@@ -77,6 +77,17 @@ def sweep_jobs(session: Session, sweep_id: str) -> list[Job]:
     """The sweep's jobs in submission order."""
     stmt = sa.select(Job).where(Job.sweep_id == sweep_id).order_by(Job.submitted_at, Job.id)
     return list(session.scalars(stmt))
+
+
+def sweep_records(session: Session, sweep_id: str) -> list[dict[str, Any]]:
+    """The records of the sweep's jobs (no timeseries), in submission order."""
+    return [records.to_record(j) for j in sweep_jobs(session, sweep_id)]
+
+
+def all_ended(session: Session, sweep_id: str) -> bool:
+    """True when the sweep has jobs and every one of them has ended."""
+    statuses = session.scalars(sa.select(Job.status).where(Job.sweep_id == sweep_id)).all()
+    return bool(statuses) and all(s in TERMINAL for s in statuses)
 
 
 def mark_sweep_status(session: Session, sweep_id: str, status: SweepStatus) -> None:

@@ -24,7 +24,6 @@ from celery import shared_task
 
 from jobprobe.analysis import plots, regression, report, saturation
 from jobprobe.llm import errors as llm_errors
-from jobprobe.store import errors as store_errors
 from jobprobe.store import jobs as store_jobs
 from jobprobe.store import records
 from jobprobe.store import reports as store_reports
@@ -35,6 +34,7 @@ from jobprobe.store.models import Report, Sweep
 from jobprobe.store.status import TERMINAL, JobStatus, SweepStatus
 from jobprobe.tasks import errors
 from jobprobe.tasks.follow_up import ANALYZE_JOB
+from jobprobe.tasks.retry import RetryingTask
 from jobprobe.worker import runtime
 from jobprobe.worker.settings import Settings
 
@@ -364,18 +364,8 @@ def insight_now(store: Store, ref: str, provider: Any) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- tasks
 
-#: The store down when an analysis runs: try again with backoff (about an hour in all), as a
-#: job's claim does; a report is written in one transaction, so a retry starts clean.
-STORE_RETRY: dict[str, Any] = {
-    "autoretry_for": (store_errors.StoreUnavailable,),
-    "retry_backoff": 2,
-    "retry_backoff_max": 300,
-    "retry_jitter": True,
-    "max_retries": 20,
-}
 
-
-@shared_task(name=ANALYZE_JOB, **STORE_RETRY)
+@shared_task(name=ANALYZE_JOB, base=RetryingTask)
 def analyze_job(job_id: str) -> dict[str, Any]:
     """Report on a finished job; queue its sweep's analysis when it was the sweep's last job."""
     settings = runtime.current_settings()
@@ -385,21 +375,15 @@ def analyze_job(job_id: str) -> dict[str, Any]:
     return result
 
 
-@shared_task(name=ANALYZE_SWEEP, **STORE_RETRY)
+@shared_task(name=ANALYZE_SWEEP, base=RetryingTask)
 def analyze_sweep(sweep_id: str) -> dict[str, Any]:
     """Write the sweep report (once per set of ended jobs)."""
     settings = runtime.current_settings()
     return analyze_sweep_now(runtime.get_store(settings), sweep_id, settings.resolved_reports_dir)
 
 
-@shared_task(
-    name=WRITE_INSIGHT,
-    autoretry_for=(llm_errors.LlmUnavailable, store_errors.StoreUnavailable),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=4,
-)
+@shared_task(name=WRITE_INSIGHT, base=RetryingTask)
 def write_insight_task(ref: str, provider: str | None = None) -> dict[str, Any]:
-    """Write and store an insight for a job, sweep or ``compare:A:B`` (retries when unreachable)."""
+    """Write and store an insight for a job, sweep or ``compare:A:B``."""
     settings = runtime.current_settings()
     return insight_now(runtime.get_store(settings), ref, provider_from_settings(settings, provider))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 
 from celery import current_app
-from kombu.exceptions import OperationalError as BrokerUnavailable
+
+from jobprobe.tasks import broker
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ def queue_analysis(job_id: str) -> bool:
         return False
     try:
         task.apply_async(args=[job_id])
-    except BrokerUnavailable as exc:
+    except broker.BROKER_ERRORS as exc:
         log.warning(
             "job %s is recorded, but its analysis was not queued (broker unavailable: %s); "
             "`jobprobe report %s` writes its report",

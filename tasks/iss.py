@@ -24,6 +24,7 @@ from jobprobe.store import jobs as store_jobs
 from jobprobe.store.db import Store
 from jobprobe.tasks import errors
 from jobprobe.tasks.follow_up import queue_analysis
+from jobprobe.tasks.retry import RetryingTask
 from jobprobe.worker import runtime
 from jobprobe.worker.settings import Settings
 
@@ -403,15 +404,7 @@ def _warn_once(message: str) -> None:
         log.warning(message)
 
 
-@shared_task(
-    name=POLL_TASK,
-    bind=True,
-    autoretry_for=(iss_errors.IssTransientError, store_errors.StoreUnavailable),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=5,
-)
+@shared_task(name=POLL_TASK, bind=True, base=RetryingTask)
 def poll_iss_job(
     self: Task, job_ref: str, started_at: str | None = None, done_polls: int = 0
 ) -> dict[str, Any]:
@@ -448,13 +441,7 @@ def poll_iss_job(
     return {**outcome.as_dict(), "tracking": "polling"}
 
 
-@shared_task(
-    name=SYNC_TASK,
-    autoretry_for=(iss_errors.IssTransientError, store_errors.StoreUnavailable),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=5,
-)
+@shared_task(name=SYNC_TASK, base=RetryingTask)
 def sync_iss_jobs() -> dict[str, Any]:
     """Upsert ISS jobs changed since the last sync and start tracking unfinished ones (beat)."""
     settings = runtime.current_settings()

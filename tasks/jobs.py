@@ -8,8 +8,8 @@ from typing import Any
 from celery import Task, shared_task
 
 from jobprobe.monitor import recorder
-from jobprobe.store import errors as store_errors
 from jobprobe.tasks.follow_up import queue_analysis
+from jobprobe.tasks.retry import RetryingTask
 from jobprobe.worker import runtime
 from jobprobe.worker.app import RUN_SIMULATION
 
@@ -23,13 +23,9 @@ from jobprobe.worker.app import RUN_SIMULATION
     # copy in the result backend would cost two Redis writes per job (started, done) that
     # nothing reads. Flower still shows each job task's state and result from the events.
     ignore_result=True,
-    # The store down when the job is claimed: nothing ran yet, so try again later (about an hour
-    # in all). Outages later in a job never reach here: samples wait, the outcome is spooled.
-    autoretry_for=(store_errors.StoreUnavailable,),
-    retry_backoff=2,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=20,
+    # The store down when the job is claimed: nothing ran yet, so it is retried (the table in
+    # tasks.retry). Outages later in a job never reach here: samples wait, the outcome is spooled.
+    base=RetryingTask,
 )
 def run_simulation(self: Task, job_id: str) -> dict[str, Any]:
     """Run stored job ``job_id`` inside a JobMonitor and record it; then queue its analysis."""
@@ -57,7 +53,7 @@ def run_simulation(self: Task, job_id: str) -> dict[str, Any]:
     return result
 
 
-@shared_task(name="jobprobe.replay_spool")
+@shared_task(name="jobprobe.replay_spool", base=RetryingTask)
 def replay_spool() -> int:
     """Write outcomes spooled while the database was down (beat runs this every minute)."""
     settings = runtime.current_settings()

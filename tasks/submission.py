@@ -7,17 +7,19 @@ import re
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jobprobe.monitor import errors as monitor_errors
 from jobprobe.monitor import tools as tool_registry
 from jobprobe.store import jobs as store_jobs
 from jobprobe.store import records
-from jobprobe.store import samples as store_samples
 from jobprobe.store.status import TERMINAL
-from jobprobe.tasks import errors
+from jobprobe.tasks import broker, errors
 from jobprobe.worker import runtime
 from jobprobe.worker.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from celery import Celery
 
 _PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LABEL_KEY = re.compile(r"^[A-Za-z0-9_.\-/]{1,128}$")
@@ -70,11 +72,11 @@ def read_script(script: str | Path, *, max_bytes: int) -> tuple[str, str]:
         raise errors.SubmitError(f"script {path.name} is not UTF-8 text") from exc
 
 
-def _check_broker(app: Any) -> None:
+def _check_broker(app: Celery) -> None:
     try:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=3)
-    except Exception as exc:  # kombu raises transport-specific errors
+    except broker.BROKER_ERRORS as exc:
         raise errors.BrokerUnavailable(
             f"cannot reach the broker {app.conf.broker_url} ({exc}); start it or fix JOBPROBE_BROKER_URL"
         ) from exc
@@ -158,12 +160,14 @@ def enqueue(job_id: str, *, settings: Settings | None = None) -> None:
     app = create_app(settings)
     try:
         task(app, RUN_SIMULATION).apply_async(args=[job_id], queue=queue)
-    except Exception as exc:
+    except BaseException as exc:
         if settings.embedded:
-            raise
-        with store.session() as session:  # leave nothing half-written behind
+            raise  # the job ran here: its failure is its own, and it keeps its outcome
+        with store.session() as session:  # a job is never stored without a way to be delivered
             session.delete(store_jobs.get_job(session, job_id))
-        raise errors.BrokerUnavailable(f"could not queue the job: {exc}") from exc
+        if broker.unreachable(exc):
+            raise errors.BrokerUnavailable(f"could not queue the job: {exc}") from exc
+        raise
 
 
 def submit(
@@ -199,10 +203,7 @@ def get_record(
     settings = settings or load_settings()
     store = runtime.get_store(settings)
     with store.session() as session:
-        job = store_jobs.get_job(session, job_id)
-        events = store_jobs.status_history(session, job.id)
-        series = store_samples.load_timeseries(session, job.id) if timeseries else None
-        return records.to_record(job, events=events, timeseries=series)
+        return records.load_record(session, job_id, events=True, timeseries=timeseries)
 
 
 def wait(

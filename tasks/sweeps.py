@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from jobprobe.store import sweeps as store_sweeps
-from jobprobe.tasks import analysis, errors
+from jobprobe.tasks import analysis, broker, errors
 from jobprobe.worker import runtime
 from jobprobe.worker.settings import Settings
 
@@ -81,14 +81,13 @@ def submit_sweep(
         # result backends count a chord's finished members by their stored results.
         header = group([run.si(j).set(queue=queues[j], ignore_result=False) for j in job_ids])
         chord(header, task(app, analysis.ANALYZE_SWEEP).si(sweep_id)).apply_async()
-    except errors.SubmitError:
-        with store.session() as session:
-            store_sweeps.delete_sweep(session, sweep_id)
+    except BaseException as exc:
+        # Leave nothing half-written behind: a bad job, or any failure to send (embedded mode
+        # ran the jobs, which keep their outcomes).
+        if isinstance(exc, errors.SubmitError) or not settings.embedded:
+            with store.session() as session:
+                store_sweeps.delete_sweep(session, sweep_id)
+        if not settings.embedded and broker.unreachable(exc):
+            raise errors.BrokerUnavailable(f"could not queue the sweep: {exc}") from exc
         raise
-    except Exception as exc:
-        if settings.embedded:
-            raise
-        with store.session() as session:  # leave nothing half-written behind
-            store_sweeps.delete_sweep(session, sweep_id)
-        raise errors.BrokerUnavailable(f"could not queue the sweep: {exc}") from exc
     return sweep_id

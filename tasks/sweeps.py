@@ -6,8 +6,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from jobprobe.analysis import sweep as sweep_analysis
 from jobprobe.store import sweeps as store_sweeps
-from jobprobe.tasks import analysis, broker, errors
+from jobprobe.tasks import broker, errors, reporting
 from jobprobe.worker import runtime
 from jobprobe.worker.settings import Settings
 
@@ -34,9 +35,10 @@ def submit_sweep(
     from celery import chord, group
 
     from jobprobe.tasks import submission
+    from jobprobe.tasks.analysis import ANALYZE_SWEEP
     from jobprobe.worker.app import RUN_SIMULATION, create_app, task
 
-    if not values or any(analysis.number(v) is None for v in values):
+    if not values or any(sweep_analysis.number(v) is None for v in values):
         raise errors.SubmitError(f"--vary {vary_name}= needs numbers (got {list(values)!r})")
     if repeat < 1:
         raise errors.SubmitError(f"--repeat must be 1 or more (got {repeat})")
@@ -71,7 +73,7 @@ def submit_sweep(
         if settings.embedded:
             for job_id in job_ids:
                 submission.enqueue(job_id, settings=settings)
-            analysis.analyze_sweep_now(store, sweep_id, settings.resolved_reports_dir)
+            reporting.analyze_sweep_now(store, sweep_id, settings.resolved_reports_dir)
             return sweep_id
         app = create_app(settings)
         with store.session() as session:
@@ -80,7 +82,7 @@ def submit_sweep(
         # Job tasks keep no Celery result (the store has it), but a chord's members must: some
         # result backends count a chord's finished members by their stored results.
         header = group([run.si(j).set(queue=queues[j], ignore_result=False) for j in job_ids])
-        chord(header, task(app, analysis.ANALYZE_SWEEP).si(sweep_id)).apply_async()
+        chord(header, task(app, ANALYZE_SWEEP).si(sweep_id)).apply_async()
     except BaseException as exc:
         # Leave nothing half-written behind: a bad job, or any failure to send (embedded mode
         # ran the jobs, which keep their outcomes).

@@ -11,7 +11,7 @@ from jobprobe.store import jobs as store_jobs
 from jobprobe.store import reports as store_reports
 from jobprobe.store.db import Store
 from jobprobe.store.spool import Spool
-from jobprobe.tasks.analysis import analyze_job_now
+from jobprobe.tasks.reporting import analyze_job_now
 
 TOOLS = '[tools.true]\ndescription = "does nothing"\ncommand = ["true"]\nqueue = "cpu"\n'
 

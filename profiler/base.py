@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 Sample = dict[str, Any]
@@ -23,6 +24,11 @@ class Target:
     docker_client: Any = None
     #: The live pids of the job's tree, once a process-tree sampler runs (GPU memory per job).
     tree_pids: Callable[[], Collection[int]] | None = None
+    #: The job's control group, keyed by controller (``"memory"``, ``"unified"``, ...): its
+    #: figures then come from the group, not from walking the process tree.
+    cgroup_paths: Mapping[str, Path | str] | None = None
+    #: With a group, the per-process view (top processes) is read every this many ticks.
+    top_every: int = 10
 
 
 class Sampler(abc.ABC):

@@ -94,8 +94,8 @@ def accounting(paths: Mapping[str, Path | str]) -> str:
     return "cgroup-v1" if any(k != "unified" for k in paths) else "cgroup-v2"
 
 
-def group_pids(paths: Mapping[str, Path | str]) -> list[int]:
-    """The processes in the group now (its ``cgroup.procs``)."""
+def group_pids(paths: Mapping[str, Path | str]) -> list[int] | None:
+    """The processes in the group now (its ``cgroup.procs``); None when no list is readable."""
     for ctl in ("pids", "memory", "cpuacct", "cpu", "unified", "freezer", "blkio"):
         base = paths.get(ctl)
         if base is None:
@@ -103,7 +103,7 @@ def group_pids(paths: Mapping[str, Path | str]) -> list[int]:
         text = read_text(os.path.join(base, "cgroup.procs"))
         if text is not None:
             return [int(p) for p in text.split()]
-    return []
+    return None
 
 
 class CgroupSampler(Sampler):
@@ -111,48 +111,52 @@ class CgroupSampler(Sampler):
     ``top_every`` ticks the processes using the most CPU and memory."""
 
     name = "cgroup"
+    # The job's figures keep the process-tree sampler's names (the two never run together), so
+    # the store's columns, the plots and the analysis read them unchanged; memory, which the
+    # group counts differently (its charge: anonymous memory and page cache), has its own.
     keys = (
-        "cg_cpu_seconds",
-        "cg_user_seconds",
-        "cg_system_seconds",
+        "proc_cpu_seconds",
+        "proc_user_seconds",
+        "proc_system_seconds",
+        "proc_read_bytes",
+        "proc_write_bytes",
+        "proc_read_count",
+        "proc_write_count",
+        "proc_count",
+        "proc_threads",
+        "cg_tasks_peak",
         "cg_mem_current_mb",
         "cg_mem_peak_mb",
         "cg_mem_anon_mb",
         "cg_mem_cache_mb",
         "cg_mem_shmem_mb",
         "cg_oom_kills",
-        "cg_read_bytes",
-        "cg_write_bytes",
-        "cg_read_count",
-        "cg_write_count",
-        "cg_tasks",
-        "cg_tasks_peak",
         "cg_top",
     )
     # No baseline: the group is the job's and counts from zero (the job's whole run, even the
     # instant before the profiler's first reading).
     counters = ()
     rates = {
-        "cg_cpu_seconds": ("cg_cpu_percent", 100.0),
-        "cg_read_bytes": ("cg_read_bps", 1.0),
-        "cg_write_bytes": ("cg_write_bps", 1.0),
+        "proc_cpu_seconds": ("proc_cpu_percent", 100.0),
+        "proc_read_bytes": ("proc_read_bps", 1.0),
+        "proc_write_bytes": ("proc_write_bps", 1.0),
     }
     _MAP = {
-        "cpu_total_seconds": "cg_cpu_seconds",
-        "cpu_user_seconds": "cg_user_seconds",
-        "cpu_system_seconds": "cg_system_seconds",
+        "cpu_total_seconds": "proc_cpu_seconds",
+        "cpu_user_seconds": "proc_user_seconds",
+        "cpu_system_seconds": "proc_system_seconds",
+        "io_read_bytes": "proc_read_bytes",
+        "io_write_bytes": "proc_write_bytes",
+        "io_read_ops": "proc_read_count",
+        "io_write_ops": "proc_write_count",
+        "tasks_current": "proc_threads",
+        "tasks_peak": "cg_tasks_peak",
         "memory_current_mb": "cg_mem_current_mb",
         "memory_peak_mb": "cg_mem_peak_mb",
         "memory_anon_mb": "cg_mem_anon_mb",
         "memory_cache_mb": "cg_mem_cache_mb",
         "memory_shmem_mb": "cg_mem_shmem_mb",
         "oom_kills": "cg_oom_kills",
-        "io_read_bytes": "cg_read_bytes",
-        "io_write_bytes": "cg_write_bytes",
-        "io_read_ops": "cg_read_count",
-        "io_write_ops": "cg_write_count",
-        "tasks_current": "cg_tasks",
-        "tasks_peak": "cg_tasks_peak",
     }
 
     @classmethod
@@ -186,27 +190,24 @@ class CgroupSampler(Sampler):
 
     def pids(self) -> list[int]:
         """The processes in the group now (for the GPU sampler's per-job memory)."""
-        return group_pids(self.paths)
+        return group_pids(self.paths) or []
 
     def sample(self) -> Sample:
         """Read the group's files; every ``top_every`` ticks, the top processes too."""
-        out = self._read()
-        if self._top is not None and self._ticks % self._top_every == 0:
-            out["cg_top"] = self._top.read(self.pids())
+        top = self._top is not None and self._ticks % self._top_every == 0
         self._ticks += 1
-        return out
+        return self._read(top)
 
     def final_sample(self) -> Sample:
         """The group's figures and the top processes, whatever the tick."""
-        out = self._read()
-        if self._top is not None:
-            out["cg_top"] = self._top.read(self.pids())
-        return out
+        return self._read(self._top is not None)
 
-    def _read(self) -> Sample:
+    def _read(self, top: bool) -> Sample:
         figures, _ = read_totals_with_reasons(self.paths)
         out: Sample = {self._MAP[k]: v for k, v in figures.items() if k in self._MAP}
-        out["cg_top"] = None
+        pids = group_pids(self.paths)
+        out["proc_count"] = None if pids is None else len(pids)
+        out["cg_top"] = self._top.read(pids or []) if top and self._top is not None else None
         return out
 
 

@@ -147,8 +147,11 @@ class ProcessTreeSampler(Sampler):
     }
 
     @classmethod
-    def open(cls, target: Target) -> ProcessTreeSampler:
-        """The tree rooted at ``target.pid`` (this process when None)."""
+    def open(cls, target: Target) -> ProcessTreeSampler | None:
+        """The tree rooted at ``target.pid`` (this process when None); None when the job has a
+        control group, whose files replace the walk."""
+        if target.cgroup_paths:
+            return None
         return cls(target.pid, proc_root=target.proc_root)
 
     def __init__(self, pid: int | None = None, *, proc_root: str = "/proc") -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
+from pathlib import Path
 from typing import Any
 
 from jobprobe.profiler import errors, summary
 from jobprobe.profiler.base import Sample, Sampler, Target
+from jobprobe.profiler.cgroup import CgroupSampler
 from jobprobe.profiler.container import ContainerSampler
 from jobprobe.profiler.gpu_nvidia import NvidiaSampler
 from jobprobe.profiler.loop import SamplingLoop
@@ -19,8 +21,8 @@ from jobprobe.profiler.registry import FAMILIES, SAMPLERS
 
 log = logging.getLogger(__name__)
 
-#: Sample keys left out of the columnar time series (lists per core).
-_NOT_IN_TIMESERIES = frozenset({"cpu_per_core"})
+#: Sample keys left out of the columnar time series (lists per core, the top-process views).
+_NOT_IN_TIMESERIES = frozenset({"cpu_per_core", "cg_top"})
 
 
 class ResourceProfiler:
@@ -29,7 +31,12 @@ class ResourceProfiler:
     ``on_sample`` is called on the sampling thread with each sample dict (flat; ``None`` where a
     value could not be read). Profilers share no state: several can run at once.
 
-    For exact CPU and I/O totals of a child process, stop the profiler after the root has exited
+    With ``cgroup_paths`` (the job's control group, keyed by controller as
+    :func:`profiler.cgroup.read_totals` takes it), the job's CPU, memory, I/O and tasks come from
+    the group's files each tick, whatever the number of processes, and the processes using the
+    most CPU and memory are read every ``top_every`` ticks; the process-tree walk does not run.
+
+    Without a group, for exact CPU and I/O totals of a child process, stop the profiler after the root has exited
     but before reaping it (``os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)``, then
     :meth:`stop_profiling`, then ``os.wait4``): the final sample then reads the zombie's final
     counters. Stopping after the reap is safe too; the root's last sampled reading is kept.
@@ -46,6 +53,8 @@ class ResourceProfiler:
         proc_root: str = "/proc",
         nvml: Any = None,
         docker_client: Any = None,
+        cgroup_paths: Mapping[str, Path | str] | None = None,
+        top_every: int = 10,
     ) -> None:
         if not interval > 0:
             raise ValueError(f"interval must be positive, got {interval!r}")
@@ -62,7 +71,10 @@ class ResourceProfiler:
             nvml=nvml,
             docker_base_url=docker_base_url,
             docker_client=docker_client,
+            cgroup_paths=dict(cgroup_paths) if cgroup_paths else None,
+            top_every=top_every,
         )
+        self._top_views: list[list[dict[str, Any]]] = []
         self._samplers: list[Sampler] = []
         self.unavailable: dict[str, str] = {}
         self._failing: set[str] = set()
@@ -82,6 +94,7 @@ class ResourceProfiler:
         target = self._target
         target.pid, target.container = pid, container
         tree: ProcessTreeSampler | None = None
+        group: CgroupSampler | None = None
         for cls in self._classes:
             try:
                 sampler = cls.open(target)
@@ -91,9 +104,12 @@ class ResourceProfiler:
                 continue
             if sampler is None:
                 continue
+            if isinstance(sampler, ProcessTreeSampler | CgroupSampler):
+                target.tree_pids = sampler.pids
             if isinstance(sampler, ProcessTreeSampler):
                 tree = sampler
-                target.tree_pids = sampler.pids
+            if isinstance(sampler, CgroupSampler):
+                group = sampler
             self._samplers.append(sampler)
         keys = ["t", "elapsed_s"]
         rate_map: dict[str, tuple[str, float]] = {}
@@ -108,6 +124,7 @@ class ResourceProfiler:
         self._rates = RateTracker(rate_map, min_dt=self.interval / 2)
         self._baseline = Baseline(counters)
         self._tree = tree
+        self._group = group
         self._t0 = time.monotonic()
         self._take(None, record=False)  # the baseline reading: counters' zero, rates' start
         self._loop = SamplingLoop(self.interval, self._tick, name=f"profiler-{pid or 'self'}")
@@ -141,6 +158,13 @@ class ResourceProfiler:
             has_process_tree=self._tree is not None,
             tree_cpu_before_s=before,
             overhead_cpu_s=self._loop.thread_cpu_seconds,
+            cgroup=None
+            if self._group is None
+            else summary.GroupInfo(
+                accounting=self._group.accounting,
+                reasons=self._group.reasons,
+                top_views=self._top_views,
+            ),
         )
         profile["skipped_ticks"] = self._loop.skipped
         profile["timeseries"] = self._columns
@@ -166,6 +190,8 @@ class ResourceProfiler:
                 sample.setdefault(key, None)
             if not record:
                 return
+            if sample.get("cg_top"):
+                self._top_views.append(sample["cg_top"])
             for key, col in self._columns.items():
                 col.append(sample[key])
         if self.on_sample is not None:

@@ -7,6 +7,7 @@ no readings is ``None`` (never 0).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from jobprobe.analysis import stats as analysis_stats
@@ -145,6 +146,102 @@ def jitter_section(jitter_s: Sequence[float]) -> dict[str, float | None]:
     }
 
 
+@dataclass
+class GroupInfo:
+    """What the profile says about a job sampled through its control group."""
+
+    accounting: str
+    #: figure -> why it is null (``profiler.cgroup.read_totals_with_reasons``).
+    reasons: Mapping[str, str] = field(default_factory=dict)
+    #: The top-process views read every few ticks.
+    top_views: Sequence[Sequence[Mapping[str, Any]]] = ()
+
+
+def top_processes(views: Sequence[Sequence[Mapping[str, Any]]], n: int = 5) -> list[dict[str, Any]]:
+    """The processes that used the most CPU and memory over the views: per process, its
+    largest CPU percent and resident MB and its last CPU seconds."""
+    merged: dict[tuple[int, str], dict[str, Any]] = {}
+    for view in views:
+        for row in view:
+            key = (int(row["pid"]), str(row["comm"]))
+            seen = merged.setdefault(key, {"pid": key[0], "comm": key[1]})
+            for name in ("max_cpu_percent", "max_rss_mb"):
+                value = row.get(name.removeprefix("max_"))
+                if value is not None and (seen.get(name) is None or value > seen[name]):
+                    seen[name] = value
+                seen.setdefault(name, None)
+            seen["cpu_seconds"] = row.get("cpu_seconds")
+    rows = list(merged.values())
+    by_cpu = sorted(rows, key=lambda r: r["cpu_seconds"] or 0.0, reverse=True)[:n]
+    by_rss = sorted(rows, key=lambda r: r["max_rss_mb"] or 0.0, reverse=True)[:n]
+    return list({(r["pid"], r["comm"]): r for r in by_cpu + by_rss}.values())
+
+
+def group_sections(cols: Columns, group: GroupInfo) -> dict[str, Any]:
+    """``process_cpu``, ``process_memory``, ``io_stats`` and ``tasks`` of a job sampled
+    through its control group: everything that ever ran in the group, whoever reaped it."""
+    pcpu = stats(cols.get("proc_cpu_percent"))
+    cur = stats(cols.get("cg_mem_current_mb"))
+    total = last(cols.get("proc_cpu_seconds"))
+    kernel_peak = last(cols.get("cg_mem_peak_mb"))
+    known_peaks = [v for v in (kernel_peak, cur["max"]) if v is not None]
+    tasks_peak = last(cols.get("cg_tasks_peak"))
+    sampled_tasks = stats(cols.get("proc_threads"))["max"]
+    return {
+        "process_cpu": {
+            "mean_percent": pcpu["mean"],
+            "max_percent": pcpu["max"],
+            "p95_percent": pcpu["p95"],
+            "total_seconds": total,
+            "user_seconds": last(cols.get("proc_user_seconds")),
+            "system_seconds": last(cols.get("proc_system_seconds")),
+            "tree_total_seconds": total,
+            "source": group.accounting,
+        },
+        "process_memory": {
+            # The group's charge: anonymous memory and page cache (which includes shared
+            # memory), so a job that writes files is charged their cache.
+            "measure": "control-group charge: anonymous memory + page cache",
+            "mean_mb": cur["mean"],
+            # The kernel's high-water mark catches spikes between samples.
+            "max_mb": max(known_peaks) if known_peaks else None,
+            "min_mb": cur["min"],
+            "current_mb": last(cols.get("cg_mem_current_mb")),
+            "peak_mb": kernel_peak,
+            "anon_max_mb": stats(cols.get("cg_mem_anon_mb"))["max"],
+            "anon_mean_mb": stats(cols.get("cg_mem_anon_mb"))["mean"],
+            "cache_max_mb": stats(cols.get("cg_mem_cache_mb"))["max"],
+            "shmem_max_mb": stats(cols.get("cg_mem_shmem_mb"))["max"],
+            "oom_kills": last(cols.get("cg_oom_kills")),
+            "source": group.accounting,
+        },
+        "io_stats": {**io_section(cols, "proc"), "source": group.accounting},
+        "tasks": {
+            "current": last(cols.get("proc_threads")),
+            "peak": tasks_peak if tasks_peak is not None else sampled_tasks,
+            "peak_source": "kernel" if tasks_peak is not None else "max of samples",
+            "max_processes": stats(cols.get("proc_count"))["max"],
+        },
+        "top_processes": top_processes(group.top_views),
+        "accounting": group.accounting,
+        "null_reasons": dict(group.reasons),
+    }
+
+
+def network_section(cols: Columns) -> dict[str, Any]:
+    """The machine's traffic over the run (loopback excluded): host-wide, not the job's; a
+    process job shares the host's network namespace, so the kernel cannot tell its bytes."""
+    if "net_sent_bytes" not in cols:
+        return {}
+    return {
+        "scope": "host",
+        "sent_mb": _mb(last(cols.get("net_sent_bytes"))),
+        "recv_mb": _mb(last(cols.get("net_recv_bytes"))),
+        "packets_sent": last(cols.get("net_packets_sent")),
+        "packets_recv": last(cols.get("net_packets_recv")),
+    }
+
+
 def build_profile(
     cols: Columns,
     *,
@@ -157,6 +254,7 @@ def build_profile(
     has_process_tree: bool,
     tree_cpu_before_s: float | None,
     overhead_cpu_s: float,
+    cgroup: GroupInfo | None = None,
 ) -> dict[str, Any]:
     """The profile (Keystone field names) from the columnar samples."""
     n = len(cols.get("t") or ())
@@ -184,21 +282,19 @@ def build_profile(
         "process_memory": {},
         "io_stats": {},
         "system_io_stats": io_section(cols, "disk") if "disk_read_bytes" in cols else {},
-        "network": {
-            "sent_mb": _mb(last(cols.get("net_sent_bytes"))),
-            "recv_mb": _mb(last(cols.get("net_recv_bytes"))),
-            "packets_sent": last(cols.get("net_packets_sent")),
-            "packets_recv": last(cols.get("net_packets_recv")),
-        }
-        if "net_sent_bytes" in cols
-        else {},
+        # Kept under its Keystone name for readers of the format; ``scope`` says it is the host's.
+        "network": network_section(cols),
+        "host_network": network_section(cols),
         "gpu_stats": gpu_section(cols, gpu_devices),
         "container_stats": container_section(cols) if has_container else {},
         "sampling_jitter_ms": jitter_section(jitter_s),
         "unavailable": dict(unavailable),
         "profiler_cpu_seconds": overhead_cpu_s,
     }
-    if has_process_tree:
+    profile["accounting"] = "process-tree" if has_process_tree else None
+    if cgroup is not None:
+        profile.update(group_sections(cols, cgroup))
+    elif has_process_tree:
         profile["process_cpu"] = {
             "mean_percent": pcpu["mean"],
             "max_percent": pcpu["max"],

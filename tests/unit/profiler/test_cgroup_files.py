@@ -125,10 +125,13 @@ def test_tasks_without_pids_controller_count_the_task_list() -> None:
 def test_sampler_on_recorded_group_reports_raw_figures() -> None:
     sampler = cgroup.CgroupSampler(v1_paths(), top_every=0)
     s = sampler.sample()
-    assert s["cg_cpu_seconds"] == pytest.approx(6.708809895)
+    assert s["proc_cpu_seconds"] == pytest.approx(6.708809895)
+    assert s["proc_user_seconds"] == pytest.approx(2.785056924)
     assert s["cg_mem_peak_mb"] == pytest.approx(210677760 / MB)
-    assert s["cg_read_bytes"] == 31551488
-    assert s["cg_tasks"] == 4 and s["cg_tasks_peak"] == 6
+    assert s["cg_mem_anon_mb"] == pytest.approx(155795456 / MB)
+    assert s["proc_read_bytes"] == 31551488 and s["proc_write_count"] == 51
+    assert s["proc_threads"] == 4 and s["cg_tasks_peak"] == 6
+    assert s["proc_count"] is None  # no cgroup.procs recorded: unknown, not 0
     assert s["cg_top"] is None
     assert set(s) == set(cgroup.CgroupSampler.keys)
     assert sampler.accounting == "cgroup-v1"

@@ -212,7 +212,15 @@ def test_a_failing_tick_leaves_nulls_and_sampling_goes_on(
 
 
 def test_one_registry_names_every_family_once() -> None:
-    assert FAMILIES == ("system", "process_tree", "disk", "network", "gpu_nvidia", "container")
+    assert FAMILIES == (
+        "system",
+        "cgroup",
+        "process_tree",
+        "disk",
+        "host_network",
+        "gpu_nvidia",
+        "container",
+    )
     assert [s.name for s in SAMPLERS] == list(FAMILIES)
     with pytest.raises(ValueError, match="unknown sampler families"):
         ResourceProfiler(0.1, families=("cpu",))

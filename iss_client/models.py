@@ -7,6 +7,7 @@ strings, so a job of a type or status this code has never heard of is kept, not 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -61,6 +62,21 @@ TERMINAL_STATUSES: frozenset[str] = frozenset(
 #: moves on to "complete" once the artifacts are uploaded.
 SETTLED_STATUSES: frozenset[str] = TERMINAL_STATUSES - {JobStatus.DONE}
 FILE_KINDS: frozenset[str] = frozenset({"iwps", "isim", "coho"})
+#: The file-service kind of each job type that has its own (every other type's is "coho").
+KIND_BY_TYPE: dict[str, str] = {
+    JobType.IWPS: "iwps",
+    JobType.NOVA_IWPS: "iwps",
+    JobType.ISIM: "isim",
+}
+
+
+def artifact_kind(raw: Mapping[str, Any]) -> str:
+    """The file-service kind of a job (its raw record): ``Execution.Kind`` when ISS says, else
+    the kind of its type."""
+    execution = raw.get("Execution")
+    if isinstance(execution, Mapping) and execution.get("Kind"):
+        return str(execution["Kind"]).lower()
+    return KIND_BY_TYPE.get(str(raw.get("Type") or ""), "coho")
 
 
 def parse_timestamp(value: object) -> datetime | None:
@@ -196,6 +212,11 @@ class FileEntry(IssModel):
     def is_dir(self) -> bool:
         """True for a folder entry."""
         return (self.type or "").lower() in {"dir", "directory", "folder"}
+
+    def artifact(self, kind: str) -> dict[str, Any]:
+        """The entry as a job artifact (name, path, size, type, kind), as the store keeps it."""
+        return {"name": self.name, "path": self.path or self.name, "size": self.size,
+                "type": self.type or "file", "kind": kind}  # fmt: skip
 
 
 class FileList(IssModel):

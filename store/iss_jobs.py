@@ -9,7 +9,7 @@ record as a dict; the ISS statuses are ``iss_client.models.JobStatus``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,6 +23,9 @@ from jobprobe.store.status import JobStatus
 
 SOURCE = "iss"
 EVENT_PREFIX = "iss: "
+#: Sync state keys: the newest ``LastUpdatedOn`` a sync saw, and "a poll chain follows job X".
+LAST_SYNC_KEY = "iss.last_sync"
+TRACKING_PREFIX = "iss.tracking."
 
 # ISS status -> jobprobe status. Unknown ISS statuses keep the job's previous jobprobe status.
 STATUS_MAP: dict[str, JobStatus] = {
@@ -262,3 +265,29 @@ def set_sync_state(session: Session, key: str, value: str) -> None:
 def delete_sync_state(session: Session, key: str) -> None:
     """Forget ``key`` (absent keys are fine)."""
     session.execute(sa.delete(SyncState).where(SyncState.key == key))
+
+
+def last_sync(session: Session) -> datetime | None:
+    """The newest ISS ``LastUpdatedOn`` the last sync saw, or None before the first sync."""
+    return iss_models.parse_timestamp(get_sync_state(session, LAST_SYNC_KEY))
+
+
+def set_last_sync(session: Session, at: datetime) -> None:
+    """Remember the newest ``LastUpdatedOn`` a sync saw."""
+    set_sync_state(session, LAST_SYNC_KEY, at.isoformat())
+
+
+def mark_tracked(session: Session, external_id: str, at: datetime) -> None:
+    """Note that a poll chain touched ISS job ``external_id`` at ``at``."""
+    set_sync_state(session, TRACKING_PREFIX + external_id, at.isoformat())
+
+
+def is_tracked(session: Session, external_id: str, *, within_s: float) -> bool:
+    """True when a poll chain touched ISS job ``external_id`` in the last ``within_s`` seconds."""
+    last = iss_models.parse_timestamp(get_sync_state(session, TRACKING_PREFIX + external_id))
+    return last is not None and store_jobs.utcnow() - last < timedelta(seconds=within_s)
+
+
+def untrack(session: Session, external_id: str) -> None:
+    """Forget that a poll chain follows ISS job ``external_id``."""
+    delete_sync_state(session, TRACKING_PREFIX + external_id)

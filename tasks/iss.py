@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from celery import Task, shared_task
@@ -32,12 +32,11 @@ log = logging.getLogger(__name__)
 
 POLL_TASK = "jobprobe.iss.poll_iss_job"
 SYNC_TASK = "jobprobe.iss.sync_iss_jobs"
-LAST_SYNC_KEY = "iss.last_sync"
-TRACKING_PREFIX = "iss.tracking."
 # Polls of a "done" job that tracking waits for it to settle (see SETTLED_STATUSES).
 DONE_GRACE_POLLS = 10
-# Kind of the file-service folder per job type (the rest live under "coho").
-KIND_BY_TYPE = {"IWPS": "iwps", "NovaIWPS": "iwps", "ISIM": "isim"}
+# commands/ reads these here; they live in iss_client.models (aliases, not definitions).
+KIND_BY_TYPE = iss_client.models.KIND_BY_TYPE
+artifact_kind = iss_client.models.artifact_kind
 NOT_CONFIGURED = (
     "ISS is not configured: set JOBPROBE_ISS_API_URL (or ISS_API_URL), "
     "JOBPROBE_ISS_TOKEN_URL (or AUTH_DOMAIN) and JOBPROBE_ISS_CLIENT_ID/"
@@ -127,14 +126,6 @@ class PollOutcome:
         return asdict(self)
 
 
-def artifact_kind(raw: Mapping[str, Any]) -> str:
-    """The file-service kind of a job: ``Execution.Kind`` when ISS says, else from its type."""
-    execution = raw.get("Execution")
-    if isinstance(execution, Mapping) and execution.get("Kind"):
-        return str(execution["Kind"]).lower()
-    return KIND_BY_TYPE.get(str(raw.get("Type") or ""), "coho")
-
-
 def resolve_external_id(store: Store, job_ref: str) -> str:
     """The ISS JobRequestID for ``job_ref``: a stored jobprobe id (or prefix) or an ISS id."""
     with store.session() as session:
@@ -178,18 +169,15 @@ def finish(client: iss_client.IssClient, store: Store, job_id: str) -> list[dict
     with store.session() as session:
         job = store_jobs.get_job(session, job_id)
         external_id, raw = job.external_id or "", dict(job.raw or {})
-    kind = artifact_kind(raw)
+    kind = iss_client.models.artifact_kind(raw)
     try:
         listing = client.list_files(external_id, kind).files
     except iss_errors.IssNotFoundError:
         listing = []  # no artifact folder: the job produced nothing
-    files = [
-        {"name": f.name, "path": f.path or f.name, "size": f.size, "type": f.type or "file", "kind": kind}
-        for f in listing
-    ]  # fmt: skip
+    files = [f.artifact(kind) for f in listing]
     with store.session() as session:
         iss_jobs.set_iss_artifacts(session, job_id, files)
-        iss_jobs.delete_sync_state(session, TRACKING_PREFIX + external_id)
+        iss_jobs.untrack(session, external_id)
     return files
 
 
@@ -198,7 +186,7 @@ def give_up(store: Store, job_id: str, *, after_s: float, iss_status: str | None
     detail = f"tracking gave up after {after_s:.0f} s (ISS status {iss_status})"
     with store.session() as session:
         job = iss_jobs.note_tracking(session, job_id, detail)
-        iss_jobs.delete_sync_state(session, TRACKING_PREFIX + (job.external_id or ""))
+        iss_jobs.untrack(session, job.external_id or "")
 
 
 def record_failure(store: Store, external_id: str, exc: BaseException) -> None:
@@ -208,24 +196,19 @@ def record_failure(store: Store, external_id: str, exc: BaseException) -> None:
         job = iss_jobs.find_iss_job(session, external_id)
         if job is not None:
             iss_jobs.note_tracking(session, job.id, reason, error=reason)
-        iss_jobs.delete_sync_state(session, TRACKING_PREFIX + external_id)
+        iss_jobs.untrack(session, external_id)
 
 
 def mark_tracked(store: Store, external_id: str, now: datetime | None = None) -> None:
     """Note that a poll chain follows this job (sync then does not start another)."""
-    at = now or store_jobs.utcnow()
     with store.session() as session:
-        iss_jobs.set_sync_state(session, TRACKING_PREFIX + external_id, at.isoformat())
+        iss_jobs.mark_tracked(session, external_id, now or store_jobs.utcnow())
 
 
 def is_tracked(store: Store, external_id: str, *, stale_after_s: float) -> bool:
     """True when a poll chain touched this job within ``stale_after_s`` seconds."""
     with store.session() as session:
-        value = iss_jobs.get_sync_state(session, TRACKING_PREFIX + external_id)
-    last = iss_client.models.parse_timestamp(value)
-    if last is None:
-        return False
-    return store_jobs.utcnow() - last < timedelta(seconds=stale_after_s)
+        return iss_jobs.is_tracked(session, external_id, within_s=stale_after_s)
 
 
 def stale_after(settings: Settings) -> float:
@@ -366,7 +349,7 @@ def sync_jobs(
     non-terminal jobs no poll chain follows.
     """
     with store.session() as session:
-        last = iss_client.models.parse_timestamp(iss_jobs.get_sync_state(session, LAST_SYNC_KEY))
+        last = iss_jobs.last_sync(session)
     counts = {"seen": 0, "created": 0, "updated": 0, "unchanged": 0, "skipped": 0}
     newest = last
     to_track: list[str] = []
@@ -388,7 +371,7 @@ def sync_jobs(
             to_track.append(remote.job_id)
     if newest is not None:
         with store.session() as session:
-            iss_jobs.set_sync_state(session, LAST_SYNC_KEY, newest.isoformat())
+            iss_jobs.set_last_sync(session, newest)
     return counts, to_track
 
 

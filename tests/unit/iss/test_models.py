@@ -76,3 +76,15 @@ def test_error_hierarchy_splits_transient_from_permanent() -> None:
 def test_credentials_repr_hides_secret() -> None:
     creds = ClientCredentials(client_id="cid", client_secret="hunter2-secret")  # type: ignore[arg-type]
     assert "hunter2" not in repr(creds) and "hunter2" not in str(creds.model_dump())
+
+
+def test_artifact_kind_and_entries_as_artifacts() -> None:
+    from jobprobe.iss_client import models
+
+    assert models.artifact_kind({"Type": "NovaIWPS"}) == "iwps"
+    assert models.artifact_kind({"Type": "WorkloadJob"}) == "coho"
+    assert models.artifact_kind({"Type": "IWPS", "Execution": {"Kind": "ISIM"}}) == "isim"
+    entry = FileList.model_validate({"files": ["sim.out"]}).files[0]
+    assert entry.artifact("iwps") == {
+        "name": "sim.out", "path": "sim.out", "size": None, "type": "file", "kind": "iwps",
+    }  # fmt: skip

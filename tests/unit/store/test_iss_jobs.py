@@ -222,3 +222,20 @@ def test_artifacts_notes_and_sync_state(store: Store) -> None:
         iss_jobs.delete_sync_state(session, "iss.last_sync")
         assert iss_jobs.get_sync_state(session, "iss.last_sync") is None
     assert history(store, job_id)[-1] == ("success", "tracking gave up")
+
+
+def test_last_sync_and_tracking_marks(store: Store) -> None:
+    seen = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    with store.session() as session:
+        assert iss_jobs.last_sync(session) is None
+        iss_jobs.set_last_sync(session, seen)
+        iss_jobs.mark_tracked(session, "J-1", store_jobs.utcnow())
+        iss_jobs.mark_tracked(session, "J-2", store_jobs.utcnow() - timedelta(hours=2))
+    with store.session() as session:
+        assert iss_jobs.last_sync(session) == seen
+        assert iss_jobs.is_tracked(session, "J-1", within_s=60)
+        assert not iss_jobs.is_tracked(session, "J-2", within_s=3600)  # a stale mark
+        assert not iss_jobs.is_tracked(session, "J-3", within_s=3600)
+        iss_jobs.untrack(session, "J-1")
+    with store.session() as session:
+        assert not iss_jobs.is_tracked(session, "J-1", within_s=60)

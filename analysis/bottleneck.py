@@ -53,6 +53,25 @@ def _rate(record: Mapping[str, Any], path: str) -> float | None:
     return total / duration if total is not None and duration else None
 
 
+def _job_net_mb_per_s(record: Mapping[str, Any]) -> float | None:
+    """The job's own network traffic, MB/s: a container's (its own network namespace), or a
+    profile network section marked ``scope: "job"``. Host-wide traffic (``scope: "host"``, and
+    records without a scope, which were always the host's) is not the job's: ``None``."""
+    duration = fields.duration_s(record)
+    if not duration:
+        return None
+    rx = fields.num(record, "detailed_profile.container_stats.net_rx_mb")
+    tx = fields.num(record, "detailed_profile.container_stats.net_tx_mb")
+    if rx is not None and tx is not None:
+        return (rx + tx) / duration
+    if fields.get(record, "detailed_profile.network.scope") == "job":
+        sent = fields.num(record, "detailed_profile.network.sent_mb")
+        recv = fields.num(record, "detailed_profile.network.recv_mb")
+        if sent is not None and recv is not None:
+            return (sent + recv) / duration
+    return None
+
+
 def _slowdown_fraction(record: Mapping[str, Any]) -> float | None:
     samples = fields.num(record, "detailed_profile.samples_collected")
     devices = fields.gpu_devices(record)
@@ -141,8 +160,8 @@ def derive(record: Mapping[str, Any]) -> dict[str, float | None]:
     wait, wait_fraction = _queue(record)
     host_mem = fields.num(record, "detailed_profile.memory.max_used_mb")
     host_total = fields.num(record, "host.mem_total_mb")
-    net_sent = _rate(record, "detailed_profile.network.sent_mb")
-    net_recv = _rate(record, "detailed_profile.network.recv_mb")
+    host_sent = _rate(record, "detailed_profile.network.sent_mb")
+    host_recv = _rate(record, "detailed_profile.network.recv_mb")
     held = fields.gpus_held(record)
     return {
         "cores_busy": busy,
@@ -152,7 +171,11 @@ def derive(record: Mapping[str, Any]) -> dict[str, float | None]:
         "host_mem_fraction": host_mem / host_total if host_mem is not None and host_total else None,
         "oom_killed": _oom_killed(record),
         "io_mb_per_s": _rate(record, "detailed_profile.io_stats.total_io_mb"),
-        "net_mb_per_s": None if net_sent is None or net_recv is None else net_sent + net_recv,
+        "net_mb_per_s": _job_net_mb_per_s(record),
+        # Shown, never judged: the machine's traffic, other work's included.
+        "host_net_mb_per_s": None
+        if host_sent is None or host_recv is None
+        else host_sent + host_recv,
         "gpu_util_percent": _gpu_util(record),
         "gpu_active_util_percent": _gpu_util(record, active=True),
         "gpu_max_temp_c": _gpu_max_temp(record),
@@ -184,11 +207,15 @@ def _missing(record: Mapping[str, Any], derived: Mapping[str, float | None]) -> 
         "cores_busy",
         "mem_limit_fraction",
         "io_mb_per_s",
-        "net_mb_per_s",
         "queue_wait_fraction",
     ):
         if derived[name] is None:
             out.append(f"{name}: not computable from this record")
+    if derived["net_mb_per_s"] is None:
+        out.append(
+            "net_mb_per_s: the job's own traffic is not measurable (no network namespace of its "
+            "own); the host's traffic is in the profile but is not the job's, so no network verdict"
+        )
     return out
 
 

@@ -11,10 +11,13 @@ Each rule names a verdict kind, the USE aspect it checks, and conditions on deri
   first to its last busy sample: CUDA start-up and tear-down are not the GPU's limit).
 - throttled: >= 10 % of samples at a thermal/hardware slowdown reason, or >= 85 C. The software
   power cap is not one: a fully busy GPU normally runs at its power limit.
-- disk_io / network: >= 50 MB/s while the CPU is < 60 % busy.
+- disk_io / network: >= 50 MB/s while the CPU is < 60 % busy. Network is the job's own traffic
+  only (a container's, or a profile section with ``scope: "job"``): the host's traffic, which a
+  process job shares with everything else on the machine, never makes a job network-bound.
 - queue: waited >= as long as it ran, and >= 5 s.
 - underutilised: held GPUs at < 30 % utilisation; or ran >= 10 s on < 0.1 cores with < 1 MB/s of
-  I/O and network.
+  disk I/O (network is not a condition: a process job's own traffic is not measurable, and a job
+  waiting on a remote service moves little data).
 - balanced: none of the above fired; unknown: no CPU or GPU figures at all.
 """
 
@@ -158,7 +161,7 @@ RULES: tuple[Rule, ...] = (
         "network",
         "utilisation",
         (C("net_mb_per_s", ">=", 50.0, 500.0), C("cpu_busy_core_fraction", "<", 0.60)),
-        "network >= 50 MB/s while CPU < 60 % busy",
+        "the job's own network traffic >= 50 MB/s while CPU < 60 % busy (host traffic never)",
         "Network bound: co-locate data and compute, batch messages, or use a faster fabric.",
     ),
     Rule(
@@ -184,9 +187,8 @@ RULES: tuple[Rule, ...] = (
             C("cores_busy", "<", 0.10, 0.0),
             C("duration_s", ">=", 10.0),
             C("io_mb_per_s", "<", 1.0),
-            C("net_mb_per_s", "<", 1.0),
         ),
-        "ran >= 10 s using < 0.1 cores with almost no I/O or network",
+        "ran >= 10 s using < 0.1 cores with almost no disk I/O",
         "The job was mostly waiting (sleep, lock, remote service): find what it waits on.",
     ),
 )

@@ -19,7 +19,7 @@ Loader = Callable[[str], dict[str, Any]]
         ("cpu_bound", "cpu"),
         ("memory_bound", "memory"),
         ("io_bound", "disk_io"),
-        ("network_bound", "network"),
+        ("network_bound", "balanced"),  # its network figures are the host's, not the job's
         ("gpu_bound", "gpu"),
         ("gpu_throttled", "throttled"),
         ("idle", "underutilised"),
@@ -37,6 +37,34 @@ def test_each_recorded_profile_gets_its_kind(profile: Loader, name: str, kind: s
     if kind != "unknown":
         assert verdict.evidence
         assert verdict.confidence >= 0.5
+
+
+def test_host_traffic_never_makes_a_job_network_bound(profile: Loader) -> None:
+    # A job that only slept while the machine moved 400 MB/s: host traffic, not the job's.
+    record = profile("idle")
+    record["detailed_profile"]["network"] = {
+        "scope": "host",
+        "sent_mb": 400.0 * record["duration_seconds"],
+        "recv_mb": 400.0 * record["duration_seconds"],
+    }
+    verdict = bottleneck.classify(record)
+    kinds = {verdict.kind, *(v.kind for v in verdict.secondary)}
+    assert "network" not in kinds
+    assert verdict.kind == "underutilised"
+    derived = bottleneck.derive(record)
+    assert derived["net_mb_per_s"] is None
+    assert derived["host_net_mb_per_s"] == pytest.approx(800.0)
+    assert any(m.startswith("net_mb_per_s: the job's own traffic") for m in verdict.missing)
+
+
+def test_network_bound_from_the_jobs_own_traffic(profile: Loader) -> None:
+    record = profile("network_bound")
+    record["detailed_profile"]["network"]["scope"] = "job"  # a job in its own namespace
+    assert bottleneck.classify(record).kind == "network"
+    container = profile("network_bound")
+    seconds = container["duration_seconds"]
+    container["detailed_profile"]["container_stats"] = {"net_rx_mb": 60.0 * seconds, "net_tx_mb": 0}
+    assert bottleneck.classify(container).kind == "network"
 
 
 def test_evidence_names_metric_value_and_threshold(profile: Loader) -> None:

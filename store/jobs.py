@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
@@ -24,9 +24,6 @@ M = TypeVar("M", bound=Base)
 # The tables, for Core statements on the worker's hot path (claim and finish).
 JOBS = cast(sa.Table, Job.__table__)
 EVENTS = cast(sa.Table, StatusEvent.__table__)
-
-#: Kept for cli.py until it reads ``store.status`` (not a definition: derived from the enum).
-STATUSES = tuple(JobStatus)
 
 
 def utcnow() -> datetime:
@@ -498,9 +495,3 @@ def _fill_percentiles_in_python(
         values = durations.get(row["group"], [])
         row["duration_p50_s"] = stats.percentile(values, 50)
         row["duration_p95_s"] = stats.percentile(values, 95)
-
-
-def records_for(session: Session, job_ids: Sequence[str]) -> list[Job]:
-    """Jobs by exact id, in the order given."""
-    found = {j.id: j for j in session.scalars(sa.select(Job).where(Job.id.in_(list(job_ids))))}
-    return [found[i] for i in job_ids if i in found]

@@ -95,12 +95,6 @@ def mark_sweep_status(session: Session, sweep_id: str, status: SweepStatus) -> N
     session.execute(sa.update(Sweep).where(Sweep.id == sweep_id).values(status=status))
 
 
-def list_sweeps(session: Session, *, limit: int = 20) -> list[Sweep]:
-    """Sweeps, newest first."""
-    stmt = sa.select(Sweep).order_by(Sweep.created_at.desc()).limit(limit)
-    return list(session.scalars(stmt))
-
-
 def latest_report(
     session: Session, *, kind: str, job_id: str | None = None, sweep_id: str | None = None
 ) -> Report | None:

@@ -28,6 +28,7 @@ from jobprobe.store import jobs as store_jobs
 from jobprobe.store import samples as store_samples
 from jobprobe.store.db import Store
 from jobprobe.store.reports import reports_for_job
+from jobprobe.store.status import TERMINAL
 from tests import services, workers
 from tests.polling import wait_for
 
@@ -129,7 +130,7 @@ def job_reports(store: Store, job_id: str) -> list[dict[str, Any]] | None:
 
 def ended(store: Store, job_id: str) -> JobView | None:
     v = view(store, job_id)
-    return v if v.status in store_jobs.TERMINAL else None
+    return v if v.status in TERMINAL else None
 
 
 @pytest.fixture

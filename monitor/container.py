@@ -6,15 +6,18 @@ import contextlib
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jobprobe.monitor import errors
+
+if TYPE_CHECKING:
+    from docker import DockerClient
 
 JOB_LABEL = "jobprobe.job_id"
 CONTAINER_WORKDIR = "/job"
 
 
-def connect(base_url: str | None) -> Any:
+def connect(base_url: str | None) -> DockerClient:
     """A docker client for ``base_url`` (or the environment's), or one clear error."""
     try:
         import docker
@@ -38,7 +41,7 @@ class ContainerJob:
 
     def __init__(
         self,
-        client: Any,
+        client: DockerClient,
         *,
         image: str,
         command: Sequence[str],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import Celery
+from celery import Celery, Task
 from kombu import Exchange, Queue
 
 from jobprobe.worker.settings import Settings, load_settings
@@ -94,7 +94,7 @@ def create_app(settings: Settings | None = None) -> JobprobeCelery:
     return app
 
 
-def task(app: Celery, name: str) -> Any:
+def task(app: Celery, name: str) -> Task:
     """The registered task ``name`` (importing the task modules the app lists on first use)."""
     if name not in app.tasks:
         app.loader.import_default_modules()

@@ -28,12 +28,11 @@ def _client() -> IssClient:
 
 def _kind(job_type: str) -> str:
     """The schema/file kind (iwps, isim, coho) for a kind or a job type."""
-    from jobprobe.iss_client import FILE_KINDS
-    from jobprobe.tasks import iss as iss_tasks
+    from jobprobe.iss_client import models
 
-    if job_type.lower() in FILE_KINDS:
+    if job_type.lower() in models.FILE_KINDS:
         return job_type.lower()
-    return iss_tasks.KIND_BY_TYPE.get(job_type, job_type.lower())
+    return models.KIND_BY_TYPE.get(job_type, job_type.lower())
 
 
 def _job_row(raw: dict[str, Any]) -> tuple[Any, ...]:
@@ -159,11 +158,11 @@ def iss_schema(job_type: str, platform: str, as_json: bool) -> None:
 @guarded
 def iss_files(job_id: str, kind: str | None, dest: Path | None, as_json: bool) -> None:
     """A job's artifacts; --download DIR fetches them."""
-    from jobprobe.tasks import iss as iss_tasks
+    from jobprobe.iss_client import models
 
     downloaded: list[dict[str, Any]] = []
     with _client() as client:
-        kind = _kind(kind) if kind else iss_tasks.artifact_kind(client.get_job(job_id).raw())
+        kind = _kind(kind) if kind else models.artifact_kind(client.get_job(job_id).raw())
         files = [f for f in client.list_files(job_id, kind).files if not f.is_dir]
         if dest is not None:
             dest.mkdir(parents=True, exist_ok=True)

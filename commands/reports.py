@@ -34,27 +34,16 @@ TWO_SIDES = "give two job ids (compare A B) or --baseline-label and --candidate-
 @guarded
 def report(ref: str, out: str | None, as_json: bool) -> None:
     """Write a job's or a sweep's report: Markdown, JSON and PNG plots; prints the paths."""
-    from jobprobe.store import sweeps as store_sweeps
-    from jobprobe.tasks import analysis
+    from jobprobe.tasks import reporting
 
     inv = context.current()
     root = Path(out) if out else inv.settings.resolved_reports_dir
-    with inv.store.session() as session:
-        sweep_ = store_sweeps.find_sweep(session, ref)
-        facts = analysis.sweep_analysis(session, sweep_) if sweep_ is not None else None
-    if sweep_ is not None and facts is not None:
-        body, _ = analysis.write_sweep_report(facts, root / f"sweep-{sweep_.id}")
-        kind, full_id = "sweep", sweep_.id
-    else:
-        record = analysis.job_record(inv.store, ref)
-        full_id = str(record["task_id"])
-        body, _ = analysis.write_job_report(record, root / full_id)
-        kind = "job"
+    written = reporting.write_report(inv.store, ref, root)
     if as_json:
-        emit_json({"kind": kind, "id": full_id, "files": body["files"], "summary": body["summary"]})
+        emit_json(written)
         return
-    click.echo(f"{kind} {full_id}: {body['summary'].splitlines()[0]}")
-    for name, path in body["files"].items():
+    click.echo(f"{written['kind']} {written['id']}: {written['summary'].splitlines()[0]}")
+    for name, path in written["files"].items():
         click.echo(f"  {name:<10} {path}")
 
 
@@ -66,11 +55,11 @@ def report(ref: str, out: str | None, as_json: bool) -> None:
 @guarded
 def insight(ref: str, provider: str | None, as_json: bool) -> None:
     """Explain a job, a sweep or compare:A:B in prose, every number checked against the facts."""
-    from jobprobe.tasks import analysis
+    from jobprobe.tasks import reporting
 
     inv = context.current()
-    body = analysis.insight_now(
-        inv.store, ref, analysis.provider_from_settings(inv.settings, provider)
+    body = reporting.insight_now(
+        inv.store, ref, reporting.provider_from_settings(inv.settings, provider)
     )
     if as_json:
         emit_json(body)
@@ -101,7 +90,7 @@ def compare(
     tool: str | None, thresholds: tuple[str, ...], as_json: bool,
 ) -> None:  # fmt: skip
     """Compare job A with job B (or two label groups); exit code 1 on a regression."""
-    from jobprobe.tasks import analysis
+    from jobprobe.tasks import reporting
 
     limits = _thresholds(thresholds)
     if jobs:
@@ -115,7 +104,7 @@ def compare(
         if not base or not cand:
             side = "baseline" if not base else "candidate"
             fail(f"no finished jobs in the {side} group", USAGE_ERROR)
-    facts = analysis.comparison(context.current().store, base, cand, thresholds=limits)
+    facts = reporting.comparison(context.current().store, base, cand, thresholds=limits)
     if as_json:
         emit_json(facts)
     else:

@@ -65,14 +65,14 @@ def _await_report(sweep_id: str, timeout: float) -> dict[str, Any]:
     """The sweep's facts once its report for the jobs ended so far is stored (progress on
     stderr); a usage error after ``timeout`` seconds."""
     from jobprobe.store import sweeps as store_sweeps
-    from jobprobe.tasks import analysis
+    from jobprobe.tasks import reporting
 
     store = context.current().store
     deadline = time.monotonic() + timeout
     while True:
         with store.session() as session:
             sweep_ = store_sweeps.get_sweep(session, sweep_id)
-            facts = analysis.sweep_analysis(session, sweep_)
+            facts = reporting.sweep_facts(session, sweep_)
             stored = store_sweeps.current_report(session, sweep_.id, facts["jobs_fingerprint"])
             if stored is not None:
                 return {**facts, "report_path": stored.path}
@@ -92,11 +92,11 @@ def sweep_report(sweep_id: str, plot: str | None, as_json: bool) -> None:
     """A sweep's saturation point, latency knee, USL fit, SLO limit and saturating resource."""
     from jobprobe.analysis import plots
     from jobprobe.store import sweeps as store_sweeps
-    from jobprobe.tasks import analysis
+    from jobprobe.tasks import reporting
 
     with context.current().store.session() as session:
         sweep_ = store_sweeps.get_sweep(session, sweep_id)
-        facts = analysis.sweep_analysis(session, sweep_)
+        facts = reporting.sweep_facts(session, sweep_)
         stored = store_sweeps.latest_report(session, kind="sweep", sweep_id=sweep_.id)
         facts["report_path"] = stored.path if stored is not None else None
     if plot:

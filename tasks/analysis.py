@@ -7,9 +7,6 @@ from typing import Any
 
 from celery import shared_task
 
-from jobprobe.analysis import report_files
-from jobprobe.store import records
-from jobprobe.store.db import Store
 from jobprobe.tasks import reporting
 from jobprobe.tasks.follow_up import ANALYZE_JOB
 from jobprobe.tasks.retry import RetryingTask
@@ -44,20 +41,3 @@ def write_insight_task(ref: str, provider: str | None = None) -> dict[str, Any]:
     settings = runtime.current_settings()
     store = runtime.get_store(settings)
     return reporting.insight_now(store, ref, reporting.provider_from_settings(settings, provider))
-
-
-# Names commands/ still imports from this module: their homes are tasks.reporting and
-# analysis.report_files (and ``reporting.write_report`` is the report command's one call).
-# Aliases, not definitions; they go once commands/ imports the homes.
-sweep_analysis = reporting.sweep_facts
-comparison = reporting.comparison
-insight_now = reporting.insight_now
-provider_from_settings = reporting.provider_from_settings
-write_job_report = report_files.write_job_report
-write_sweep_report = report_files.write_sweep_report
-
-
-def job_record(store: Store, job_id: str) -> dict[str, Any]:
-    """A job's record with its timeseries (kept for commands/, see above)."""
-    with store.session() as session:
-        return records.load_record(session, job_id, timeseries=True)

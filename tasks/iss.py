@@ -34,9 +34,6 @@ POLL_TASK = "jobprobe.iss.poll_iss_job"
 SYNC_TASK = "jobprobe.iss.sync_iss_jobs"
 # Polls of a "done" job that tracking waits for it to settle (see SETTLED_STATUSES).
 DONE_GRACE_POLLS = 10
-# commands/ reads these here; they live in iss_client.models (aliases, not definitions).
-KIND_BY_TYPE = iss_client.models.KIND_BY_TYPE
-artifact_kind = iss_client.models.artifact_kind
 NOT_CONFIGURED = (
     "ISS is not configured: set JOBPROBE_ISS_API_URL (or ISS_API_URL), "
     "JOBPROBE_ISS_TOKEN_URL (or AUTH_DOMAIN) and JOBPROBE_ISS_CLIENT_ID/"

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 @click.option("--queue", help="Queue to run on (default: the tool's, or gpu when --gpus > 0).")
 @click.option("--timeout", type=float, help="Seconds before the job is killed.")
 @click.option("--gpus", type=int, help="GPUs the job needs (routes it to the gpu queue).")
+@click.option("--mem", metavar="SIZE", help="Memory limit of the job's group (e.g. 512M, 4G).")
+@click.option("--cpus", metavar="N", help="CPU quota of the job's group in cores (e.g. 1.5).")
+@click.option("--max-procs", metavar="N", help="Most tasks (processes, threads) the job may have.")
 @click.option(
     "--no-profile", is_flag=True, help="Do not sample the job (exact CPU/memory totals remain)."
 )
@@ -38,7 +41,8 @@ if TYPE_CHECKING:
 @guarded
 def submit(
     tool: str, script: str, params: tuple[str, ...], params_json: str | None, labels: tuple[str, ...],
-    queue: str | None, timeout: float | None, gpus: int | None, no_profile: bool, wait: bool, as_json: bool,
+    queue: str | None, timeout: float | None, gpus: int | None, mem: str | None, cpus: str | None,
+    max_procs: str | None, no_profile: bool, wait: bool, as_json: bool,
 ) -> None:  # fmt: skip
     """Run SCRIPT with a registered TOOL (see 'jobprobe tools')."""
     from jobprobe.tasks import submission
@@ -48,7 +52,7 @@ def submit(
         tool, script, params=options.parse_params(params, params_json),
         labels=options.parse_pairs(labels, "--label"), queue=queue,
         timeout=options.check_positive(timeout, "--timeout"), gpus=gpus, profile=not no_profile,
-        settings=settings,
+        settings=settings, mem=mem, cpus=cpus, max_procs=max_procs,
     )  # fmt: skip
     if not wait and not settings.embedded:
         submission.enqueue(job_id, settings=settings)

@@ -21,3 +21,7 @@ class LaunchError(MonitorError):
 
 class ContainerEngineUnavailable(LaunchError):
     """No Docker engine can be reached for a container tool."""
+
+
+class LimitError(MonitorError):
+    """A resource limit (memory, CPUs, tasks) is malformed or impossible on this host."""

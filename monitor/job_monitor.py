@@ -19,8 +19,9 @@ from typing import Any
 
 import psutil
 
+from jobprobe.monitor import cgroups, process, workdirs
 from jobprobe.monitor import container as container_mod
-from jobprobe.monitor import process, workdirs
+from jobprobe.monitor.limits import Limits
 from jobprobe.monitor.sample_buffer import SampleBuffer
 from jobprobe.monitor.tools import Tool
 from jobprobe.store.status import JobStatus
@@ -44,6 +45,8 @@ class JobSpec:
     timeout_s: float
     params: Mapping[str, Any] = field(default_factory=dict)
     gpus: int = 0
+    attempt: int = 1
+    limits: Limits = field(default_factory=Limits)
 
 
 @dataclass
@@ -67,6 +70,8 @@ class JobOutcome:
     stderr_tail: str
     artifacts: list[dict[str, Any]]
     unwritten_samples: list[dict[str, Any]] = field(default_factory=list)
+    #: How the job was contained and counted: ``accounting``, ``leaked_processes``, limits.
+    containment: dict[str, Any] = field(default_factory=dict)
 
     def for_store(self) -> dict[str, Any]:
         """The JSON-able outcome ``store.jobs.finish_job`` takes (and the spool keeps)."""
@@ -92,6 +97,7 @@ class JobOutcome:
             "stdout_tail": self.stdout_tail,
             "stderr_tail": self.stderr_tail,
             "artifacts": self.artifacts,
+            "containment": self.containment,
         }
 
 
@@ -147,6 +153,7 @@ class JobMonitor:
         write_samples: Callable[[list[dict[str, Any]]], None] | None = None,
         should_cancel: Callable[[], bool] | None = None,
         cancel_poll_seconds: float = 1.0,
+        cgroups: cgroups.Cgroups | None = None,
     ) -> None:
         self.enable_profiling = enable_profiling
         self.sample_interval = sample_interval
@@ -156,6 +163,8 @@ class JobMonitor:
         self.write_samples = write_samples
         self.should_cancel = should_cancel
         self.cancel_poll_seconds = cancel_poll_seconds
+        #: Where job groups are made (default: beneath the worker's own group).
+        self.cgroups = cgroups if cgroups is not None else cgroups_default()
         self._cancel = threading.Event()
 
     def cancel(self) -> None:
@@ -184,8 +193,13 @@ class JobMonitor:
             status, code, rusage, profile, error = self._run_container(
                 spec, workdir, stdout, stderr, buffer
             )
+            containment: dict[str, Any] = {
+                "accounting": "container", "leaked_processes": None,
+                "limits": {**spec.limits.as_record(), "applied": False if spec.limits else None,
+                           "reason": "limits apply to process tools only" if spec.limits else None},
+            }  # fmt: skip
         else:
-            status, code, rusage, profile, error = self._run_process(
+            status, code, rusage, profile, error, containment = self._run_process(
                 spec, workdir, stdout, stderr, buffer
             )
         duration = time.monotonic() - t0
@@ -211,19 +225,22 @@ class JobMonitor:
             stderr_tail=_tail(stderr),
             artifacts=_artifacts(workdir, spec),
             unwritten_samples=unwritten,
+            containment=containment,
         )
 
     def _start_profiler(
-        self, buffer: SampleBuffer | None, pid: int | None, container: str | None
-    ) -> Any:
+        self, buffer: SampleBuffer | None, pid: int | None, container: str | None,
+        group: Mapping[str, Path] | None = None,
+    ) -> Any:  # fmt: skip
         if not self.enable_profiling:
             return None
         from jobprobe.profiler import ResourceProfiler
 
         on_sample = buffer.add if buffer else None
         prof = ResourceProfiler(
-            interval=self.sample_interval, on_sample=on_sample, docker_base_url=self.docker_base_url
-        )
+            interval=self.sample_interval, on_sample=on_sample, docker_base_url=self.docker_base_url,
+            cgroup_paths=group or None,
+        )  # fmt: skip
         prof.start_profiling(pid=pid, container=container)
         if buffer:
             buffer.start()
@@ -256,7 +273,10 @@ class JobMonitor:
 
     def _run_process(
         self, spec: JobSpec, workdir: Path, stdout: Path, stderr: Path, buffer: SampleBuffer | None
-    ) -> tuple[JobStatus, int | None, dict[str, float | None], dict[str, Any] | None, str | None]:
+    ) -> tuple[
+        JobStatus, int | None, dict[str, float | None], dict[str, Any] | None, str | None,
+        dict[str, Any],
+    ]:  # fmt: skip
         argv = spec.tool.argv(
             script=Path(spec.script_name).name,
             workdir=str(workdir),
@@ -264,45 +284,87 @@ class JobMonitor:
             params=spec.params,
         )
         env = job_environment(spec, str(workdir))
-        job = process.ProcessJob(argv, cwd=workdir, env=env, stdout=stdout, stderr=stderr)
+        self.cgroups.cleanup_stale()
+        group = self.cgroups.create(spec.job_id, spec.attempt)
+        applied = group.apply_limits(spec.limits)
+        if applied.applied is False:
+            log.warning("job %s: limits not applied: %s", spec.job_id, applied.reason)
+        guard = cgroups.Guard(group) if group.paths else None
         try:
-            prof = self._start_profiler(buffer, job.pid, None)
+            job = process.ProcessJob(
+                argv, cwd=workdir, env=env, stdout=stdout, stderr=stderr, join=group.join_files
+            )
+        except BaseException:
+            _dispose(group, guard)
+            raise
+        group.attach(job.pid)
+        try:
+            prof = self._start_profiler(buffer, job.pid, None, group.paths)
             finished, stopped = self._wait_loop(
                 lambda t: True if job.wait(t) else None, spec.timeout_s
             )
         except BaseException:  # never leave the job running (or unreaped) behind an error
             job.signal_group(signal.SIGKILL)
+            group.kill_all()
             job.reap()
+            _dispose(group, guard)
             raise
         if finished is None:
             job.terminate(self.kill_grace)
+        # The root has ended (unreaped): whatever is left in its group has leaked.
+        leaked = len(group.leaked())
         job.kill_stragglers()
+        killed = group.kill_all()
         profile = (
             prof.stop_profiling() if prof else None
         )  # last sample: the unreaped root's counters
+        totals = _group_totals(group)  # everything that ran in the group, the leaked included
+        oom = group.oom_killed()
         exited = job.reap()
+        removed = _dispose(group, guard)
         rusage: dict[str, float | None] = {
             "cpu_user_seconds": None,
             "cpu_system_seconds": None,
             "cpu_total_seconds": None,
             "memory_peak_mb": None,
         }
-        if exited.rusage is not None:
+        if totals.get("cpu_total_seconds") is not None:
+            for key in rusage:
+                value = totals.get(key)
+                rusage[key] = None if value is None else float(value)
+        elif exited.rusage is not None:
             ru = exited.rusage
             launcher = job.launcher_peak_kb
             job_peak = ru.ru_maxrss > launcher if launcher is not None else False
+            user, system = ru.ru_utime, ru.ru_stime
+            if isinstance(group, cgroups.ProcessTreeGroup):  # orphans reaped by the launcher
+                user, system = user + group.reaped_cpu[0], system + group.reaped_cpu[1]
             rusage = {
-                "cpu_user_seconds": round(ru.ru_utime, 6),
-                "cpu_system_seconds": round(ru.ru_stime, 6),
-                "cpu_total_seconds": round(ru.ru_utime + ru.ru_stime, 6),
+                "cpu_user_seconds": round(user, 6),
+                "cpu_system_seconds": round(system, 6),
+                "cpu_total_seconds": round(user + system, 6),
                 # ru_maxrss includes the launcher's pre-exec image: only above it is it the job's.
                 "memory_peak_mb": round(ru.ru_maxrss / 1024, 3) if job_peak else None,
             }
-        _fold_profile_peaks(rusage, profile)
-        if exited.rusage is not None:
+        if totals.get("memory_peak_mb") is None:
+            _fold_profile_peaks(rusage, profile)
+        if exited.rusage is not None and not group.paths:
             _fold_exact_io(profile, exited.rusage)
         status, error = _verdict(stopped, exited.returncode, spec.timeout_s, stderr)
-        return status, exited.returncode, rusage, profile, error
+        if oom and stopped is None and exited.returncode != 0:
+            status = JobStatus.FAILED
+            error = f"oom: killed for exceeding its memory limit ({_mem_text(spec.limits)})"
+        containment = {
+            "accounting": group.version,
+            "leaked_processes": leaked,
+            "leaked_killed": killed,
+            "group_removed": removed,
+            "oom_kills": oom,
+            "limits": {**spec.limits.as_record(), "applied": applied.applied,
+                       "reason": applied.reason},
+            "group_usage": {k: v for k, v in totals.items() if k not in rusage},
+        }  # fmt: skip
+        return status, exited.returncode, rusage, profile, error, containment
 
     def _run_container(
         self, spec: JobSpec, workdir: Path, stdout: Path, stderr: Path, buffer: SampleBuffer | None
@@ -350,6 +412,35 @@ class JobMonitor:
                 "the container was killed for exceeding its memory limit (OOM)",
             )
         return status, code, rusage, profile, error
+
+
+def cgroups_default() -> cgroups.Cgroups:
+    """Job groups beneath the worker's own group (``JobMonitor``'s default)."""
+    return cgroups.Cgroups()
+
+
+def _dispose(group: cgroups.JobGroup, guard: cgroups.Guard | None) -> bool:
+    """Kill what is left in the group, remove it and let its guard go; True when removed."""
+    group.kill_all()
+    removed = group.remove()
+    if not removed:
+        cgroups.manager.warn_once(f"a job's control group could not be removed: {group.dirs}")
+    if guard is not None:
+        guard.close()
+    return removed
+
+
+def _group_totals(group: cgroups.JobGroup) -> dict[str, float | int | None]:
+    """The group's own counters (CPU, memory, I/O, tasks); empty without a group."""
+    if not group.paths:
+        return {}
+    from jobprobe.profiler import cgroup as profiler_cgroup
+
+    return profiler_cgroup.read_totals(group.paths)
+
+
+def _mem_text(limits: Limits) -> str:
+    return "no limit set" if limits.mem_bytes is None else f"{limits.mem_bytes / 2**20:g} MB"
 
 
 def _fold_profile_peaks(rusage: dict[str, float | None], profile: dict[str, Any] | None) -> None:

@@ -11,8 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from jobprobe.monitor import workdirs
+from jobprobe.monitor import cgroups, workdirs
 from jobprobe.monitor.job_monitor import JobMonitor, JobSpec
+from jobprobe.monitor.limits import Limits
 from jobprobe.monitor.tools import Tool, get_tool, load_registry
 from jobprobe.store import errors as store_errors
 from jobprobe.store import jobs as store_jobs
@@ -40,10 +41,13 @@ def run_recorded(
     default_timeout: float,
     docker_base_url: str | None = None,
     on_replayed: Callable[[str], object] | None = None,
+    cgroup_parent: str | None = None,
 ) -> dict[str, Any]:
     """Run job ``job_id`` (one delivery) and record it; returns a small summary.
 
     A job stored without a timeout gets ``default_timeout`` seconds (``Settings.default_timeout``).
+    Its processes run in a control group of its own beneath ``cgroup_parent``
+    (``Settings.cgroup_parent``; default: a ``jobprobe`` group beneath the worker's own).
     Outcomes spooled earlier are written first; ``on_replayed(job_id)`` is called for each of
     those jobs that ran. In the summary, ``recorded`` is False when this outcome was spooled,
     and ``unreported`` is True when the store holds the job's run but no report of it yet.
@@ -77,6 +81,10 @@ def run_recorded(
         params=claim.params,
         timeout_s=default_timeout if claim.timeout_s is None else claim.timeout_s,
         gpus=claim.gpus,
+        attempt=attempt,
+        limits=Limits(
+            mem_bytes=claim.mem_limit_bytes, cpus=claim.cpu_limit, max_procs=claim.max_procs
+        ),
     )
 
     def write(batch: list[dict[str, Any]]) -> None:
@@ -89,7 +97,7 @@ def run_recorded(
     monitor = JobMonitor(
         enable_profiling=claim.profile_enabled, sample_interval=sample_interval,
         kill_grace=kill_grace, flush_seconds=flush_seconds, docker_base_url=docker_base_url,
-        write_samples=write, should_cancel=should_cancel,
+        write_samples=write, should_cancel=should_cancel, cgroups=cgroups.Cgroups(cgroup_parent),
     )  # fmt: skip
     workdir = workdirs.attempt_dir(data_dir, job_id, attempt)
     try:

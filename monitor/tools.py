@@ -13,7 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from jobprobe.monitor import errors
+from jobprobe.monitor import errors, limits
 
 _FORMATTER = string.Formatter()
 
@@ -30,6 +30,8 @@ class Tool:
     gpus: int = 0
     description: str = ""
     env: Mapping[str, str] = field(default_factory=dict)
+    #: Default limits of its jobs (TOML keys ``mem``, ``cpus``, ``max_procs``).
+    limits: limits.Limits = field(default_factory=limits.Limits)
 
     @property
     def kind(self) -> str:
@@ -76,6 +78,13 @@ def _parse_tool(name: str, raw: Mapping[str, Any], source: str) -> Tool:
     gpus = raw.get("gpus", 0)
     if not isinstance(gpus, int) or gpus < 0:
         raise errors.ToolError(f"{source}: tool {name!r}: gpus must be a whole number >= 0")
+    try:
+        tool_limits = limits.parse(
+            mem=raw.get("mem"), cpus=raw.get("cpus"), max_procs=raw.get("max_procs"),
+            source=f"{source}: tool {name!r}",
+        )  # fmt: skip
+    except errors.LimitError as exc:
+        raise errors.ToolError(str(exc)) from exc
     return Tool(
         name=name,
         command=tuple(command),
@@ -85,6 +94,7 @@ def _parse_tool(name: str, raw: Mapping[str, Any], source: str) -> Tool:
         gpus=gpus,
         description=str(raw.get("description", "")),
         env={str(k): str(v) for k, v in dict(raw.get("env", {})).items()},
+        limits=tool_limits,
     )
 
 

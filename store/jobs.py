@@ -17,7 +17,7 @@ from jobprobe.analysis import stats
 from jobprobe.store import errors
 from jobprobe.store.columns import UtcDateTime
 from jobprobe.store.models import Base, Job, JobLabel, StatusEvent
-from jobprobe.store.status import FAILURES, FINISHED, TERMINAL, JobStatus, success_rate
+from jobprobe.store.status import FAILURES, FINISHED, TERMINAL, JobSource, JobStatus, success_rate
 
 M = TypeVar("M", bound=Base)
 
@@ -49,11 +49,14 @@ def create_job(
     timeout_s: float | None = None,
     profile_enabled: bool = True,
     sweep_id: str | None = None,
-    source: str = "local",
+    source: JobSource = JobSource.LOCAL,
     external_id: str | None = None,
     status: JobStatus = JobStatus.QUEUED,
     submitted_at: datetime | None = None,
     job_id: str | None = None,
+    mem_limit_bytes: int | None = None,
+    cpu_limit: float | None = None,
+    max_procs: int | None = None,
 ) -> Job:
     """Insert a job (and its labels and first status event); returns it, flushed."""
     now = submitted_at or utcnow()
@@ -79,6 +82,9 @@ def create_job(
         updated_at=now,
         attempts=0,
         sweep_id=sweep_id,
+        mem_limit_bytes=mem_limit_bytes,
+        cpu_limit=cpu_limit,
+        max_procs=max_procs,
     )
     session.add(job)
     session.flush()
@@ -159,10 +165,13 @@ class Claim:
     params: dict[str, Any]
     timeout_s: float | None
     gpus: int
+    mem_limit_bytes: int | None = None
+    cpu_limit: float | None = None
+    max_procs: int | None = None
 
 
 _CLAIM_COLUMNS = ("id", "attempts", "tool", "profile_enabled", "script_name", "script_content",
-                  "params", "timeout_s", "gpus")  # fmt: skip
+                  "params", "timeout_s", "gpus", "mem_limit_bytes", "cpu_limit", "max_procs")  # fmt: skip
 
 
 def begin_attempt(
@@ -223,6 +232,7 @@ def _claim(conn: sa.Connection, job_id: str, *, worker: str, max_attempts: int) 
         job_id=row.id, attempt=row.attempts, tool=row.tool, profile_enabled=row.profile_enabled,
         script_name=row.script_name, script_content=row.script_content,
         params=dict(row.params or {}), timeout_s=row.timeout_s, gpus=row.gpus,
+        mem_limit_bytes=row.mem_limit_bytes, cpu_limit=row.cpu_limit, max_procs=row.max_procs,
     )  # fmt: skip
 
 
@@ -305,7 +315,7 @@ def _finish_statement(dialect: str, fields: tuple[str, ...]) -> sa.Update | sa.I
 FINISH_FIELDS = (
     "returncode", "error", "duration_s", "cpu_user_s", "cpu_system_s", "cpu_total_s",
     "memory_peak_mb", "detailed_profile", "metrics", "host", "workdir", "stdout_path",
-    "stderr_path", "stdout_tail", "stderr_tail", "artifacts",
+    "stderr_path", "stdout_tail", "stderr_tail", "artifacts", "containment",
 )  # fmt: skip
 
 
@@ -369,7 +379,7 @@ def _filtered(
     status: JobStatus | None = None,
     tool: str | None = None,
     queue: str | None = None,
-    source: str | None = None,
+    source: JobSource | None = None,
     labels: Mapping[str, str] | None = None,
     since: datetime | None = None,
     until: datetime | None = None,

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from jobprobe.store.columns import EnumText, UtcDateTime
-from jobprobe.store.status import JobStatus, SweepStatus
+from jobprobe.store.status import JobSource, JobStatus, SweepStatus
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -70,7 +70,7 @@ class Job(Base):
     __tablename__ = "jobs"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    source: Mapped[str] = mapped_column(String(16), default="local")
+    source: Mapped[JobSource] = mapped_column(EnumText(JobSource, 16), default=JobSource.LOCAL)
     external_id: Mapped[str | None] = mapped_column(String(128))
     tool: Mapped[str] = mapped_column(String(128))
     script_name: Mapped[str] = mapped_column(String(512), default="")
@@ -109,6 +109,12 @@ class Job(Base):
     artifacts: Mapped[list[Any] | None] = mapped_column(Json)
     raw: Mapped[dict[str, Any] | None] = mapped_column(Json)
     sweep_id: Mapped[str | None] = mapped_column(ForeignKey("sweeps.id", ondelete="SET NULL"))
+    # Limits asked at submit (migration 0003); None: no limit of that kind.
+    mem_limit_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    cpu_limit: Mapped[float | None] = mapped_column(Float)
+    max_procs: Mapped[int | None] = mapped_column(Integer)
+    # How the job was contained and counted (accounting, leaked processes, limits applied).
+    containment: Mapped[dict[str, Any] | None] = mapped_column(Json)
 
     sweep: Mapped[Sweep | None] = relationship(back_populates="jobs", lazy="raise")
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from jobprobe.store import jobs as store_jobs
 from jobprobe.store import samples as store_samples
 from jobprobe.store.models import Job, StatusEvent, Sweep
+from jobprobe.store.status import JobSource
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -69,7 +70,8 @@ def to_record(
         "artifacts": job.artifacts or [],
         "sweep_id": job.sweep_id,
     }
-    if job.source != "local":
+    _add_containment(record, job)
+    if job.source != JobSource.LOCAL:
         record["raw"] = job.raw
     if events is not None:
         record["status_history"] = [
@@ -78,6 +80,28 @@ def to_record(
     if reports is not None:
         record["reports"] = list(reports)
     return record
+
+
+def _add_containment(record: dict[str, Any], job: Job) -> None:
+    """``accounting``, ``leaked_processes``, ``limits`` (asked, applied or why not) and
+    ``group_usage`` (the job group's own counters)."""
+    done = job.containment or {}
+    limits = dict(done.get("limits") or {})
+    mem = job.mem_limit_bytes
+    limits.update(
+        mem_bytes=mem, mem_mb=None if mem is None else round(mem / 2**20, 3),
+        cpus=job.cpu_limit, max_procs=job.max_procs,
+    )  # fmt: skip
+    limits.setdefault("applied", None)
+    limits.setdefault("reason", None)
+    record["limits"] = limits
+    record["accounting"] = done.get("accounting")
+    record["leaked_processes"] = done.get("leaked_processes")
+    record["leaked_killed"] = done.get("leaked_killed")
+    record["oom_kills"] = done.get("oom_kills")
+    # The group's own figures beyond the Keystone four: memory current/anon/cache/shmem, I/O
+    # bytes and operations, tasks (null without a group, or where a counter is missing).
+    record["group_usage"] = done.get("group_usage")
 
 
 def load_record(

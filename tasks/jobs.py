@@ -46,6 +46,7 @@ def run_simulation(self: Task, job_id: str) -> dict[str, Any]:
         default_timeout=settings.default_timeout,
         docker_base_url=settings.docker_host,
         on_replayed=queue_analysis,
+        cgroup_parent=settings.cgroup_parent,
     )
     # A spooled outcome is not in the store yet: its analysis is queued when it is replayed.
     if result.get("unreported"):

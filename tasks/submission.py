@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jobprobe.monitor import errors as monitor_errors
+from jobprobe.monitor import limits as job_limits
 from jobprobe.monitor import tools as tool_registry
 from jobprobe.store import jobs as store_jobs
 from jobprobe.store import records
@@ -94,8 +95,14 @@ def create(
     profile: bool = True,
     sweep_id: str | None = None,
     settings: Settings | None = None,
+    mem: str | int | None = None,
+    cpus: float | str | None = None,
+    max_procs: int | str | None = None,
 ) -> str:
     """Validate a job and store it as ``queued``; returns its id. ``enqueue`` sends it.
+
+    ``mem`` (``4G``), ``cpus`` (``1.5``) and ``max_procs`` limit the job through its control
+    group; unset, the tool's and then the settings' defaults apply.
 
     Nothing is stored when any input is wrong (unknown tool, missing or oversized script,
     bad params, bad timeout) or, in distributed mode, when the broker cannot be reached.
@@ -126,6 +133,15 @@ def create(
         raise errors.SubmitError(
             f"tool {tool!r} needs --param {name}=VALUE (its command uses {{{name}}})"
         )
+    try:
+        limits = job_limits.for_submit(
+            mem=mem, cpus=cpus, max_procs=max_procs, tool=spec.limits, local=settings.embedded,
+            defaults={"mem": settings.default_mem, "cpus": settings.default_cpus,
+                      "max_procs": settings.default_max_procs},
+            cgroup_parent=settings.cgroup_parent,
+        )  # fmt: skip
+    except monitor_errors.LimitError as exc:
+        raise errors.SubmitError(str(exc)) from exc
     logical = {"cpu": settings.queue_cpu, "gpu": settings.queue_gpu}
     chosen = queue or ("gpu" if gpus_ > 0 else (spec.queue or "cpu"))
     queue_ = logical.get(chosen, chosen)
@@ -145,6 +161,9 @@ def create(
             timeout_s=timeout_,
             profile_enabled=profile,
             sweep_id=sweep_id,
+            mem_limit_bytes=limits.mem_bytes,
+            cpu_limit=limits.cpus,
+            max_procs=limits.max_procs,
         )
         return job.id
 
@@ -182,6 +201,9 @@ def submit(
     profile: bool = True,
     sweep_id: str | None = None,
     settings: Settings | None = None,
+    mem: str | int | None = None,
+    cpus: float | str | None = None,
+    max_procs: int | str | None = None,
 ) -> str:
     """Queue a job and return its id (``create`` then ``enqueue``).
 
@@ -190,7 +212,8 @@ def submit(
     settings = settings or load_settings()
     job_id = create(
         tool, script, params=params, labels=labels, queue=queue, timeout=timeout, gpus=gpus,
-        profile=profile, sweep_id=sweep_id, settings=settings,
+        profile=profile, sweep_id=sweep_id, settings=settings, mem=mem, cpus=cpus,
+        max_procs=max_procs,
     )  # fmt: skip
     enqueue(job_id, settings=settings)
     return job_id

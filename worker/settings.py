@@ -162,6 +162,24 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(60.0, gt=0, description="Seconds to wait for the language model.")
     llm_region: str | None = Field(None, description="AWS region for Bedrock.")
     llm_endpoint_url: str | None = Field(None, description="Bedrock endpoint override.")
+    cgroup_parent: str | None = Field(
+        None,
+        description="Control group under which each job gets its own group: a path relative to "
+        "the worker's own group in each hierarchy, or an absolute path in the hierarchy that lies "
+        "beneath it. Default: jobprobe (e.g. /sys/fs/cgroup/memory/<own group>/jobprobe).",
+    )
+    default_mem: str | None = Field(
+        None, description="Memory limit of a job when neither submit nor its tool sets one (4G)."
+    )
+    default_cpus: float | None = Field(
+        None,
+        gt=0,
+        description="CPU quota of a job (cores, e.g. 1.5) when neither submit nor its "
+        "tool sets one.",
+    )
+    default_max_procs: int | None = Field(
+        None, ge=1, description="Task limit of a job when neither submit nor its tool sets one."
+    )
     reports_dir: Path | None = Field(
         None,
         description="Where follow-up tasks write job and sweep reports (Markdown, JSON, PNG). "

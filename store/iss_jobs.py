@@ -19,9 +19,9 @@ from jobprobe.iss_client import models as iss_models
 from jobprobe.store import errors
 from jobprobe.store import jobs as store_jobs
 from jobprobe.store.models import Job, JobLabel, StatusEvent, SyncState
-from jobprobe.store.status import JobStatus
+from jobprobe.store.status import JobSource, JobStatus
 
-SOURCE = "iss"
+SOURCE = JobSource.ISS
 EVENT_PREFIX = "iss: "
 #: Sync state keys: the newest ``LastUpdatedOn`` a sync saw, and "a poll chain follows job X".
 LAST_SYNC_KEY = "iss.last_sync"

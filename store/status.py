@@ -1,4 +1,5 @@
-"""Job and sweep statuses, and which of them count as ended, finished and failed.
+"""Job and sweep statuses, and which of them count as ended, finished and failed; where a job
+runs (its source).
 
 Standard library only, so every package (and a command line that must start fast) may import
 it. The values are the strings the database and the JSON records hold.
@@ -51,3 +52,10 @@ class SweepStatus(StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+
+
+class JobSource(StrEnum):
+    """Where a job runs: on jobprobe's workers, or on ISS (a mirrored remote job)."""
+
+    LOCAL = "local"
+    ISS = "iss"

@@ -21,6 +21,7 @@ def connect(base_url: str | None) -> DockerClient:
     """A docker client for ``base_url`` (or the environment's), or one clear error."""
     try:
         import docker
+        import requests
     except ImportError as exc:
         raise errors.ContainerEngineUnavailable(
             "container tools need the docker SDK: pip install 'jobprobe[docker]'"
@@ -28,7 +29,7 @@ def connect(base_url: str | None) -> DockerClient:
     try:
         client = docker.DockerClient(base_url=base_url) if base_url else docker.from_env()
         client.ping()
-    except Exception as exc:  # docker raises DockerException, requests and OSError variants
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
         where = base_url or "DOCKER_HOST / the default socket"
         raise errors.ContainerEngineUnavailable(
             f"no Docker engine reachable at {where}; start dockerd or set JOBPROBE_DOCKER_HOST"

@@ -11,6 +11,18 @@ own thread, and each thread's own CPU time (``time.thread_time``) is divided by 
   ``cpu_times``, ``memory_info``, ``io_counters``, ``num_threads``, ``num_ctx_switches``.
 
 Figures are percent of one core.
+
+Then the cgroup mode, side by side in one run (where a v1 group can be made beneath this
+process's own groups, as root): at 0.5 s, for 10 and 50 ``sleep`` processes in a real group,
+
+* ``cgroup``: ``ResourceProfiler(cgroup_paths=...)`` with the cgroup family only (the job's
+  figures from the group's files; the top processes every 10th tick);
+* ``cg+sys``: the same with every family that works here (system, disk, host network, GPU);
+* ``psutil``: the plain psutil walk above, of the same tree;
+
+and the ratio psutil / cgroup (the issue's target: cgroup at most 0.15 % of one core and at least
+5x cheaper). Last, the per-job cost in ms of making the job's groups (one per hierarchy),
+joining a process to them and removing them.
 """
 
 from __future__ import annotations
@@ -18,8 +30,11 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import statistics
 import subprocess
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -27,8 +42,58 @@ import psutil
 from jobprobe.profiler import ResourceProfiler
 from jobprobe.profiler.loop import SamplingLoop
 
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+#: The hierarchies a job's group is made in (v1 here; ``unified`` is the v2 one).
+HIERARCHIES = ("cpuacct", "memory", "blkio", "pids", "freezer", "unified")
 
-def idle_tree(n: int) -> subprocess.Popen[bytes]:
+
+def own_group(hierarchy: str) -> Path | None:
+    """This process's group in ``hierarchy`` (``/proc/self/cgroup``), or None."""
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        hid, names, path = line.split(":", 2)
+        if (hierarchy == "unified" and hid == "0") or hierarchy in names.split(","):
+            group = CGROUP_ROOT / hierarchy / path.lstrip("/")
+            return group if group.is_dir() else None
+    return None
+
+
+def make_groups(name: str) -> dict[str, Path]:
+    """A group named ``name`` beneath this process's own group in each hierarchy."""
+    made: dict[str, Path] = {}
+    for h in HIERARCHIES:
+        parent = own_group(h)
+        if parent is None:
+            continue
+        (parent / name).mkdir()
+        made[h] = parent / name
+    return made
+
+
+def join(groups: dict[str, Path], pid: int) -> None:
+    """Move ``pid`` into every group."""
+    for g in groups.values():
+        (g / "cgroup.procs").write_text(str(pid))
+
+
+def remove_groups(groups: dict[str, Path]) -> None:
+    """Remove the (empty) groups."""
+    for g in groups.values():
+        g.rmdir()
+
+
+def joiner(groups: dict[str, Path]) -> Callable[[], None]:
+    """A ``preexec_fn`` that puts the child in ``groups`` before it execs."""
+    procs = [str(g / "cgroup.procs") for g in groups.values()]
+
+    def run() -> None:
+        for path in procs:
+            with open(path, "w") as handle:
+                handle.write("0")
+
+    return run
+
+
+def idle_tree(n: int, preexec: Callable[[], None] | None = None) -> subprocess.Popen[bytes]:
     """A tree of ``n`` sleeping processes (a shell and n-1 sleeps, or one sleep), in its own
     process group, its output not ours (a sleep holding our stdout open would keep a pipe
     reading it, such as ``| tail``, waiting for the sleep's end)."""
@@ -36,7 +101,11 @@ def idle_tree(n: int) -> subprocess.Popen[bytes]:
         ["sleep", "600"] if n == 1 else ["sh", "-c", " ".join(["sleep 600 &"] * (n - 1)) + " wait"]
     )
     proc = subprocess.Popen(
-        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        argv,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=preexec,
     )
     if n == 1:
         return proc
@@ -91,11 +160,111 @@ def cell(n: int, interval: float, seconds: float) -> dict[str, Any]:
         tree.wait()
 
 
+def cgroup_cell(n: int, interval: float, seconds: float) -> dict[str, Any]:
+    """Percent of one core: the cgroup mode, with the other families, and the psutil walk."""
+    groups = make_groups(f"jobprobe-bench-{os.getpid()}-{n}")
+    tree = None
+    try:
+        tree = idle_tree(n, joiner(groups))
+        paths = {h: g for h, g in groups.items() if h != "freezer"}
+        only = ResourceProfiler(interval, gpu=False, families=("cgroup",), cgroup_paths=paths)
+        full = ResourceProfiler(interval, cgroup_paths=paths)
+        walk = SamplingLoop(interval, lambda _: psutil_walk(tree.pid), name="psutil-walk")
+        t0 = time.monotonic()
+        only.start_profiling(pid=tree.pid)
+        full.start_profiling(pid=tree.pid)
+        walk.start(time.monotonic())
+        time.sleep(seconds)  # the bench's measuring window, nothing is awaited
+        walk.stop()
+        po, pf = only.stop_profiling(), full.stop_profiling()
+        wall = time.monotonic() - t0
+        assert po["tasks"]["current"] == n, po["tasks"]
+        return {
+            "cgroup": 100 * po["profiler_cpu_seconds"] / wall,
+            "full": 100 * pf["profiler_cpu_seconds"] / wall,
+            "psutil": 100 * walk.thread_cpu_seconds / wall,
+            "ticks": po["samples_collected"],
+        }
+    finally:
+        if tree is not None:
+            os.killpg(tree.pid, signal.SIGKILL)
+            tree.wait()
+        deadline = time.monotonic() + 10
+        while any((g / "cgroup.procs").read_text().split() for g in groups.values()):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"groups {groups} did not empty")
+            time.sleep(0.01)
+        remove_groups(groups)
+
+
+def group_lifecycle(runs: int = 20) -> dict[str, float]:
+    """Median ms to make a job's groups, join a (stopped) process to them, and remove them."""
+    make, enter, remove = [], [], []
+    for i in range(runs):
+        proc = subprocess.Popen(["sleep", "60"])
+        try:
+            t = time.perf_counter()
+            groups = make_groups(f"jobprobe-bench-{os.getpid()}-life-{i}")
+            make.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            join(groups, proc.pid)
+            enter.append(time.perf_counter() - t)
+        finally:
+            proc.kill()
+            proc.wait()
+        deadline = time.monotonic() + 10
+        while any((g / "cgroup.procs").read_text().split() for g in groups.values()):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"groups {groups} did not empty")
+            time.sleep(0.001)
+        t = time.perf_counter()
+        remove_groups(groups)
+        remove.append(time.perf_counter() - t)
+    ms = {k: 1000 * statistics.median(v) for k, v in (("make", make), ("join", enter))}
+    ms["remove"] = 1000 * statistics.median(remove)
+    ms["hierarchies"] = float(len(groups))
+    return ms
+
+
+def cgroup_table(seconds: float) -> None:
+    """Print the cgroup mode beside the psutil walk, and the group's per-job cost."""
+    try:
+        groups = make_groups(f"jobprobe-bench-{os.getpid()}-probe")
+    except OSError as exc:
+        print(f"cgroup mode: no group can be made here ({exc}); not measured")
+        return
+    remove_groups(groups)
+    print()
+    print(f"cgroup mode, groups in: {', '.join(groups)}; % of one core")
+    header = (
+        f"{'interval':>8} {'procs':>5} {'ticks':>5} {'cgroup %':>9} {'cg+sys %':>9} "
+        f"{'psutil %':>9} {'psutil/cgroup':>13}"
+    )
+    print(header)
+    print("-" * len(header))
+    for n in (10, 50):
+        r = cgroup_cell(n, 0.5, seconds)
+        print(
+            f"{0.5:>8} {n:>5} {r['ticks']:>5.0f} {r['cgroup']:>9.3f} {r['full']:>9.3f} "
+            f"{r['psutil']:>9.3f} {r['psutil'] / r['cgroup']:>13.1f}"
+        )
+    life = group_lifecycle()
+    print(
+        f"per-job group cost (median of 20, {life['hierarchies']:.0f} hierarchies): make "
+        f"{life['make']:.2f} ms, join {life['join']:.2f} ms, remove {life['remove']:.2f} ms, "
+        f"total {life['make'] + life['join'] + life['remove']:.2f} ms"
+    )
+
+
 def main() -> None:
     """Print the overhead table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="window per 0.5 s cell")
+    parser.add_argument("--cgroup-only", action="store_true", help="only the cgroup table")
     args = parser.parse_args()
+    if args.cgroup_only:
+        cgroup_table(args.seconds)
+        return
     print(f"psutil {psutil.__version__}, {psutil.cpu_count()} CPUs; % of one core")
     header = (
         f"{'interval':>8} {'procs':>5} {'ticks':>5} {'full %':>8} {'tree %':>8} "
@@ -115,6 +284,7 @@ def main() -> None:
                 f"{r['psutil'] / r['full']:>11.1f}"
             )
     print(f"NVIDIA GPU sampler in 'full': {gpu}")
+    cgroup_table(args.seconds)
 
 
 if __name__ == "__main__":

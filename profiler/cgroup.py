@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,15 +56,57 @@ _MB = 1024.0 * 1024.0
 _TASK_LISTS = (("memory", "tasks"), ("cpuacct", "tasks"), ("unified", "cgroup.threads"))
 
 
-def read_files(paths: Mapping[str, Path | str]) -> dict[str, str | None]:
-    """The text of every known file of the group, keyed ``"<controller>/<file>"``."""
+#: Files a tick can do without once others are there: the same figure read another way
+#: (``cpu.stat`` beside ``cpuacct.usage``, ``cpuacct.stat`` beside ``usage_user``).
+_REDUNDANT = {
+    "unified/cpu.stat": ("cpuacct/cpuacct.usage", "cpu/cpuacct.usage"),
+    "cpuacct/cpuacct.stat": ("cpuacct/cpuacct.usage_user",),
+    "cpu/cpuacct.stat": ("cpu/cpuacct.usage_user",),
+}
+
+
+#: Files set when the group is made (limits, throttle rules): a sampler reads them once.
+_STATIC = frozenset(
+    {
+        "memory/memory.limit_in_bytes",
+        "unified/memory.max",
+        "blkio/blkio.throttle.read_bps_device",
+        "blkio/blkio.throttle.write_bps_device",
+    }
+)
+
+
+def present_files(paths: Mapping[str, Path | str]) -> list[str]:
+    """The known files this group has (``"<controller>/<file>"``), less those a tick does not
+    need because another file gives the same figure."""
+    found = [
+        f"{ctl}/{name}"
+        for ctl, names in FILES.items()
+        if ctl in paths
+        for name in names
+        if os.path.exists(os.path.join(paths[ctl], name))
+    ]
+    have = set(found)
+    return [f for f in found if not any(o in have for o in _REDUNDANT.get(f, ()))]
+
+
+def read_files(
+    paths: Mapping[str, Path | str], only: Sequence[str] | None = None
+) -> dict[str, str | None]:
+    """The text of every known file of the group (or of ``only``), keyed
+    ``"<controller>/<file>"``."""
     out: dict[str, str | None] = {}
-    for ctl, names in FILES.items():
-        base = paths.get(ctl)
-        if base is None:
-            continue
-        for name in names:
-            out[f"{ctl}/{name}"] = read_text(os.path.join(base, name))
+    if only is not None:
+        for key in only:
+            ctl, _, name = key.partition("/")
+            out[key] = read_text(os.path.join(paths[ctl], name))
+    else:
+        for ctl, names in FILES.items():
+            base = paths.get(ctl)
+            if base is None:
+                continue
+            for name in names:
+                out[f"{ctl}/{name}"] = read_text(os.path.join(base, name))
     if out.get("pids/pids.current") is None and out.get("unified/pids.current") is None:
         for ctl, name in _TASK_LISTS:
             base = paths.get(ctl)
@@ -187,6 +229,11 @@ class CgroupSampler(Sampler):
         self._top = TopProcesses(ProcReader(proc_root), top_n) if top_every > 0 else None
         self._top_every = top_every
         self._ticks = 0
+        # The files a tick reads: those this group has (about ten), not every one a kernel
+        # may; the limit and the throttle rules, set when the group is made, are read once.
+        files = present_files(self.paths)
+        self._static = {k: read_text(self._path(k)) for k in files if k in _STATIC}
+        self._ticking = [(k, self._path(k)) for k in files if k not in _STATIC]
 
     def pids(self) -> list[int]:
         """The processes in the group now (for the GPU sampler's per-job memory)."""
@@ -202,12 +249,21 @@ class CgroupSampler(Sampler):
         """The group's figures and the top processes, whatever the tick."""
         return self._read(self._top is not None)
 
+    def _path(self, key: str) -> str:
+        ctl, _, name = key.partition("/")
+        return os.path.join(self.paths[ctl], name)
+
     def _read(self, top: bool) -> Sample:
-        figures, _ = read_totals_with_reasons(self.paths)
+        files = dict(self._static)
+        files.update((k, read_text(path)) for k, path in self._ticking)
+        figures, _ = cgroup_files.totals(files)
         out: Sample = {self._MAP[k]: v for k, v in figures.items() if k in self._MAP}
-        pids = group_pids(self.paths)
-        out["proc_count"] = None if pids is None else len(pids)
-        out["cg_top"] = self._top.read(pids or []) if top and self._top is not None else None
+        # The process list (and so the count) is read with the per-process view only.
+        out["proc_count"] = out["cg_top"] = None
+        if top and self._top is not None:
+            pids = group_pids(self.paths)
+            out["proc_count"] = None if pids is None else len(pids)
+            out["cg_top"] = self._top.read(pids or [])
         return out
 
 

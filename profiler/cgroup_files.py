@@ -125,21 +125,21 @@ def cpu(files: Files) -> tuple[Figures, Reasons]:
         if usage is None or parse_value(usage) is None:
             continue
         total_ns = parse_value(usage) or 0
-        user_i = _opt(files.get(f"{ctl}/cpuacct.usage_user"))
-        sys_i = _opt(files.get(f"{ctl}/cpuacct.usage_sys"))
-        if user_i is not None and sys_i is not None:
-            user_ns, sys_ns = float(user_i), float(sys_i)
-        else:
-            # cpuacct.stat is in USER_HZ ticks; its split, scaled to the exact total.
+        # The user/system split (usage_user/usage_sys in ns, else cpuacct.stat in USER_HZ
+        # ticks) is tick-sampled and strays from the exact total by several percent: its
+        # shares are scaled to the total, so user + system == total.
+        u = _opt(files.get(f"{ctl}/cpuacct.usage_user"))
+        s = _opt(files.get(f"{ctl}/cpuacct.usage_sys"))
+        if u is None or s is None:
             ticks = parse_keyed(files.get(f"{ctl}/cpuacct.stat") or "")
             u, s = ticks.get("user"), ticks.get("system")
-            if u is None or s is None:
-                figures: Figures = dict.fromkeys(keys)
-                figures["cpu_total_seconds"] = total_ns / 1e9
-                why = f"no {ctl}/cpuacct.usage_user, usage_sys or cpuacct.stat"
-                return figures, {"cpu_user_seconds": why, "cpu_system_seconds": why}
-            share = u / (u + s) if u + s else 0.5
-            user_ns, sys_ns = total_ns * share, total_ns * (1.0 - share)
+        if u is None or s is None:
+            figures: Figures = dict.fromkeys(keys)
+            figures["cpu_total_seconds"] = total_ns / 1e9
+            why = f"no {ctl}/cpuacct.usage_user, usage_sys or cpuacct.stat"
+            return figures, {"cpu_user_seconds": why, "cpu_system_seconds": why}
+        share = u / (u + s) if u + s else 0.5
+        user_ns, sys_ns = total_ns * share, total_ns * (1.0 - share)
         return {
             "cpu_user_seconds": user_ns / 1e9,
             "cpu_system_seconds": sys_ns / 1e9,

@@ -22,9 +22,11 @@ def v1_paths(root: Path = DATA / "v1") -> dict[str, Path]:
 def test_v1_recorded_figures_are_the_files_values() -> None:
     figures, reasons = cgroup.read_totals_with_reasons(v1_paths())
     assert reasons == {"memory_limit_mb": "no memory limit set"}
+    # usage_user/usage_sys (tick-sampled, 6.700 s together) split the exact usage (6.709 s).
+    user = 6.708809895 * 2785056924 / (2785056924 + 3914993635)
     assert figures == {
-        "cpu_user_seconds": pytest.approx(2.785056924),
-        "cpu_system_seconds": pytest.approx(3.914993635),
+        "cpu_user_seconds": pytest.approx(user),
+        "cpu_system_seconds": pytest.approx(6.708809895 - user),
         "cpu_total_seconds": pytest.approx(6.708809895),
         "memory_peak_mb": pytest.approx(210677760 / MB),
         "memory_current_mb": pytest.approx(190930944 / MB),
@@ -126,7 +128,7 @@ def test_sampler_on_recorded_group_reports_raw_figures() -> None:
     sampler = cgroup.CgroupSampler(v1_paths(), top_every=0)
     s = sampler.sample()
     assert s["proc_cpu_seconds"] == pytest.approx(6.708809895)
-    assert s["proc_user_seconds"] == pytest.approx(2.785056924)
+    assert s["proc_user_seconds"] == pytest.approx(6.708809895 * 2785056924 / 6700050559)
     assert s["cg_mem_peak_mb"] == pytest.approx(210677760 / MB)
     assert s["cg_mem_anon_mb"] == pytest.approx(155795456 / MB)
     assert s["proc_read_bytes"] == 31551488 and s["proc_write_count"] == 51

@@ -38,7 +38,7 @@ def read_pids(procs: Path) -> list[int]:
 
 def write(path: Path, value: str) -> None:
     """Write a control file in one ``write(2)``, as the kernel expects."""
-    fd = os.open(path, os.O_WRONLY)
+    fd = os.open(path, os.O_WRONLY | os.O_TRUNC)  # as `echo > file` does; kernfs ignores it
     try:
         os.write(fd, value.encode())
     finally:

@@ -39,7 +39,7 @@ from typing import Any
 
 import psutil
 
-from jobprobe.profiler import ResourceProfiler
+from jobprobe.profiler import ResourceProfiler, cgroup
 from jobprobe.profiler.loop import SamplingLoop
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -58,7 +58,8 @@ def own_group(hierarchy: str) -> Path | None:
 
 
 def make_groups(name: str) -> dict[str, Path]:
-    """A group named ``name`` beneath this process's own group in each hierarchy."""
+    """A group named ``name`` beneath this process's own group in each hierarchy, with the
+    no-op blkio throttle rules that turn v1 I/O counting on (as the worker sets them)."""
     made: dict[str, Path] = {}
     for h in HIERARCHIES:
         parent = own_group(h)
@@ -66,6 +67,13 @@ def make_groups(name: str) -> dict[str, Path]:
             continue
         (parent / name).mkdir()
         made[h] = parent / name
+    if "blkio" in made:
+        for rule in cgroup.noop_throttle_rules():
+            for f in ("blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device"):
+                try:
+                    (made["blkio"] / f).write_text(rule)
+                except OSError:
+                    continue  # a device without a request queue takes no rule
     return made
 
 

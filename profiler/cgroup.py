@@ -115,6 +115,29 @@ def read_files(
     return out
 
 
+#: A throttle rate no device reaches (1 TiB/s): a rule that limits nothing.
+NOOP_THROTTLE_BPS = 1 << 40
+
+
+def noop_throttle_rules(sys_block: str = "/sys/block") -> list[str]:
+    """``"MAJ:MIN 1099511627776"`` for each whole disk: written to a new v1 blkio group's
+    ``blkio.throttle.read_bps_device`` and ``write_bps_device``, they turn its I/O counters on
+    (recent kernels count v1 throttle statistics only for devices with a rule) and limit
+    nothing. Loop and RAM devices are left out."""
+    rules = []
+    try:
+        names = sorted(os.listdir(sys_block))
+    except FileNotFoundError:
+        return []
+    for name in names:
+        if name.startswith(("loop", "ram", "zram")):
+            continue
+        dev = read_text(os.path.join(sys_block, name, "dev"))
+        if dev:
+            rules.append(f"{dev.strip()} {NOOP_THROTTLE_BPS}")
+    return rules
+
+
 def read_totals_with_reasons(
     paths: Mapping[str, Path | str],
 ) -> tuple[dict[str, float | int | None], dict[str, str]]:

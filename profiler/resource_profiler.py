@@ -101,6 +101,11 @@ class ResourceProfiler:
             except errors.SamplerUnavailable as exc:
                 self.unavailable[cls.name] = str(exc)
                 _log_unavailable_once(cls.name, str(exc))
+                if cls is CgroupSampler:
+                    # The group cannot be read: the process tree is walked instead (it comes
+                    # after in the registry), and the profile's accounting says so.
+                    log.warning("job's control group unreadable, walking its processes: %s", exc)
+                    target.cgroup_paths = None
                 continue
             if sampler is None:
                 continue

@@ -71,11 +71,10 @@ def job_group() -> Iterator[dict[str, Path]]:
                 unavailable(f"cannot make a {ctl} group beneath {parent}: {exc}")
             made[ctl] = group
         # v1 blkio counts only devices with a throttle rule on recent kernels: a no-op one.
-        for dev in Path("/sys/block").glob("*/dev"):
-            rule = f"{dev.read_text().strip()} {1 << 40}\n"
+        for rule in cgroup.noop_throttle_rules():
             for name in ("blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device"):
                 try:
-                    (made["blkio"] / name).write_text(rule)
+                    (made["blkio"] / name).write_text(rule + "\n")
                 except OSError:
                     continue  # a device without a request queue takes no rule
         yield made

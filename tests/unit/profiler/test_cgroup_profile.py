@@ -122,3 +122,43 @@ def test_top_processes_keep_each_process_largest_figures() -> None:
         {"pid": 1, "comm": "a", "max_cpu_percent": 90.0, "max_rss_mb": 10.0, "cpu_seconds": 2.0},
         {"pid": 2, "comm": "b", "max_cpu_percent": 5.0, "max_rss_mb": 50.0, "cpu_seconds": 0.1},
     ]
+
+
+def test_an_unreadable_group_falls_back_to_the_tree_walk(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    profiler = ResourceProfiler(
+        0.05,
+        gpu=False,
+        families=("cgroup", "process_tree"),
+        cgroup_paths={"memory": tmp_path / "gone", "unified": tmp_path / "gone-too"},
+    )
+    profiler.start_profiling()
+    profile = profiler.stop_profiling()
+    assert "no readable figure" in profile["unavailable"]["cgroup"]
+    assert profile["accounting"] == "process-tree"
+    assert profile["process_cpu"]["total_seconds"] is not None
+    assert any("walking its processes" in r.getMessage() for r in caplog.records)
+
+
+def test_without_pids_peak_the_tasks_peak_is_the_largest_sample(tmp_path: Path) -> None:
+    paths = _group(tmp_path)
+    (paths["pids"] / "pids.peak").unlink()
+    profiler = ResourceProfiler(0.05, gpu=False, families=("cgroup",), cgroup_paths=paths)
+    profiler.start_profiling()
+    profile = profiler.stop_profiling()
+    assert profile["tasks"]["peak"] == 4
+    assert profile["tasks"]["peak_source"] == "max of samples"
+    assert "pids.peak" in profile["null_reasons"]["tasks_peak"]
+
+
+def test_noop_throttle_rules_name_whole_disks(tmp_path: Path) -> None:
+    from jobprobe.profiler import cgroup
+
+    for name, dev in (("vda", "254:0"), ("loop0", "7:0"), ("nvme0n1", "259:0")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "dev").write_text(dev + "\n")
+    assert cgroup.noop_throttle_rules(str(tmp_path)) == [
+        "259:0 1099511627776",
+        "254:0 1099511627776",
+    ]

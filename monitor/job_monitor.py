@@ -74,7 +74,7 @@ class JobOutcome:
     containment: dict[str, Any] = field(default_factory=dict)
 
     def for_store(self) -> dict[str, Any]:
-        """The JSON-able outcome ``store.jobs.finish_job`` takes (and the spool keeps)."""
+        """The JSON-able outcome ``store.attempts.finish_job`` takes (and the spool keeps)."""
         profile = None
         if self.profile is not None:
             profile = {k: v for k, v in self.profile.items() if k != "timeseries"}

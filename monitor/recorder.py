@@ -15,6 +15,7 @@ from jobprobe.monitor import cgroups, workdirs
 from jobprobe.monitor.job_monitor import JobMonitor, JobSpec
 from jobprobe.monitor.limits import Limits
 from jobprobe.monitor.tools import Tool, get_tool, load_registry
+from jobprobe.store import attempts
 from jobprobe.store import errors as store_errors
 from jobprobe.store import jobs as store_jobs
 from jobprobe.store import reports as store_reports
@@ -54,7 +55,7 @@ def run_recorded(
     """
     replay_spool(store, spool, on_replayed=on_replayed)
     with store.transaction() as conn:
-        claim = store_jobs.begin_attempt(conn, job_id, worker=worker, max_attempts=max_attempts)
+        claim = attempts.begin_attempt(conn, job_id, worker=worker, max_attempts=max_attempts)
     if claim is None:
         with store.session() as session:
             current = store_jobs.get_job(session, job_id)
@@ -138,7 +139,7 @@ def write_payload(store: Store, job_id: str, payload: dict[str, Any]) -> None:
     with store.transaction() as conn:
         if samples:
             store_samples.add_samples(conn, job_id, int(payload.get("attempt") or 1), samples)
-        store_jobs.finish_job(conn, job_id, outcome)
+        attempts.finish_job(conn, job_id, outcome)
 
 
 def record(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from jobprobe.store import errors, records
+from jobprobe.store import attempts, errors, records
 from jobprobe.store import jobs as q
 from jobprobe.store import samples as store_samples
 from jobprobe.store.db import Store
@@ -31,7 +31,7 @@ def make(store: Store, **kwargs: object) -> str:
 def test_lifecycle_attempts_and_record(store: Store) -> None:
     job_id = make(store, labels={"team": "cfd"}, params={"n": 3})
     with store.transaction() as c:
-        claim = q.begin_attempt(c, job_id, worker="w1@h", max_attempts=2)
+        claim = attempts.begin_attempt(c, job_id, worker="w1@h", max_attempts=2)
         assert claim is not None and claim.attempt == 1 and claim.params == {"n": 3}
         assert (claim.tool, claim.script_name, claim.script_content) == (
             "python",
@@ -43,9 +43,11 @@ def test_lifecycle_attempts_and_record(store: Store) -> None:
     outcome = {"status": "success", "returncode": 0, "duration_s": 1.5, "cpu_total_s": 1.2,
                "memory_peak_mb": 50.0, "detailed_profile": {"samples_collected": 3}}  # fmt: skip
     with store.transaction() as c:
-        q.finish_job(c, job_id, outcome)
+        attempts.finish_job(c, job_id, outcome)
     with store.transaction() as c:
-        assert q.begin_attempt(c, job_id, worker="w2@h", max_attempts=2) is None  # a duplicate
+        assert (
+            attempts.begin_attempt(c, job_id, worker="w2@h", max_attempts=2) is None
+        )  # a duplicate
     with store.session() as s:
         rec = records.to_record(q.get_job(s, job_id[:8]), events=q.status_history(s, job_id))
     assert rec["status"] == "success" and rec["resource_usage"]["cpu_total_seconds"] == 1.2
@@ -56,27 +58,27 @@ def test_lifecycle_attempts_and_record(store: Store) -> None:
 def test_claim_measures_queue_wait_and_finish_takes_a_prefix(store: Store) -> None:
     job_id = make(store, submitted_at=datetime.now(UTC) - timedelta(seconds=30))
     with store.transaction() as c:
-        assert q.begin_attempt(c, job_id[:8], worker="w1", max_attempts=3) is not None
+        assert attempts.begin_attempt(c, job_id[:8], worker="w1", max_attempts=3) is not None
     with store.session() as s:
         job = q.get_job(s, job_id)
         assert (job.status, job.worker, job.attempts) == ("running", "w1", 1)
         assert job.queue_wait_s == pytest.approx(30.0, abs=5.0)
     with store.transaction() as c:
-        q.finish_job(c, job_id[:10], {"status": "failed", "returncode": 3, "error": "boom"})
+        attempts.finish_job(c, job_id[:10], {"status": "failed", "returncode": 3, "error": "boom"})
     with store.session() as s:
         job = q.get_job(s, job_id)
         assert (job.status, job.returncode, job.error) == ("failed", 3, "boom")
         assert [e.status for e in q.status_history(s, job_id)] == ["queued", "running", "failed"]
     with store.transaction() as c, pytest.raises(errors.JobNotFound):
-        q.finish_job(c, "0123456789abcdef", {"status": "success"})
+        attempts.finish_job(c, "0123456789abcdef", {"status": "success"})
 
 
 def test_lost_after_max_attempts(store: Store) -> None:
     job_id = make(store)
     with store.transaction() as c:
-        assert q.begin_attempt(c, job_id, worker="w1", max_attempts=1) is not None
+        assert attempts.begin_attempt(c, job_id, worker="w1", max_attempts=1) is not None
     with store.transaction() as c:  # the worker died; the message comes back
-        assert q.begin_attempt(c, job_id, worker="w2", max_attempts=1) is None
+        assert attempts.begin_attempt(c, job_id, worker="w2", max_attempts=1) is None
     with store.session() as s:
         job = q.get_job(s, job_id)
         assert job.status == "lost" and "worker lost" in (job.error or "")
@@ -85,11 +87,11 @@ def test_lost_after_max_attempts(store: Store) -> None:
 def test_a_redelivered_job_asked_to_cancel_ends_cancelled_without_running(store: Store) -> None:
     job_id = make(store)
     with store.transaction() as c:
-        assert q.begin_attempt(c, job_id, worker="w1", max_attempts=3) is not None
+        assert attempts.begin_attempt(c, job_id, worker="w1", max_attempts=3) is not None
     with store.session() as s:
         q.request_cancel(s, job_id)  # running: the flag waits for the worker's next check
     with store.transaction() as c:  # the worker died; the message comes back
-        assert q.begin_attempt(c, job_id, worker="w2", max_attempts=3) is None
+        assert attempts.begin_attempt(c, job_id, worker="w2", max_attempts=3) is None
     with store.session() as s:
         job = q.get_job(s, job_id)
         assert (job.status, job.attempts) == ("cancelled", 1) and job.ended_at is not None
@@ -101,7 +103,7 @@ def test_a_redelivered_job_asked_to_cancel_ends_cancelled_without_running(store:
 def test_cancel_queued_and_running(store: Store) -> None:
     queued, running = make(store), make(store)
     with store.transaction() as c:
-        q.begin_attempt(c, running, worker="w", max_attempts=3)
+        attempts.begin_attempt(c, running, worker="w", max_attempts=3)
     with store.session() as s:
         assert q.request_cancel(s, queued).status == "cancelled"
         assert q.request_cancel(s, running).status == "running"
@@ -136,8 +138,8 @@ def test_stats_groups_percentiles_and_labels(store: Store) -> None:
     for i, status in enumerate(["success", "success", "failed", "success"]):
         job_id = make(store, labels={"team": "cfd"})
         with store.transaction() as c:
-            q.begin_attempt(c, job_id, worker="w", max_attempts=3)
-            q.finish_job(
+            attempts.begin_attempt(c, job_id, worker="w", max_attempts=3)
+            attempts.finish_job(
                 c, job_id, {"status": status, "duration_s": float(i + 1), "cpu_total_s": 1.0}
             )
     with store.session() as s:

@@ -107,7 +107,7 @@ def create(
     Nothing is stored when any input is wrong (unknown tool, missing or oversized script,
     bad params, bad timeout) or, in distributed mode, when the broker cannot be reached.
     """
-    from jobprobe.worker.app import create_app
+    from jobprobe.worker.app import create_app, job_queue
 
     settings = settings or load_settings()
     try:
@@ -142,9 +142,7 @@ def create(
         )  # fmt: skip
     except monitor_errors.LimitError as exc:
         raise errors.SubmitError(str(exc)) from exc
-    logical = {"cpu": settings.queue_cpu, "gpu": settings.queue_gpu}
-    chosen = queue or ("gpu" if gpus_ > 0 else (spec.queue or "cpu"))
-    queue_ = logical.get(chosen, chosen)
+    queue_ = job_queue(settings, queue=queue, gpus=gpus_, tool_queue=spec.queue)
     if not settings.embedded:
         _check_broker(create_app(settings))
     store = runtime.get_store(settings)

@@ -17,6 +17,15 @@ TASK_MODULES = ["jobprobe.tasks.jobs", "jobprobe.tasks.iss", "jobprobe.tasks.ana
 RUN_SIMULATION = "jobprobe.run_simulation"
 
 
+def job_queue(settings: Settings, *, queue: str | None, gpus: int, tool_queue: str | None) -> str:
+    """The queue a job goes to: ``queue`` when given, else the GPU queue when it asks for GPUs,
+    else its tool's, else the CPU queue. The names ``cpu`` and ``gpu`` mean the configured
+    queues; any other name is a queue of its own."""
+    logical = {"cpu": settings.queue_cpu, "gpu": settings.queue_gpu}
+    chosen = queue or ("gpu" if gpus > 0 else (tool_queue or "cpu"))
+    return logical.get(chosen, chosen)
+
+
 class JobprobeCelery(Celery):
     """Celery with the Settings it was built from."""
 

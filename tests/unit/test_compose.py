@@ -133,3 +133,17 @@ def test_dockerfile_installs_the_package_as_a_non_root_user() -> None:
     users = re.findall(r"^USER (\S+)", text, re.M)
     assert users and users[-1] not in {"root", "0"}
     assert re.search(r'^CMD \["celery", "-A", "jobprobe\.worker\.app", "worker"', text, re.M)
+
+
+def test_job_workers_can_make_per_job_control_groups(compose: dict[str, Any]) -> None:
+    # A private cgroup namespace (job groups nest in the container's group) mounted read-write
+    # (privileged) and written as root; see docs/cgroups.md. Beat and Flower run no jobs.
+    services = _services(compose)
+    for name in ("worker-cpu", "worker-gpu"):
+        worker = services[name]
+        assert worker.get("cgroup") == "private", name
+        assert worker.get("privileged") is True, name
+        assert str(worker.get("user")) in {"root", "0", "0:0"}, name
+    for name in ("beat", "flower"):
+        assert not services[name].get("privileged"), name
+        assert "user" not in services[name], name

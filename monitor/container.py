@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jobprobe.monitor import errors
+from jobprobe.monitor.limits import Limits
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -50,11 +51,19 @@ class ContainerJob:
         workdir: Path,
         env: Mapping[str, str],
         gpus: int = 0,
+        limits: Limits | None = None,
     ) -> None:
         import docker
 
         self._client = client
         kwargs: dict[str, Any] = {}
+        if limits is not None:  # the container's own group carries them
+            if limits.mem_bytes is not None:
+                kwargs["mem_limit"] = limits.mem_bytes
+            if limits.cpus is not None:
+                kwargs["nano_cpus"] = round(limits.cpus * 1e9)
+            if limits.max_procs is not None:
+                kwargs["pids_limit"] = limits.max_procs
         if gpus:
             kwargs["device_requests"] = [
                 docker.types.DeviceRequest(count=gpus, capabilities=[["gpu"]])

@@ -195,8 +195,8 @@ class JobMonitor:
             )
             containment: dict[str, Any] = {
                 "accounting": "container", "leaked_processes": None,
-                "limits": {**spec.limits.as_record(), "applied": False if spec.limits else None,
-                           "reason": "limits apply to process tools only" if spec.limits else None},
+                "limits": {**spec.limits.as_record(), "applied": True if spec.limits else None,
+                           "reason": None},
             }  # fmt: skip
         else:
             status, code, rusage, profile, error, containment = self._run_process(
@@ -353,7 +353,10 @@ class JobMonitor:
         status, error = _verdict(stopped, exited.returncode, spec.timeout_s, stderr)
         if oom and stopped is None and exited.returncode != 0:
             status = JobStatus.FAILED
-            error = f"oom: killed for exceeding its memory limit ({_mem_text(spec.limits)})"
+            error = (
+                "oom: killed by the kernel's OOM killer for exceeding its memory limit "
+                f"({_mem_text(spec.limits)})"
+            )
         containment = {
             "accounting": group.version,
             "leaked_processes": leaked,
@@ -382,7 +385,7 @@ class JobMonitor:
         env.update(spec.tool.env)
         job = container_mod.ContainerJob(
             client, image=spec.tool.image, command=argv, job_id=spec.job_id, workdir=workdir, env=env,
-            gpus=spec.gpus,
+            gpus=spec.gpus, limits=spec.limits,
         )  # fmt: skip
         try:
             prof = self._start_profiler(buffer, job.pid, job.name)
@@ -409,7 +412,7 @@ class JobMonitor:
         if oom:
             status, error = (
                 JobStatus.FAILED,
-                "the container was killed for exceeding its memory limit (OOM)",
+                "oom: the container was killed for exceeding its memory limit (OOM)",
             )
         return status, code, rusage, profile, error
 

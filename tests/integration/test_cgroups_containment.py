@@ -225,3 +225,72 @@ def test_the_job_runs_inside_its_group_from_its_first_instruction(
         line = next(ln for ln in lines if controller in ln.split(":")[1].split(","))
         assert line.endswith(f"/{name}"), line
     assert next(ln for ln in lines if ln.startswith("0::")).endswith(f"/{name}")
+
+
+def test_memory_peak_of_concurrent_children_between_samples(
+    manager: cgroups.Cgroups, tmp_path: Path
+) -> None:
+    # 6 children each touch 40 MB at once for an instant, far shorter than a sample: the group's
+    # peak sees them all; sampling RSS never would. The worker's own memory is not in it.
+    script = """
+for _ in range(6):
+    if os.fork() == 0:
+        block = bytearray(40 << 20)
+        block[::4096] = b'x' * len(block[::4096])
+        mark('ready')
+        while len([n for n in os.listdir('.') if n.startswith('ready-')]) < 6:
+            time.sleep(0.001)
+        os._exit(0)
+for _ in range(6):
+    os.wait()
+"""
+    out = monitor(manager, enable_profiling=True, sample_interval=2.0).run(
+        cs.py_spec(script), tmp_path
+    )
+    assert out.status == JobStatus.SUCCESS, out.error
+    peak = out.resource_usage["memory_peak_mb"]
+    assert peak is not None and 240 <= peak <= 240 * 1.1 + 12, peak  # + the interpreters
+
+
+def test_shared_memory_is_charged_once(manager: cgroups.Cgroups, tmp_path: Path) -> None:
+    # 5 processes map the same 200 MB: summed RSS says 1,000 MB, the group 200 MB once.
+    script = """
+import mmap
+shared = mmap.mmap(-1, 200 << 20)
+for _ in range(200):
+    shared.write(b'x' * (1 << 20))
+for _ in range(4):
+    if os.fork() == 0:
+        total = sum(shared[i] for i in range(0, 200 << 20, 4096))
+        mark('read')
+        time.sleep(0.5)
+        os._exit(0)
+for _ in range(4):
+    os.wait()
+"""
+    out = monitor(manager).run(cs.py_spec(script), tmp_path)
+    assert out.status == JobStatus.SUCCESS, out.error
+    peak = out.resource_usage["memory_peak_mb"]
+    assert peak is not None and 200 <= peak <= 200 * 1.1 + 12, peak
+
+
+def test_written_then_deleted_data_is_not_disk_io(manager: cgroups.Cgroups, tmp_path: Path) -> None:
+    # 64 MB written then deleted before writeback never reaches the disk; 32 MB written with
+    # fsync does. The group's block-I/O counters tell them apart; write() counts would not.
+    script = """
+with open('gone.dat', 'wb') as fh:
+    for _ in range(64):
+        fh.write(b'x' * (1 << 20))
+os.unlink('gone.dat')
+with open('kept.dat', 'wb') as fh:
+    for _ in range(32):
+        fh.write(os.urandom(1 << 20))
+    fh.flush()
+    os.fsync(fh.fileno())
+"""
+    out = monitor(manager).run(cs.py_spec(script), tmp_path)
+    assert out.status == JobStatus.SUCCESS, out.error
+    written = out.containment["group_usage"]["io_write_bytes"]
+    if written is None:
+        pytest.skip("no block-I/O counters for this job's group here")
+    assert 32 * 2**20 * 0.9 <= written <= 32 * 2**20 * 1.1, written / 2**20

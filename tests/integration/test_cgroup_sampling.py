@@ -133,3 +133,67 @@ def test_sampler_figures_match_the_kernels(job_group: dict[str, Path]) -> None:
     assert profile["io_stats"]["read_mb"] is not None
     assert "process_tree" not in profile["unavailable"]
     assert samples[-1]["proc_cpu_seconds"] == pytest.approx(usage_s, rel=0.05)
+
+
+@pytest.fixture
+def unified_group() -> Iterator[Path]:
+    """A fresh group in the v2 (unified) hierarchy beneath this process's own; removed after."""
+    line = next(
+        (x for x in Path("/proc/self/cgroup").read_text().splitlines() if x.startswith("0::")),
+        None,
+    )
+    mount = CGROUP_ROOT / "unified" if (CGROUP_ROOT / "unified").is_dir() else CGROUP_ROOT
+    if line is None or not (mount / "cgroup.procs").exists():
+        unavailable("no cgroup v2 hierarchy mounted here")
+        raise AssertionError("unreachable")
+    group = mount / line[3:].lstrip("/") / f"jobprobe-test-{os.getpid()}-v2"
+    try:
+        group.mkdir()
+    except OSError as exc:
+        unavailable(f"cannot make a v2 group {group}: {exc}")
+    try:
+        yield group
+    finally:
+        wait_for(
+            lambda: not (group / "cgroup.procs").read_text().split(),
+            timeout=10,
+            what=f"{group} to empty",
+        )
+        group.rmdir()
+
+
+def test_v2_group_for_real(unified_group: Path) -> None:
+    """The v2 code path on a real v2 group (here without controllers: CPU only, the rest null
+    with reasons, tasks counted from cgroup.threads)."""
+    procs = str(unified_group / "cgroup.procs")
+
+    def join() -> None:
+        with open(procs, "w") as handle:
+            handle.write("0")
+
+    paths = {"unified": unified_group}
+    profiler = ResourceProfiler(0.1, gpu=False, families=("cgroup",), cgroup_paths=paths)
+    proc = subprocess.Popen([sys.executable, "-c", WORKLOAD], preexec_fn=join)
+    try:
+        wait_for(lambda: (unified_group / "cgroup.procs").read_text().split(), 10, "the join")
+        during, reasons = cgroup.read_totals_with_reasons(paths)
+        profiler.start_profiling(pid=proc.pid)
+        os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+        profile = profiler.stop_profiling()
+        stat = (unified_group / "cpu.stat").read_text().split()
+        usage_s = int(stat[stat.index("usage_usec") + 1]) / 1e6
+    finally:
+        _, status, rusage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.returncode == 0
+    assert profile["accounting"] == "cgroup-v2"
+    cpu = profile["process_cpu"]
+    assert cpu["total_seconds"] == pytest.approx(usage_s, rel=0.05)
+    assert cpu["total_seconds"] == pytest.approx(rusage.ru_utime + rusage.ru_stime, rel=0.05)
+    if (unified_group / "memory.current").exists():
+        assert profile["process_memory"]["peak_mb"] is not None
+    else:  # a v2 group without the memory controller: null with a reason, never 0
+        assert profile["process_memory"]["peak_mb"] is None
+        assert "memory" in profile["null_reasons"]["memory_peak_mb"]
+    assert during["tasks_current"] is not None and during["tasks_current"] >= 1
+    assert "tasks_current" not in reasons

@@ -164,3 +164,17 @@ def test_the_join_step_runs_under_the_parent_death_signal_before_the_program() -
     join = argv.index("jobprobe-join")
     assert argv[join + 1 : join + 4] == ["2", *map(str, files)]
     assert argv[join + 4 :] == [shutil.which("true"), "x"]
+
+
+def test_limits_a_host_cannot_apply_are_named(tmp_path: Path) -> None:
+    limits = Limits(mem_bytes=2**30, cpus=1.0)
+    assert "no writable memory, cpu control group" in (
+        cgroups.Cgroups(hierarchies=[]).limits_problem(limits) or ""
+    )
+    memory_only = cgroups.Cgroups(hierarchies=[hierarchy(tmp_path, "memory")])
+    assert "no writable cpu control group" in (memory_only.limits_problem(limits) or "")
+    assert memory_only.limits_problem(Limits(mem_bytes=2**30)) is None
+    assert memory_only.limits_problem(Limits()) is None
+    assert isinstance(
+        cgroups.Cgroups(enabled=False, hierarchies=[]).create("x", 1), cgroups.ProcessTreeGroup
+    )

@@ -1,15 +1,15 @@
-"""Column types of the store: timestamps always in UTC and aware, and closed sets of strings
-read back as their enum. Neither changes the schema."""
+"""Column types of the store: timestamps always in UTC and aware, closed sets of strings read
+back as their enum, and JSON (JSONB on PostgreSQL). None changes the schema."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import DateTime, String
+from sqlalchemy import JSON, DateTime, String
 from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -51,3 +51,21 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Json(TypeDecorator[Any]):
+    """JSON: ``jsonb`` on PostgreSQL, JSON text elsewhere.
+
+    The PostgreSQL dialect is imported only when a PostgreSQL engine uses the type, so that a
+    command reading the embedded SQLite store does not pay for it.
+    """
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Float,
     ForeignKey,
@@ -16,10 +15,9 @@ from sqlalchemy import (
     String,
     Text,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from jobprobe.store.columns import EnumText, UtcDateTime
+from jobprobe.store.columns import EnumText, Json, UtcDateTime
 from jobprobe.store.status import JobSource, JobStatus, SweepStatus
 
 NAMING_CONVENTION = {
@@ -30,8 +28,6 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-# JSONB on PostgreSQL, JSON text elsewhere.
-Json = JSON().with_variant(postgresql.JSONB(), "postgresql")
 # SQLite only auto-increments INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -122,18 +118,11 @@ class Job(Base):
         Index("ix_jobs_submitted", "submitted_at", "id"),
         Index("ix_jobs_status_submitted", "status", "submitted_at"),
         Index("ix_jobs_tool_submitted", "tool", "submitted_at"),
-        # job-stats by tool: an index-only scan (migration 0002)
-        Index(
-            "ix_jobs_tool_stats",
-            "tool",
-            postgresql_include=[
-                "status",
-                "duration_s",
-                "cpu_total_s",
-                "memory_peak_mb",
-                "queue_wait_s",
-            ],
-        ),
+        # job-stats by tool: an index-only scan. On PostgreSQL migration 0002 makes it cover
+        # (INCLUDE status, duration_s, cpu_total_s, memory_peak_mb, queue_wait_s); that is
+        # written there only, since a postgresql_* argument here would import the PostgreSQL
+        # dialect into every process, the SQLite ones included.
+        Index("ix_jobs_tool_stats", "tool"),
         Index("ix_jobs_queue_submitted", "queue", "submitted_at"),
         Index("ix_jobs_source_external", "source", "external_id", unique=True),
         Index("ix_jobs_sweep", "sweep_id"),

@@ -104,7 +104,7 @@ class ResourceProfiler:
                 if cls is CgroupSampler:
                     # The group cannot be read: the process tree is walked instead (it comes
                     # after in the registry), and the profile's accounting says so.
-                    log.warning("job's control group unreadable, walking its processes: %s", exc)
+                    _warn_fallback_once(str(exc))
                     target.cgroup_paths = None
                 continue
             if sampler is None:
@@ -219,6 +219,16 @@ class ResourceProfiler:
 
 
 _logged_unavailable: set[tuple[str, str]] = set()
+_warned_fallback: list[bool] = []
+
+
+def _warn_fallback_once(reason: str) -> None:
+    """Warn once per process that a job's group could not be read (each profile says so)."""
+    if _warned_fallback:
+        log.info("job's control group unreadable, walking its processes: %s", reason)
+        return
+    _warned_fallback.append(True)
+    log.warning("job's control group unreadable, walking its processes: %s", reason)
 
 
 def _log_unavailable_once(family: str, reason: str) -> None:

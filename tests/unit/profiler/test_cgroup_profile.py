@@ -3,6 +3,7 @@ recorded v1 group whose counters the test moves), host network named as the host
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
 from pathlib import Path
@@ -127,6 +128,7 @@ def test_top_processes_keep_each_process_largest_figures() -> None:
 def test_an_unreadable_group_falls_back_to_the_tree_walk(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="jobprobe.profiler")
     profiler = ResourceProfiler(
         0.05,
         gpu=False,

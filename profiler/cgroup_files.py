@@ -55,6 +55,29 @@ KEYS = (
     "tasks_peak",
 )
 
+#: What each figure means, for the README and for readers of a record.
+MEANING: Mapping[str, str] = {
+    "cpu_user_seconds": "user CPU of every task that ever ran in the group (the exact total "
+    "split in the kernel's user/system shares)",
+    "cpu_system_seconds": "system CPU of every task that ever ran in the group (as above)",
+    "cpu_total_seconds": "CPU of every task that ever ran in the group, whoever reaped it",
+    "memory_peak_mb": "the kernel's high-water mark of the group's charge: anonymous memory "
+    "and page cache (v2: and kernel memory); spikes between samples included",
+    "memory_current_mb": "the group's charge now (anonymous memory and page cache)",
+    "memory_anon_mb": "anonymous memory (heap, stacks) now",
+    "memory_cache_mb": "page cache charged to the group now (files read or written, shmem)",
+    "memory_shmem_mb": "shared memory and tmpfs now (part of the cache figure)",
+    "memory_limit_mb": "the group's memory limit (null: none set)",
+    "oom_kills": "processes the kernel killed for the group's memory limit",
+    "io_read_bytes": "bytes read from block devices by the group",
+    "io_write_bytes": "bytes written to block devices by the group (v1: not the buffered writes "
+    "the kernel flushes later on its own, which v1 charges to the root group)",
+    "io_read_ops": "block-device read operations",
+    "io_write_ops": "block-device write operations",
+    "tasks_current": "tasks (threads included) in the group now",
+    "tasks_peak": "the most tasks the group held at once (kernel's pids.peak)",
+}
+
 
 def parse_keyed(text: str) -> dict[str, int]:
     """``key value`` lines (``cpu.stat``, ``memory.stat``, ``cpuacct.stat``, ``*.events``)."""

@@ -144,3 +144,7 @@ def test_sampler_unavailable_without_a_readable_group(tmp_path: Path) -> None:
 
     with pytest.raises(errors.SamplerUnavailable):
         cgroup.CgroupSampler({"memory": tmp_path / "gone", "unified": tmp_path / "none"})
+
+
+def test_every_figure_says_what_it_means() -> None:
+    assert set(cgroup_files.MEANING) == set(cgroup_files.KEYS)

@@ -215,7 +215,15 @@ def group_sections(cols: Columns, group: GroupInfo) -> dict[str, Any]:
             "oom_kills": last(cols.get("cg_oom_kills")),
             "source": group.accounting,
         },
-        "io_stats": {**io_section(cols, "proc"), "source": group.accounting},
+        "io_stats": {
+            **io_section(cols, "proc"),
+            "source": group.accounting,
+            # Measured here: 50 MB written without fsync and flushed by a later sync counted 0.
+            "note": "block I/O charged to the group; on cgroup v1, buffered writes the kernel "
+            "flushes later are charged to the root group, not the job"
+            if group.accounting == "cgroup-v1"
+            else "block I/O charged to the group, writeback included",
+        },
         "tasks": {
             "current": last(cols.get("proc_threads")),
             "peak": tasks_peak if tasks_peak is not None else sampled_tasks,

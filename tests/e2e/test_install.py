@@ -7,6 +7,7 @@ virtualenv (no system site-packages), so the test sees exactly what the distribu
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import venv
@@ -28,6 +29,7 @@ OLD_NAMES = (
     "worker",
 )
 SUBPACKAGES = (*OLD_NAMES, "commands")
+NOT_SOURCE = (".git", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", ".venv")
 
 pytestmark = pytest.mark.e2e
 
@@ -45,9 +47,13 @@ print(json.dumps({
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Built from a copy of the checkout (links kept), so that setuptools' build/ folder, whose
+    # stale files a later build would ship, is never left in the working tree.
+    source = tmp_path_factory.mktemp("source") / "jobprobe"
+    shutil.copytree(ROOT, source, symlinks=True, ignore=shutil.ignore_patterns(*NOT_SOURCE))
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(source)],
         check=True,
         capture_output=True,
         timeout=300,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from celery import Task, shared_task
+from celery import Task, shared_task, signals
 
-from jobprobe.monitor import recorder
+from jobprobe.monitor import cgroups, recorder
 from jobprobe.tasks.follow_up import queue_analysis
 from jobprobe.tasks.retry import RetryingTask
 from jobprobe.worker import runtime
@@ -60,3 +60,9 @@ def replay_spool() -> int:
     settings = runtime.current_settings()
     store, spool = runtime.get_store(settings), runtime.get_spool(settings)
     return recorder.replay_spool(store, spool, on_replayed=queue_analysis)
+
+
+@signals.worker_ready.connect
+def remove_stale_job_groups(**_: Any) -> None:
+    """A (re)started worker kills and removes the job groups a dead predecessor left."""
+    cgroups.Cgroups(runtime.current_settings().cgroup_parent).cleanup_stale()

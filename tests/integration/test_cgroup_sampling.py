@@ -135,6 +135,61 @@ def test_sampler_figures_match_the_kernels(job_group: dict[str, Path]) -> None:
     assert samples[-1]["proc_cpu_seconds"] == pytest.approx(usage_s, rel=0.05)
 
 
+SHARED = r"""
+import mmap, os, time
+shared = mmap.mmap(-1, 200 * 1024 * 1024, flags=mmap.MAP_SHARED)
+for i in range(0, len(shared), 4096):
+    shared[i] = 1
+kids = []
+for _ in range(5):  # five processes map the same 200 MB: the kernel charges it once
+    pid = os.fork()
+    if pid == 0:
+        total = sum(shared[i] for i in range(0, len(shared), 4096))
+        time.sleep(0.4)
+        os._exit(0 if total else 1)
+    kids.append(pid)
+for pid in kids:
+    assert os.waitpid(pid, 0)[1] == 0
+"""
+
+SPIKE = r"""
+import time
+spike = bytearray(200 * 1024 * 1024)  # touched and freed well inside one 0.5 s interval
+for i in range(0, len(spike), 4096):
+    spike[i] = 1
+del spike
+time.sleep(0.8)
+"""
+
+
+@pytest.mark.parametrize("workload", [SHARED, SPIKE], ids=["shared-mapping", "short-spike"])
+def test_memory_peak_of_shared_mappings_and_spikes(
+    job_group: dict[str, Path], workload: str
+) -> None:
+    """The group's peak counts a shared mapping once and catches a spike between samples: it
+    is within 10 % of the largest process's own peak (ru_maxrss), never the sum over mappers."""
+    procs = [str(g / "cgroup.procs") for g in job_group.values()]
+
+    def join() -> None:
+        for path in procs:
+            with open(path, "w") as handle:
+                handle.write("0")
+
+    profiler = ResourceProfiler(0.5, gpu=False, families=("cgroup",), cgroup_paths=job_group)
+    proc = subprocess.Popen([sys.executable, "-c", workload], preexec_fn=join)
+    try:
+        profiler.start_profiling(pid=proc.pid)
+        os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+        profile = profiler.stop_profiling()
+    finally:
+        _, status, rusage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.returncode == 0
+    peak = profile["process_memory"]["peak_mb"]
+    assert peak == pytest.approx(rusage.ru_maxrss / 1024.0, rel=0.10)
+    assert profile["process_memory"]["max_mb"] == peak
+
+
 @pytest.fixture
 def unified_group() -> Iterator[Path]:
     """A fresh group in the v2 (unified) hierarchy beneath this process's own; removed after."""

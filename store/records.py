@@ -95,6 +95,7 @@ def _add_containment(record: dict[str, Any], job: Job) -> None:
     limits.setdefault("applied", None)
     limits.setdefault("reason", None)
     record["limits"] = limits
+    record["limits_applied"] = limits["applied"]
     record["accounting"] = done.get("accounting")
     record["leaked_processes"] = done.get("leaked_processes")
     record["leaked_killed"] = done.get("leaked_killed")

@@ -98,3 +98,34 @@ def test_settings_defaults_apply_when_nothing_else_sets_a_limit() -> None:
     with pytest.raises(errors.LimitError, match="settings: mem must be a size"):
         lim.for_submit(mem=None, cpus=None, max_procs=None, tool=lim.Limits(), local=False,
                        defaults={"mem": "big"})  # fmt: skip
+
+
+def test_the_record_shows_limits_accounting_and_leaks(tmp_path: Path) -> None:
+    from jobprobe.store import attempts, records
+    from jobprobe.store import jobs as store_jobs
+    from jobprobe.store.db import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'jp.db'}")
+    with store.session() as session:
+        job_id = store_jobs.create_job(
+            session, tool="python", queue="cpu", mem_limit_bytes=2**30, cpu_limit=1.5
+        ).id
+    with store.transaction() as conn:
+        claim = attempts.begin_attempt(conn, job_id, worker="w", max_attempts=3)
+        assert claim is not None and (claim.mem_limit_bytes, claim.cpu_limit) == (2**30, 1.5)
+        attempts.finish_job(conn, job_id, {
+            "status": "success", "returncode": 0, "containment": {
+                "accounting": "cgroup-v1", "leaked_processes": 2, "leaked_killed": True,
+                "limits": {"applied": False, "reason": "no cpu controller"},
+                "group_usage": {"memory_anon_mb": 12.5},
+            },
+        })  # fmt: skip
+    with store.session() as session:
+        rec = records.load_record(session, job_id)
+    assert rec["accounting"] == "cgroup-v1" and rec["leaked_processes"] == 2
+    assert rec["limits"] == {"mem_bytes": 2**30, "mem_mb": 1024.0, "cpus": 1.5, "max_procs": None,
+                             "applied": False, "reason": "no cpu controller"}  # fmt: skip
+    assert rec["limits_applied"] is False and rec["group_usage"] == {"memory_anon_mb": 12.5}
+    assert set(rec["resource_usage"]) == {
+        "cpu_user_seconds", "cpu_system_seconds", "cpu_total_seconds", "memory_peak_mb",
+    }  # fmt: skip

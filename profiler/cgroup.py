@@ -51,8 +51,8 @@ FILES: Mapping[str, tuple[str, ...]] = {
         "pids.peak",
     ),
 }
-#: Read only where the files above leave tasks unknown (no pids controller).
 _MB = 1024.0 * 1024.0
+#: Read only where the files above leave tasks unknown (no pids controller).
 _TASK_LISTS = (("memory", "tasks"), ("cpuacct", "tasks"), ("unified", "cgroup.threads"))
 
 
@@ -87,6 +87,11 @@ def present_files(paths: Mapping[str, Path | str]) -> list[str]:
         if os.path.exists(os.path.join(paths[ctl], name))
     ]
     have = set(found)
+    if not have & {"pids/pids.current", "unified/pids.current"}:
+        for ctl, name in _TASK_LISTS:  # no pids controller: count the group's task list
+            if ctl in paths and os.path.exists(os.path.join(paths[ctl], name)):
+                found.append(f"{ctl}/{name}")
+                break
     return [f for f in found if not any(o in have for o in _REDUNDANT.get(f, ()))]
 
 

@@ -252,3 +252,6 @@ def test_v2_group_for_real(unified_group: Path) -> None:
         assert "memory" in profile["null_reasons"]["memory_peak_mb"]
     assert during["tasks_current"] is not None and during["tasks_current"] >= 1
     assert "tasks_current" not in reasons
+    # No pids controller: the sampler counts cgroup.threads, and the peak is the largest count.
+    assert profile["tasks"]["peak"] is not None and profile["tasks"]["peak"] >= 1
+    assert profile["tasks"]["peak_source"] == "max of samples"

@@ -148,3 +148,10 @@ def test_sampler_unavailable_without_a_readable_group(tmp_path: Path) -> None:
 
 def test_every_figure_says_what_it_means() -> None:
     assert set(cgroup_files.MEANING) == set(cgroup_files.KEYS)
+
+
+def test_sampler_without_pids_controller_counts_the_task_list(tmp_path: Path) -> None:
+    shutil.copytree(DATA / "v1" / "memory", tmp_path / "memory")
+    (tmp_path / "memory" / "tasks").write_text("101\n102\n103\n")
+    sampler = cgroup.CgroupSampler({"memory": tmp_path / "memory"}, top_every=0)
+    assert sampler.sample()["proc_threads"] == 3

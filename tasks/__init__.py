@@ -1,4 +1,6 @@
-"""tasks: thin Celery tasks (run a job, poll ISS, follow-up analysis) and the submission API.
+"""tasks: thin Celery tasks (run a job, poll ISS, follow-up analysis), their retry policy
+(``tasks.retry``), the submission API and the report functions the tasks and commands share
+(``tasks.reporting``).
 
 Python API::
 

@@ -90,7 +90,7 @@ class Cgroups:
                 )
                 continue
             if hierarchy.version == 2:
-                _enable_controllers(path)
+                _enable_controllers(hierarchy, path)
             out.append((hierarchy, path))
         return out
 
@@ -209,20 +209,34 @@ def _subdirs(parent: Path) -> list[Path]:
         return []
 
 
-def _enable_controllers(parent: Path) -> None:
-    """On v2, let job groups under ``parent`` have the controllers ``parent`` has."""
-    try:
-        have = set((parent / "cgroup.controllers").read_text().split())
-        enabled = set((parent / "cgroup.subtree_control").read_text().split())
-    except OSError:
-        return
-    wanted = [c for c in _V2_CONTROLLERS if c in have and c not in enabled]
-    if wanted:
-        problem = base.try_write(
-            parent / "cgroup.subtree_control", " ".join(f"+{c}" for c in wanted)
+def _enable_controllers(hierarchy: discovery.Hierarchy, parent: Path) -> None:
+    """On v2, pass the controllers down from the worker's own group to the job groups: enable
+    them in each ``cgroup.subtree_control`` from the own group (unless it is the hierarchy's
+    root) to ``parent``. The kernel refuses it in a group that holds processes (the worker's
+    own, usually): then job groups count CPU (``cpu.stat`` needs no controller) and can be
+    killed, but have no memory figures or limits, and one warning says so."""
+    chain = [
+        parent,
+        *[p for p in parent.parents if hierarchy.own in p.parents or p == hierarchy.own],
+    ]
+    chain = [p for p in reversed(chain) if p != hierarchy.mount]
+    refused: dict[str, str] = {}
+    for path in chain:
+        try:
+            have = set((path / "cgroup.controllers").read_text().split())
+            enabled = set((path / "cgroup.subtree_control").read_text().split())
+        except OSError:
+            continue
+        for controller in _V2_CONTROLLERS:
+            if controller in have and controller not in enabled and controller not in refused:
+                problem = base.try_write(path / "cgroup.subtree_control", f"+{controller}")
+                if problem:
+                    refused[controller] = problem
+    if refused:
+        warn_once(
+            f"job groups get no {', '.join(refused)} controller ({next(iter(refused.values()))}): "
+            "no memory figures or limits for them (see docs/cgroups.md)"
         )
-        if problem:
-            warn_once(f"{problem}: job groups get no {', '.join(wanted)} controller")
 
 
 class _locked:

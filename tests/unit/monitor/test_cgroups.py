@@ -178,3 +178,20 @@ def test_limits_a_host_cannot_apply_are_named(tmp_path: Path) -> None:
     assert isinstance(
         cgroups.Cgroups(enabled=False, hierarchies=[]).create("x", 1), cgroups.ProcessTreeGroup
     )
+
+
+def test_v2_controllers_are_passed_down_but_a_hierarchy_root_is_never_written(
+    tmp_path: Path,
+) -> None:
+    delegated = hierarchy(tmp_path / "a", "unified", 2)
+    root = discovery.Hierarchy(2, frozenset(), tmp_path / "b", tmp_path / "b")
+    for h in (delegated, root):
+        h.own.mkdir(parents=True, exist_ok=True)
+        (h.own / "cgroup.controllers").write_text("cpu io memory pids\n")
+        (h.own / "cgroup.subtree_control").write_text("")
+    for h in (delegated, root):
+        group = cgroups.Cgroups(hierarchies=[h]).create("v2job", 1)
+        assert isinstance(group, cgroups.V2Group)
+        group.remove()
+    assert (delegated.own / "cgroup.subtree_control").read_text() != ""  # +cpu ... written
+    assert (root.own / "cgroup.subtree_control").read_text() == ""  # the root: left alone

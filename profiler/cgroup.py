@@ -126,9 +126,11 @@ NOOP_THROTTLE_BPS = 1 << 40
 
 def noop_throttle_rules(sys_block: str = "/sys/block") -> list[str]:
     """``"MAJ:MIN 1099511627776"`` for each whole disk: written to a new v1 blkio group's
-    ``blkio.throttle.read_bps_device`` and ``write_bps_device``, they turn its I/O counters on
-    (recent kernels count v1 throttle statistics only for devices with a rule) and limit
-    nothing. Loop and RAM devices are left out."""
+    ``blkio.throttle.read_bps_device`` and ``write_bps_device``, they make its I/O counters
+    exact and limit nothing. Recent kernels keep v1 throttle statistics for a device only once
+    throttling was switched on for it (a rule set in any group, ever, since boot): before that
+    every group reads "Total 0", so without a rule of its own a group's empty counters cannot
+    be told from a job that did no I/O. Loop and RAM devices are left out."""
     rules = []
     try:
         names = sorted(os.listdir(sys_block))
@@ -253,6 +255,7 @@ class CgroupSampler(Sampler):
             )
         #: Why a figure is null, for the profile's ``unavailable``.
         self.reasons = reasons
+        self._reasons = reasons
         self.accounting = accounting(self.paths)
         self._top = TopProcesses(ProcReader(proc_root), top_n) if top_every > 0 else None
         self._top_every = top_every
@@ -268,14 +271,20 @@ class CgroupSampler(Sampler):
         return group_pids(self.paths) or []
 
     def sample(self) -> Sample:
-        """Read the group's files; every ``top_every`` ticks, the top processes too."""
-        top = self._top is not None and self._ticks % self._top_every == 0
+        """Read the group's files; on the first ticks and every ``top_every`` ticks after, the
+        top processes too (the first reading primes their CPU, the second is the first view:
+        a job shorter than ``top_every`` ticks still gets one)."""
+        k = self._ticks
         self._ticks += 1
+        top = self._top is not None and (k == 0 or (k - 1) % self._top_every == 0)
         return self._read(top)
 
     def final_sample(self) -> Sample:
-        """The group's figures and the top processes, whatever the tick."""
-        return self._read(self._top is not None)
+        """The group's figures and the top processes, whatever the tick; :attr:`reasons` then
+        says why the figures still null at the end are null."""
+        out = self._read(self._top is not None)
+        self.reasons = self._reasons
+        return out
 
     def _path(self, key: str) -> str:
         ctl, _, name = key.partition("/")
@@ -284,7 +293,7 @@ class CgroupSampler(Sampler):
     def _read(self, top: bool) -> Sample:
         files = dict(self._static)
         files.update((k, read_text(path)) for k, path in self._ticking)
-        figures, _ = cgroup_files.totals(files)
+        figures, self._reasons = cgroup_files.totals(files)
         out: Sample = {self._MAP[k]: v for k, v in figures.items() if k in self._MAP}
         # The process list (and so the count) is read with the per-process view only.
         out["proc_count"] = out["cg_top"] = None

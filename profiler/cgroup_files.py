@@ -248,8 +248,9 @@ def io(files: Files) -> tuple[Figures, Reasons]:
         if rules:  # counting was on and no device was touched: a real zero
             return dict.fromkeys(keys, 0), {}
         why = (
-            "the v1 blkio counters list no device and the group has no throttle rule (recent "
-            "kernels count only devices with one): no I/O figure"
+            "the v1 blkio counters list no device and the group has no throttle rule: recent "
+            "kernels count a device only once throttling is on for it, so no I/O and "
+            "uncounted I/O look the same (a no-op rule when the group is made tells them apart)"
         )
         return dict.fromkeys(keys), dict.fromkeys(keys, why)
     stat = files.get("unified/io.stat")

@@ -70,7 +70,7 @@ def job_group() -> Iterator[dict[str, Path]]:
             except OSError as exc:
                 unavailable(f"cannot make a {ctl} group beneath {parent}: {exc}")
             made[ctl] = group
-        # v1 blkio counts only devices with a throttle rule on recent kernels: a no-op one.
+        # v1 blkio counts a device only once throttling is on for it: a no-op rule.
         for rule in cgroup.noop_throttle_rules():
             for name in ("blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device"):
                 try:

@@ -164,3 +164,43 @@ def test_noop_throttle_rules_name_whole_disks(tmp_path: Path) -> None:
         "259:0 1099511627776",
         "254:0 1099511627776",
     ]
+
+
+def test_null_reasons_are_those_of_the_final_reading(tmp_path: Path) -> None:
+    paths = _group(tmp_path)
+    (paths["blkio"] / "blkio.throttle.io_service_bytes").write_text("Total 0\n")
+    (paths["blkio"] / "blkio.throttle.io_serviced").write_text("Total 0\n")
+    (paths["blkio"] / "blkio.throttle.read_bps_device").write_text("")
+    (paths["blkio"] / "blkio.throttle.write_bps_device").write_text("")
+    profiler = ResourceProfiler(0.05, gpu=False, families=("cgroup",), cgroup_paths=paths)
+    profiler.start_profiling()
+    # The device shows up once counted: the figure is no longer null, nor is its reason kept.
+    for name in ("io_service_bytes", "io_serviced"):
+        shutil.copy(DATA / "v1" / "blkio" / f"blkio.throttle.{name}", paths["blkio"])
+    profile = profiler.stop_profiling()
+    assert profile["io_stats"]["write_count"] == 51
+    assert "io_write_bytes" not in profile["null_reasons"]
+
+
+def test_a_job_shorter_than_top_every_ticks_gets_a_process_view(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    paths = _group(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        (paths["pids"] / "cgroup.procs").write_text(f"{proc.pid}\n")
+        samples: list[dict[str, Any]] = []
+        profiler = ResourceProfiler(
+            0.05, samples.append, gpu=False, families=("cgroup",), cgroup_paths=paths
+        )
+        profiler.start_profiling()
+        _wait(lambda: len(samples) >= 2, timeout=5)
+        (paths["pids"] / "cgroup.procs").write_text("")  # the job ended
+        profile = profiler.stop_profiling()
+    finally:
+        proc.kill()
+        proc.wait()
+    assert samples[0]["cg_top"] and samples[0]["proc_count"] == 1  # the first recorded tick
+    assert [p["pid"] for p in profile["top_processes"]] == [proc.pid]
+    assert profile["tasks"]["max_processes"] == 1

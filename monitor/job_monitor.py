@@ -19,7 +19,7 @@ from typing import Any
 
 import psutil
 
-from jobprobe.monitor import cgroups, process, workdirs
+from jobprobe.monitor import cgroups, outcome, process, workdirs
 from jobprobe.monitor import container as container_mod
 from jobprobe.monitor.limits import Limits
 from jobprobe.monitor.sample_buffer import SampleBuffer
@@ -28,8 +28,6 @@ from jobprobe.store.status import JobStatus
 
 log = logging.getLogger(__name__)
 
-TAIL_BYTES = 4096
-METRICS_FILE = "metrics.json"
 _SECRET_ENV = re.compile(r"^(JOBPROBE_.*|CLIENT_SECRET|CLIENT_ID|AWS_.*_ISS|AUTH_DOMAIN)$")
 _KEY_SANITISE = re.compile(r"[^A-Za-z0-9_]")
 
@@ -112,17 +110,8 @@ def job_environment(spec: JobSpec, workdir: str) -> dict[str, str]:
     env["JOBPROBE_JOB_ID"] = spec.job_id
     env["JOBPROBE_PARAMS"] = json.dumps(dict(spec.params))
     env["JOBPROBE_WORKDIR"] = workdir
-    env["JOBPROBE_METRICS_FILE"] = f"{workdir}/{METRICS_FILE}"
+    env["JOBPROBE_METRICS_FILE"] = f"{workdir}/{outcome.METRICS_FILE}"
     return env
-
-
-def _tail(path: Path) -> str:
-    try:
-        with path.open("rb") as fh:
-            fh.seek(max(0, path.stat().st_size - TAIL_BYTES))
-            return fh.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
 
 
 def host_facts() -> dict[str, Any]:
@@ -204,7 +193,7 @@ class JobMonitor:
             )
         duration = time.monotonic() - t0
         unwritten = buffer.close() if buffer else []
-        metrics, metrics_error = _read_metrics(workdir / METRICS_FILE)
+        metrics, metrics_error = outcome.read_metrics(workdir / outcome.METRICS_FILE)
         if metrics_error and error is None and status == JobStatus.SUCCESS:
             error = metrics_error
         return JobOutcome(
@@ -221,9 +210,9 @@ class JobMonitor:
             workdir=str(workdir),
             stdout_path=str(stdout),
             stderr_path=str(stderr),
-            stdout_tail=_tail(stdout),
-            stderr_tail=_tail(stderr),
-            artifacts=_artifacts(workdir, spec),
+            stdout_tail=outcome.tail(stdout),
+            stderr_tail=outcome.tail(stderr),
+            artifacts=outcome.artifacts(workdir, skip=Path(spec.script_name).name),
             unwritten_samples=unwritten,
             containment=containment,
         )
@@ -347,10 +336,10 @@ class JobMonitor:
                 "memory_peak_mb": round(ru.ru_maxrss / 1024, 3) if job_peak else None,
             }
         if totals.get("memory_peak_mb") is None:
-            _fold_profile_peaks(rusage, profile)
+            outcome.fold_profile_peaks(rusage, profile)
         if exited.rusage is not None and not group.paths:
-            _fold_exact_io(profile, exited.rusage)
-        status, error = _verdict(stopped, exited.returncode, spec.timeout_s, stderr)
+            outcome.fold_exact_io(profile, exited.rusage)
+        status, error = outcome.verdict(stopped, exited.returncode, spec.timeout_s, stderr)
         if oom and stopped is None and exited.returncode != 0:
             status = JobStatus.FAILED
             error = (
@@ -407,8 +396,8 @@ class JobMonitor:
             rusage["cpu_user_seconds"] = pc.get("user_seconds")
             rusage["cpu_system_seconds"] = pc.get("system_seconds")
             rusage["cpu_total_seconds"] = pc.get("total_seconds")
-        _fold_profile_peaks(rusage, profile)
-        status, error = _verdict(stopped, code, spec.timeout_s, stderr)
+        outcome.fold_profile_peaks(rusage, profile)
+        status, error = outcome.verdict(stopped, code, spec.timeout_s, stderr)
         if oom:
             status, error = (
                 JobStatus.FAILED,
@@ -444,73 +433,3 @@ def _group_totals(group: cgroups.JobGroup) -> dict[str, float | int | None]:
 
 def _mem_text(limits: Limits) -> str:
     return "no limit set" if limits.mem_bytes is None else f"{limits.mem_bytes / 2**20:g} MB"
-
-
-def _fold_profile_peaks(rusage: dict[str, float | None], profile: dict[str, Any] | None) -> None:
-    """Peak memory: the largest of the OS's peak (when it is the job's), the sampled RSS sum of
-    the tree, and the sampled sum of its processes' own high-water marks (VmHWM)."""
-    if not profile:
-        return
-    memory = profile.get("process_memory") or {}
-    candidates = [rusage.get("memory_peak_mb"), memory.get("max_mb"), memory.get("peak_hwm_mb")]
-    candidates.append((profile.get("container_stats") or {}).get("memory_usage_mb"))
-    known = [c for c in candidates if isinstance(c, int | float)]
-    rusage["memory_peak_mb"] = round(max(known), 3) if known else None
-
-
-def _fold_exact_io(profile: dict[str, Any] | None, ru: Any) -> None:
-    """Complete the tree's I/O with wait4's block counts (512-byte units on Linux).
-
-    I/O that the last processes did after the final sample, and that moved into a parent
-    reaped before the next one, is only in the rusage of the root; the larger figure wins.
-    """
-    io = (profile or {}).get("io_stats")
-    if not isinstance(io, dict):
-        return
-    for key, blocks in (("read_mb", ru.ru_inblock), ("write_mb", ru.ru_oublock)):
-        exact = blocks * 512 / 2**20
-        if io.get(key) is None or exact > io[key]:
-            io[key] = round(exact, 3)
-    if io.get("read_mb") is not None and io.get("write_mb") is not None:
-        io["total_io_mb"] = round(io["read_mb"] + io["write_mb"], 3)
-
-
-def _verdict(
-    stopped: JobStatus | None, code: int | None, timeout_s: float, stderr: Path
-) -> tuple[JobStatus, str | None]:
-    if stopped == JobStatus.TIMEOUT:
-        return stopped, f"killed after its {timeout_s:g} s timeout"
-    if stopped == JobStatus.CANCELLED:
-        return stopped, "cancelled on request"
-    if code == 0:
-        return JobStatus.SUCCESS, None
-    last = next((ln for ln in reversed(_tail(stderr).splitlines()) if ln.strip()), "")
-    why = (
-        f"exited with code {code}"
-        if code is not None and code >= 0
-        else f"killed by signal {-(code or 0)}"
-    )
-    return JobStatus.FAILED, f"{why}: {last.strip()}" if last else why
-
-
-def _read_metrics(path: Path) -> tuple[dict[str, Any], str | None]:
-    if not path.is_file():
-        return {}, None
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        return {}, f"the job's metrics file {path.name} is not valid JSON: {exc}"
-    if not isinstance(data, dict):
-        return {}, f"the job's metrics file {path.name} must hold a JSON object"
-    return data, None
-
-
-def _artifacts(workdir: Path, spec: JobSpec, limit: int = 1000) -> list[dict[str, Any]]:
-    skip = {Path(spec.script_name).name, *workdirs.LOG_FILES.values()}
-    out: list[dict[str, Any]] = []
-    for path in sorted(workdir.rglob("*")):
-        if path.is_file() and path.name not in skip:
-            out.append({"path": str(path.relative_to(workdir)), "bytes": path.stat().st_size})
-            if len(out) >= limit:
-                break
-    return out

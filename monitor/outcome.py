@@ -1,0 +1,99 @@
+"""What a finished job's outcome is made of: how it ended, its peaks and I/O folded from the
+profile and the OS, its metrics file, the files it left and the tails of its logs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from jobprobe.monitor import workdirs
+from jobprobe.store.status import JobStatus
+
+TAIL_BYTES = 4096
+METRICS_FILE = "metrics.json"
+
+
+def tail(path: Path) -> str:
+    """The last ``TAIL_BYTES`` of a log file ("" when it cannot be read)."""
+    try:
+        with path.open("rb") as fh:
+            fh.seek(max(0, path.stat().st_size - TAIL_BYTES))
+            return fh.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def fold_profile_peaks(rusage: dict[str, float | None], profile: dict[str, Any] | None) -> None:
+    """Peak memory: the largest of the OS's peak (when it is the job's), the sampled RSS sum of
+    the tree, and the sampled sum of its processes' own high-water marks (VmHWM)."""
+    if not profile:
+        return
+    memory = profile.get("process_memory") or {}
+    candidates = [rusage.get("memory_peak_mb"), memory.get("max_mb"), memory.get("peak_hwm_mb")]
+    candidates.append((profile.get("container_stats") or {}).get("memory_usage_mb"))
+    known = [c for c in candidates if isinstance(c, int | float)]
+    rusage["memory_peak_mb"] = round(max(known), 3) if known else None
+
+
+def fold_exact_io(profile: dict[str, Any] | None, ru: Any) -> None:
+    """Complete the tree's I/O with wait4's block counts (512-byte units on Linux).
+
+    I/O that the last processes did after the final sample, and that moved into a parent
+    reaped before the next one, is only in the rusage of the root; the larger figure wins.
+    """
+    io = (profile or {}).get("io_stats")
+    if not isinstance(io, dict):
+        return
+    for key, blocks in (("read_mb", ru.ru_inblock), ("write_mb", ru.ru_oublock)):
+        exact = blocks * 512 / 2**20
+        if io.get(key) is None or exact > io[key]:
+            io[key] = round(exact, 3)
+    if io.get("read_mb") is not None and io.get("write_mb") is not None:
+        io["total_io_mb"] = round(io["read_mb"] + io["write_mb"], 3)
+
+
+def verdict(
+    stopped: JobStatus | None, code: int | None, timeout_s: float, stderr: Path
+) -> tuple[JobStatus, str | None]:
+    """How a job ended: stopped first (timeout, cancelled), else by its exit code; a failure
+    says why, with the last line of its stderr."""
+    if stopped == JobStatus.TIMEOUT:
+        return stopped, f"killed after its {timeout_s:g} s timeout"
+    if stopped == JobStatus.CANCELLED:
+        return stopped, "cancelled on request"
+    if code == 0:
+        return JobStatus.SUCCESS, None
+    last = next((ln for ln in reversed(tail(stderr).splitlines()) if ln.strip()), "")
+    why = (
+        f"exited with code {code}"
+        if code is not None and code >= 0
+        else f"killed by signal {-(code or 0)}"
+    )
+    return JobStatus.FAILED, f"{why}: {last.strip()}" if last else why
+
+
+def read_metrics(path: Path) -> tuple[dict[str, Any], str | None]:
+    """The job's metrics file (a JSON object), and why it could not be used when it was not."""
+    if not path.is_file():
+        return {}, None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        return {}, f"the job's metrics file {path.name} is not valid JSON: {exc}"
+    if not isinstance(data, dict):
+        return {}, f"the job's metrics file {path.name} must hold a JSON object"
+    return data, None
+
+
+def artifacts(workdir: Path, *, skip: str, limit: int = 1000) -> list[dict[str, Any]]:
+    """The files the job left in ``workdir`` (path and size), its logs and ``skip`` (its
+    script) left out; at most ``limit``."""
+    left_out = {skip, *workdirs.LOG_FILES.values()}
+    out: list[dict[str, Any]] = []
+    for path in sorted(workdir.rglob("*")):
+        if path.is_file() and path.name not in left_out:
+            out.append({"path": str(path.relative_to(workdir)), "bytes": path.stat().st_size})
+            if len(out) >= limit:
+                break
+    return out

@@ -59,7 +59,7 @@ def own_group(hierarchy: str) -> Path | None:
 
 def make_groups(name: str) -> dict[str, Path]:
     """A group named ``name`` beneath this process's own group in each hierarchy, with the
-    no-op blkio throttle rules that turn v1 I/O counting on (as the worker sets them)."""
+    no-op blkio throttle rules that make v1 I/O counting exact (see noop_throttle_rules)."""
     made: dict[str, Path] = {}
     for h in HIERARCHIES:
         parent = own_group(h)

@@ -61,3 +61,23 @@ def test_bad_value_is_one_line_naming_the_setting(
 def test_every_setting_is_described() -> None:
     for name, field in Settings.model_fields.items():
         assert field.description, f"{name} has no description"
+
+
+def test_environment_names_match_without_case_and_the_prefixed_name_wins(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("jobprobe_kill_grace", "3.5")
+    monkeypatch.setenv("DOCKER_HOST", "unix:///legacy.sock")
+    monkeypatch.setenv("JOBPROBE_DOCKER_HOST", "unix:///preferred.sock")
+    s = Settings()
+    assert s.kill_grace == 3.5
+    assert s.docker_host == "unix:///preferred.sock"
+
+
+def test_settings_are_frozen_and_secrets_stay_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JOBPROBE_LLM_API_KEY", "sk-not-for-logs")
+    s = load_settings()
+    assert "sk-not-for-logs" not in repr(s)
+    assert s.llm_api_key is not None and s.llm_api_key.get_secret_value() == "sk-not-for-logs"
+    with pytest.raises(ValueError, match="frozen"):
+        s.kill_grace = 1.0

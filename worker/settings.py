@@ -4,8 +4,8 @@ Only entry points (the Celery app module and ``cli.py``) build it. Precedence is
 argument > environment (``JOBPROBE_*``) > default, resolved here and nowhere else.
 
 ``Settings`` is a pydantic model that reads the environment itself (``_from_environment``):
-what pydantic-settings would do for these flat, scalar settings, without its import, which
-alone cost a command more than its whole database query (about 0.1 s of a 0.2 s budget).
+what pydantic-settings would do for these flat, scalar settings, without its import (230
+million instructions, about 40 ms, on every command; measured with callgrind).
 """
 
 from __future__ import annotations

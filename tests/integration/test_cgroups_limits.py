@@ -196,6 +196,7 @@ def test_a_sigkilled_worker_leaves_no_job_process_running(
         [sys.executable, "-c", WORKER, manager.parent, "guard" if guarded else "-", str(tmp_path)],
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
+    pids: list[int] = []
     try:
         assert worker.stdout is not None and worker.stdout.readline().strip() == "started"
         wait_for(lambda: len(cs.pids_in(tmp_path)) == 2, 10, "the job's two processes")

@@ -61,13 +61,14 @@ def test_a_v2_group_joins_freezes_counts_and_kills(
         assert stat["usage_usec"] == stat["user_usec"] + stat["system_usec"]
         t0 = time.monotonic()
         assert group.kill_all()  # cgroup.kill: every member, the escaped one too
-        assert time.monotonic() - t0 < 1.0
+        assert time.monotonic() - t0 < 3.0
         assert not any(cs.alive(p) for p in pids if p != job.pid)
         assert group.apply_limits(Limits(mem_bytes=2**30)).applied is False  # no controllers
         assert group.oom_killed() is None
-    finally:
-        job.reap()
+    finally:  # never wait on a root that still runs: empty the group first
+        group.kill_all()
         cs.kill_leftovers(pids)
+        job.reap()
         assert group.remove()
     assert not group.path.exists()
 

@@ -278,7 +278,7 @@ class JobMonitor:
         applied = group.apply_limits(spec.limits)
         if applied.applied is False:
             log.warning("job %s: limits not applied: %s", spec.job_id, applied.reason)
-        guard = cgroups.Guard(group) if group.paths else None
+        guard = _start_guard(group)
         try:
             job = process.ProcessJob(
                 argv, cwd=workdir, env=env, stdout=stdout, stderr=stderr, join=group.join_files
@@ -409,6 +409,20 @@ class JobMonitor:
 def cgroups_default() -> cgroups.Cgroups:
     """Job groups beneath the worker's own group (``JobMonitor``'s default)."""
     return cgroups.Cgroups()
+
+
+def _start_guard(group: cgroups.JobGroup) -> cgroups.Guard | None:
+    """The group's guard (kills it if this worker dies); None without a group or a shell."""
+    if not group.paths:
+        return None
+    try:
+        return cgroups.Guard(group)
+    except OSError as exc:
+        cgroups.manager.warn_once(
+            f"cannot start a job group's guard ({exc}): if this worker dies, its jobs' groups "
+            "are emptied by the next worker instead"
+        )
+        return None
 
 
 def _dispose(group: cgroups.JobGroup, guard: cgroups.Guard | None) -> bool:

@@ -129,7 +129,15 @@ class Cgroups:
                 "accounting (give the worker a delegated cgroup subtree, see docs/cgroups.md)"
             )
             return ProcessTreeGroup()
-        name = group_name(job_id, attempt)
+        try:
+            return self._create(parents, group_name(job_id, attempt))
+        except (OSError, errors.CgroupError) as exc:  # left unlocked: the next cleanup removes it
+            warn_once(
+                f"a job group could not be made ({exc}): the job uses process-tree accounting"
+            )
+            return ProcessTreeGroup()
+
+    def _create(self, parents: list[tuple[discovery.Hierarchy, Path]], name: str) -> base.JobGroup:
         with _locked(parents[0][1]):
             made: dict[str, Path] = {}
             v2_only: Path | None = None
@@ -158,11 +166,18 @@ class Cgroups:
 
     def cleanup_stale(self) -> int:
         """Kill and remove the groups under the parent that no live worker holds; returns how
-        many were removed. A group's lock dies with the worker that ran it."""
+        many were removed. A group's lock dies with the worker that ran it. Never raises."""
         parents = [(h, p) for h, p in ((h, self.parent_dir(h)) for h in self.hierarchies) if p]
         parents = [(h, p) for h, p in parents if p.is_dir()]
         if not parents:
             return 0
+        try:
+            return self._cleanup(parents)
+        except (OSError, errors.CgroupError) as exc:
+            warn_once(f"stale job groups could not be cleaned up: {exc}")
+            return 0
+
+    def _cleanup(self, parents: list[tuple[discovery.Hierarchy, Path]]) -> int:
         stale: dict[str, dict[str, Path]] = {}
         live: set[str] = set()
         with _locked(parents[0][1]):

@@ -46,8 +46,13 @@ def host_memory_bytes() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def parse_mem(value: str | int | float | None, *, what: str = "--mem") -> int | None:
-    """Bytes from ``4G``, ``512M``, ``1.5GiB``, ``1073741824`` (binary units); None passes."""
+def parse_mem(
+    value: str | int | float | None, *, what: str = "--mem", host: bool = True
+) -> int | None:
+    """Bytes from ``4G``, ``512M``, ``1.5GiB``, ``1073741824`` (binary units); None passes.
+
+    ``host`` also refuses more than this machine's memory (not for a registry, which workers
+    of other sizes read too)."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -64,16 +69,18 @@ def parse_mem(value: str | int | float | None, *, what: str = "--mem") -> int | 
     size = int(number * _UNITS[unit])
     if size < MIN_MEM_BYTES:
         raise errors.LimitError(f"{what} must be at least 4M (got {value!r})")
-    host = host_memory_bytes()
-    if size > host:
+    total = host_memory_bytes()
+    if host and size > total:
         raise errors.LimitError(
-            f"{what} {value} is more than this host's {host / 2**30:.1f} GiB of memory"
+            f"{what} {value} is more than this host's {total / 2**30:.1f} GiB of memory"
         )
     return size
 
 
-def parse_cpus(value: str | int | float | None, *, what: str = "--cpus") -> float | None:
-    """A CPU quota in cores (``1.5``), more than 0 and at most the host's CPU count."""
+def parse_cpus(
+    value: str | int | float | None, *, what: str = "--cpus", host: bool = True
+) -> float | None:
+    """A CPU quota in cores (``1.5``), more than 0 and (``host``) at most this host's CPUs."""
     if value is None:
         return None
     try:
@@ -87,7 +94,7 @@ def parse_cpus(value: str | int | float | None, *, what: str = "--cpus") -> floa
     if not cpus > 0 or cpus != cpus:  # also NaN
         raise errors.LimitError(f"{what} must be more than 0 (got {value!r})")
     cores = os.cpu_count() or 1
-    if cpus > cores:
+    if host and cpus > cores:
         raise errors.LimitError(f"{what} {value} is more than this host's {cores} CPUs")
     if cpus < 0.01:
         raise errors.LimitError(f"{what} must be at least 0.01 (got {value!r})")
@@ -113,13 +120,14 @@ def parse_max_procs(value: str | int | None, *, what: str = "--max-procs") -> in
 
 def parse(
     *, mem: str | int | float | None = None, cpus: str | int | float | None = None,
-    max_procs: str | int | None = None, source: str = "",
+    max_procs: str | int | None = None, source: str = "", host: bool = True,
 ) -> Limits:  # fmt: skip
-    """Limits from their written forms; ``source`` prefixes messages (e.g. a registry's name)."""
+    """Limits from their written forms; ``source`` prefixes messages (e.g. a registry's name);
+    ``host``: also within this machine's memory and CPUs."""
     prefix = f"{source}: " if source else ""
     return Limits(
-        mem_bytes=parse_mem(mem, what=f"{prefix}{'mem' if source else '--mem'}"),
-        cpus=parse_cpus(cpus, what=f"{prefix}{'cpus' if source else '--cpus'}"),
+        mem_bytes=parse_mem(mem, what=f"{prefix}{'mem' if source else '--mem'}", host=host),
+        cpus=parse_cpus(cpus, what=f"{prefix}{'cpus' if source else '--cpus'}", host=host),
         max_procs=parse_max_procs(
             max_procs, what=f"{prefix}{'max_procs' if source else '--max-procs'}"
         ),
@@ -150,9 +158,11 @@ def for_submit(
     """
     asked = parse(mem=mem, cpus=cpus, max_procs=max_procs)
     settings = parse(
-        **{k: defaults.get(k) for k in ("mem", "cpus", "max_procs")}, source="settings"
+        **{k: defaults.get(k) for k in ("mem", "cpus", "max_procs")}, source="settings", host=False
     )
     chosen = resolve(asked, tool, settings)
+    # a default from the registry or the settings must fit this host too
+    parse(mem=chosen.mem_bytes, cpus=chosen.cpus, source="the job's default limits")
     if local and chosen:
         from jobprobe.monitor import cgroups
 

@@ -81,7 +81,7 @@ def _parse_tool(name: str, raw: Mapping[str, Any], source: str) -> Tool:
     try:
         tool_limits = limits.parse(
             mem=raw.get("mem"), cpus=raw.get("cpus"), max_procs=raw.get("max_procs"),
-            source=f"{source}: tool {name!r}",
+            source=f"{source}: tool {name!r}", host=False,
         )  # fmt: skip
     except errors.LimitError as exc:
         raise errors.ToolError(str(exc)) from exc

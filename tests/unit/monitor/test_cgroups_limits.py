@@ -129,3 +129,22 @@ def test_the_record_shows_limits_accounting_and_leaks(tmp_path: Path) -> None:
     assert set(rec["resource_usage"]) == {
         "cpu_user_seconds", "cpu_system_seconds", "cpu_total_seconds", "memory_peak_mb",
     }  # fmt: skip
+
+
+def test_a_registry_may_declare_more_than_this_host_has_but_submit_refuses_it(
+    tmp_path: Path,
+) -> None:
+    # Workers of every size read one registry: it is checked for form there, and the limits a
+    # job ends up with are checked against the host at submit.
+    path = tmp_path / "tools.toml"
+    path.write_text('[tools.big]\ncommand = ["sim", "{script}"]\ncpus = 4096\nmem = "1000T"\n')
+    tool = load_registry(path)["big"]
+    assert tool.limits.cpus == 4096
+    with pytest.raises(
+        errors.LimitError, match=r"the job's default limits: .* more than this host"
+    ):
+        lim.for_submit(mem=None, cpus=None, max_procs=None, tool=tool.limits, local=False,
+                       defaults={})  # fmt: skip
+    fits = lim.for_submit(mem="1G", cpus=1, max_procs=None, tool=tool.limits, local=False,
+                          defaults={})  # fmt: skip
+    assert fits == lim.Limits(mem_bytes=2**30, cpus=1.0)

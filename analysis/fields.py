@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from jobprobe.store import timestamps
 
 
 def get(record: Mapping[str, Any], path: str) -> Any:
@@ -113,14 +115,8 @@ def gpu_energy_j(record: Mapping[str, Any]) -> float | None:
 def started_at(record: Mapping[str, Any]) -> datetime | None:
     """Start time (falling back to submission time) as an aware datetime, or ``None``."""
     for key in ("start_time", "submitted_at"):
-        value = record.get(key)
-        if isinstance(value, str) and value:
-            try:
-                parsed = datetime.fromisoformat(value)
-            except ValueError:
-                continue
-            if parsed.tzinfo is None:
-                parsed = parsed.replace(tzinfo=UTC)
+        parsed = timestamps.parse_utc(record.get(key))
+        if parsed is not None:
             return parsed
     return None
 

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from jobprobe.commands.errors import USAGE_ERROR, fail
+from jobprobe.store import timestamps
 from jobprobe.store.status import JobStatus
 
 R = TypeVar("R")
@@ -133,13 +134,12 @@ def parse_since(text: str | None) -> datetime | None:
     m = _RELATIVE.match(text)
     if m:
         return datetime.now(UTC) - timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
-    try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
+    at = timestamps.parse_utc(text)
+    if at is None:
         fail(
             f"--since {text!r} is neither a date (2026-11-01) nor a span (30m, 6h, 2d)", USAGE_ERROR
         )
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
+    return at
 
 
 def parse_vary(text: str) -> tuple[str, list[Any]]:

@@ -8,11 +8,13 @@ strings, so a job of a type or status this code has never heard of is kept, not 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, model_validator
+
+from jobprobe.store import timestamps
 
 
 def _to_str(value: Any) -> Any:
@@ -82,13 +84,7 @@ def artifact_kind(raw: Mapping[str, Any]) -> str:
 def parse_timestamp(value: object) -> datetime | None:
     """An ISS ISO-8601 timestamp as an aware datetime (one without an offset is UTC); None when
     absent or not understood."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        at = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    return timestamps.parse_utc(value)
 
 
 class IssModel(BaseModel):

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+from jobprobe.store import timestamps
+
 RETRY_STATUSES: frozenset[int] = frozenset({429, 502, 503, 504})
 
 
@@ -30,9 +32,7 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
             when = parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError):
             return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+        seconds = (timestamps.as_utc(when) - (now or datetime.now(UTC))).total_seconds()
     if seconds != seconds:  # NaN
         return None
     return max(0.0, seconds)

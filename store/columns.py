@@ -3,13 +3,15 @@ back as their enum, and JSON (JSONB on PostgreSQL). None changes the schema."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import JSON, DateTime, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from jobprobe.store import timestamps
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -43,14 +45,10 @@ class UtcDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        return None if value is None else _utc(value)
+        return None if value is None else timestamps.as_utc(value)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        return None if value is None else _utc(value)
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return None if value is None else timestamps.as_utc(value)
 
 
 class Json(TypeDecorator[Any]):

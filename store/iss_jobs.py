@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from jobprobe.iss_client import models as iss_models
-from jobprobe.store import errors
+from jobprobe.store import errors, timestamps
 from jobprobe.store import jobs as store_jobs
 from jobprobe.store.models import Job, JobLabel, StatusEvent, SyncState
 from jobprobe.store.status import JobSource, JobStatus
@@ -269,7 +269,7 @@ def delete_sync_state(session: Session, key: str) -> None:
 
 def last_sync(session: Session) -> datetime | None:
     """The newest ISS ``LastUpdatedOn`` the last sync saw, or None before the first sync."""
-    return iss_models.parse_timestamp(get_sync_state(session, LAST_SYNC_KEY))
+    return timestamps.parse_utc(get_sync_state(session, LAST_SYNC_KEY))
 
 
 def set_last_sync(session: Session, at: datetime) -> None:
@@ -284,7 +284,7 @@ def mark_tracked(session: Session, external_id: str, at: datetime) -> None:
 
 def is_tracked(session: Session, external_id: str, *, within_s: float) -> bool:
     """True when a poll chain touched ISS job ``external_id`` in the last ``within_s`` seconds."""
-    last = iss_models.parse_timestamp(get_sync_state(session, TRACKING_PREFIX + external_id))
+    last = timestamps.parse_utc(get_sync_state(session, TRACKING_PREFIX + external_id))
     return last is not None and store_jobs.utcnow() - last < timedelta(seconds=within_s)
 
 

@@ -19,7 +19,7 @@ from celery import Task, shared_task
 from jobprobe import iss_client
 from jobprobe.iss_client import errors as iss_errors
 from jobprobe.store import errors as store_errors
-from jobprobe.store import iss_jobs
+from jobprobe.store import iss_jobs, timestamps
 from jobprobe.store import jobs as store_jobs
 from jobprobe.store.db import Store
 from jobprobe.tasks import errors
@@ -393,7 +393,7 @@ def poll_iss_job(
     settings = runtime.current_settings()
     store = runtime.get_store(settings)
     external_id = resolve_external_id(store, job_ref)
-    started = iss_client.models.parse_timestamp(started_at) or store_jobs.utcnow()
+    started = timestamps.parse_utc(started_at) or store_jobs.utcnow()
     try:
         with make_client(settings) as client:
             step = track_step(

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from jobprobe.monitor import workdirs
+from jobprobe.store import storable
 from jobprobe.store.status import JobStatus
 
 TAIL_BYTES = 4096
@@ -15,13 +16,21 @@ METRICS_FILE = "metrics.json"
 
 
 def tail(path: Path) -> str:
-    """The last ``TAIL_BYTES`` of a log file ("" when it cannot be read)."""
+    """The last ``TAIL_BYTES`` of a log file as storable text ("" when it cannot be read):
+    bytes that are not UTF-8 read ``\\xXX``, NUL reads ``␀`` (``store.storable``)."""
     try:
         with path.open("rb") as fh:
-            fh.seek(max(0, path.stat().st_size - TAIL_BYTES))
-            return fh.read().decode("utf-8", "replace")
+            start = max(0, path.stat().st_size - TAIL_BYTES)
+            fh.seek(start)
+            data = fh.read()
     except OSError:
         return ""
+    if start:  # the cut may fall inside a character: begin at the next one
+        skip = 0
+        while skip < min(3, len(data)) and 0x80 <= data[skip] <= 0xBF:
+            skip += 1
+        data = data[skip:]
+    return storable.decode(data)
 
 
 def fold_profile_peaks(rusage: dict[str, float | None], profile: dict[str, Any] | None) -> None:
@@ -74,26 +83,35 @@ def verdict(
 
 
 def read_metrics(path: Path) -> tuple[dict[str, Any], str | None]:
-    """The job's metrics file (a JSON object), and why it could not be used when it was not."""
+    """The job's metrics file (a JSON object), and why it could not be used when it was not.
+
+    Made storable (``store.storable.clean_metrics``): text that is not UTF-8 or holds NUL is
+    escaped, and NaN or Infinity become null, their keys listed under ``_non_finite``.
+    """
     if not path.is_file():
         return {}, None
     try:
-        data = json.loads(path.read_text())
+        # surrogateescape and strict=False: bad bytes and raw control characters in strings
+        # are kept (then escaped) rather than losing the whole file.
+        data = json.loads(path.read_bytes().decode("utf-8", "surrogateescape"), strict=False)
     except (OSError, ValueError) as exc:
-        return {}, f"the job's metrics file {path.name} is not valid JSON: {exc}"
+        reason = storable.text(str(exc))
+        return {}, f"the job's metrics file {path.name} is not valid JSON: {reason}"
     if not isinstance(data, dict):
         return {}, f"the job's metrics file {path.name} must hold a JSON object"
-    return data, None
+    return storable.clean_metrics(data), None
 
 
 def artifacts(workdir: Path, *, skip: str, limit: int = 1000) -> list[dict[str, Any]]:
     """The files the job left in ``workdir`` (path and size), its logs and ``skip`` (its
-    script) left out; at most ``limit``."""
+    script) left out; at most ``limit``. Names that are not UTF-8 are escaped (``\\xXX``)."""
     left_out = {skip, *workdirs.LOG_FILES.values()}
     out: list[dict[str, Any]] = []
     for path in sorted(workdir.rglob("*")):
         if path.is_file() and path.name not in left_out:
-            out.append({"path": str(path.relative_to(workdir)), "bytes": path.stat().st_size})
+            # A name that is not UTF-8 is kept printable: its bad bytes read \xXX.
+            name = storable.text(str(path.relative_to(workdir)))
+            out.append({"path": name, "bytes": path.stat().st_size})
             if len(out) >= limit:
                 break
     return out

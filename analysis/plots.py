@@ -143,7 +143,7 @@ def plot_sweep(report: Mapping[str, Any], path: Path | str) -> Path:
             grid,
             [lam * n / (1 + sig * (n - 1) + kap * n * (n - 1)) for n in grid],
             "--",
-            label=f"USL fit (sigma={sig:.3g}, kappa={kap:.3g}, R2={usl['r2']:.3f})",
+            label=f"USL fit (sigma={sig:.4g}, kappa={kap:.4g}, R2={usl['r2']:.4g})",
         )
     _mark(top, report.get("throughput_knee"), "saturation")
     top.set_ylabel("throughput")
@@ -160,7 +160,7 @@ def plot_sweep(report: Mapping[str, Any], path: Path | str) -> Path:
     if slo:
         bottom.axhline(slo["slo_p99"], color="grey", linestyle=":", label="p99 SLO")
     bottom.set_ylabel("latency (ms)")
-    bottom.set_xlabel("load")
+    bottom.set_xlabel(str(report.get("vary") or "load"))
     bottom.grid(alpha=0.3)
     if lat or p50:
         bottom.legend(fontsize=8)

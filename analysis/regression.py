@@ -169,7 +169,7 @@ def _row(
     row.baseline, row.candidate = float(np.mean(base)), float(np.mean(cand))
     tested = len(base) >= limits.min_runs_for_test and len(cand) >= limits.min_runs_for_test
     if tested:
-        row.p_value = round(_p_value(base, cand), 6)
+        row.p_value = _p_value(base, cand)
     significant = not tested or (row.p_value is not None and row.p_value < limits.alpha)
     worse_sign = 1.0 if direction != "higher_is_better" else -1.0
     if row.baseline == 0:

@@ -6,6 +6,7 @@ nothing is written about a job that is not in them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -13,15 +14,32 @@ from typing import Any
 from jobprobe.analysis import bottleneck, fields
 from jobprobe.analysis.regression import Comparison
 
+#: Significant figures a number is shown with; stored and JSON figures keep full precision.
+DISPLAY_DIGITS = 4
 
-def rounded(value: Any, digits: int = 3) -> Any:
-    """``value`` with every float rounded to ``digits`` decimals (recursively)."""
-    if isinstance(value, float):
-        return round(value, digits)
+
+def sig(value: float, digits: int = DISPLAY_DIGITS) -> str:
+    """``value`` to ``digits`` significant figures, for display only (``1.044e-04`` stays
+    visible where a fixed number of decimals would print 0)."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    text = f"{value:.{digits}g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        if -5 <= int(exponent) < digits + 2:
+            # Plain notation when it is short enough: 0.0001044, 123400.
+            text = f"{float(text):.{max(0, digits - 1 - int(exponent))}f}"
+        else:
+            text = f"{mantissa}e{int(exponent)}"
+    return text
+
+
+def plain(value: Any) -> Any:
+    """``value`` with tuples as lists (recursively): JSON-ready, every float at full precision."""
     if isinstance(value, Mapping):
-        return {k: rounded(v, digits) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [rounded(v, digits) for v in value]
+        return [plain(v) for v in value]
     return value
 
 
@@ -69,26 +87,26 @@ def job_report(record: Mapping[str, Any]) -> dict[str, Any]:
         "metrics": dict(metrics) if isinstance(metrics, Mapping) else {},
         "missing": verdict.missing,
     }
-    return rounded(facts)
+    return plain(facts)
 
 
 def sweep_facts(report: Mapping[str, Any]) -> dict[str, Any]:
-    """Facts of a sweep: the ``saturation.sweep_report`` result, rounded."""
-    return rounded({**report, "subject": "sweep"})
+    """Facts of a sweep: the ``saturation.sweep_report`` result at full precision."""
+    return plain({**report, "subject": "sweep"})
 
 
 def comparison_facts(comparison: Comparison) -> dict[str, Any]:
     """Facts of a comparison: verdict, regressed metric names first, then every row."""
     data = comparison.to_dict()
     data["regressions"] = [r.name for r in comparison.regressions]
-    return rounded(data, 4)
+    return plain(data)
 
 
 def _fmt(value: Any) -> str:
     if value is None:
         return "n/a"
     if isinstance(value, float):
-        return f"{value:,.3f}".rstrip("0").rstrip(".")
+        return sig(value)
     return str(value)
 
 

@@ -83,7 +83,7 @@ def knee(
     if float(diff.max()) < MIN_BEND:
         return Knee(
             False,
-            bend=round(float(diff.max()), 4),
+            bend=float(diff.max()),
             reason=f"no knee: the curve stays within {MIN_BEND:g} of a straight line",
         )
     step = float(np.mean(np.diff(xt)))
@@ -103,11 +103,11 @@ def knee(
     if best is None:
         return Knee(
             False,
-            bend=round(float(diff.max()), 4),
+            bend=float(diff.max()),
             reason="no knee: the curve keeps bending to the last point (extend the range)",
         )
     original = int(order[best])
-    return Knee(True, float(x[original]), float(y[original]), original, round(float(diff[best]), 4))
+    return Knee(True, float(x[original]), float(y[original]), original, float(diff[best]))
 
 
 def usl_model(n: np.ndarray, lambda_: float, sigma: float, kappa: float) -> np.ndarray:
@@ -172,7 +172,7 @@ def usl_fit(n: Sequence[float], throughput: Sequence[float]) -> UslFit:
     if kappa > 1e-12 and sigma < 1.0:
         peak_n = math.sqrt((1.0 - sigma) / kappa)
         peak_x = float(usl_model(np.asarray([peak_n]), lam, sigma, kappa)[0])
-    return UslFit(True, lam, sigma, kappa, round(r2, 4), peak_n, peak_x)
+    return UslFit(True, lam, sigma, kappa, r2, peak_n, peak_x)
 
 
 @dataclass(frozen=True)
@@ -282,7 +282,7 @@ def _saturating(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "value": row["value"],
         "resource": ranked[0][1] if ranked else None,
-        "utilisation": {k: None if v is None else round(v, 4) for k, v in utilisation.items()},
+        "utilisation": utilisation,
         "verdict": verdict.kind,
         "reason": None if ranked else "no utilisation figures in the records",
     }

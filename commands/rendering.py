@@ -33,6 +33,17 @@ def fmt_num(value: Any, digits: int = 1, unit: str = "") -> str:
     return f"{value}{unit}"
 
 
+def fmt_sig(value: Any, digits: int = 4) -> str:
+    """A number to ``digits`` significant figures (display only); ``-`` for None."""
+    from jobprobe.analysis import report
+
+    if value is None:
+        return "-"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return report.sig(float(value), digits)
+    return str(value)
+
+
 def fmt_when(iso: str | None) -> str:
     """An ISO time in local time, to the second; ``-`` for none."""
     if not iso:
@@ -152,8 +163,8 @@ def sweep_lines(facts: Mapping[str, Any]) -> list[str]:
         f"  ({jobs['ended']}/{jobs['total']} jobs ended, {jobs['succeeded']} succeeded)",
         table(
             [facts["vary"].upper(), "RUNS", "THROUGHPUT", "P50 ms", "P99 ms"],
-            [(f"{p['value']:g}", p["repeats"], fmt_num(p["throughput"], 1),
-              fmt_num(p["p50_ms"], 2), fmt_num(p["p99_ms"], 2)) for p in points],
+            [(fmt_sig(p["value"]), p["repeats"], fmt_sig(p["throughput"]),
+              fmt_sig(p["p50_ms"]), fmt_sig(p["p99_ms"])) for p in points],
         ),
     ]  # fmt: skip
     if points:

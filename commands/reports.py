@@ -11,7 +11,7 @@ import click
 
 from jobprobe.commands import context, options
 from jobprobe.commands.errors import USAGE_ERROR, fail, guarded
-from jobprobe.commands.rendering import emit_json, fmt_num, table
+from jobprobe.commands.rendering import emit_json, fmt_sig, table
 
 if TYPE_CHECKING:
     from jobprobe.analysis.regression import Thresholds
@@ -117,9 +117,9 @@ def compare(
         click.echo(f"{head}  ({runs})")
         click.echo(table(
             ["METRIC", "BASELINE", "CANDIDATE", "CHANGE", "P", "STATUS", "NOTE"],
-            [(r["name"], fmt_num(r["baseline"], 3), fmt_num(r["candidate"], 3),
+            [(r["name"], fmt_sig(r["baseline"]), fmt_sig(r["candidate"]),
               "-" if r["relative_change"] is None else f"{100 * r['relative_change']:+.1f}%",
-              fmt_num(r["p_value"], 3), r["status"], r["reason"] or "")
+              fmt_sig(r["p_value"], 2), r["status"], r["reason"] or "")
              for r in facts["rows"]],
         ))  # fmt: skip
     raise SystemExit(1 if facts["regressed"] else 0)

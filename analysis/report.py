@@ -155,6 +155,12 @@ def _knee_finding(name: str, knee: Mapping[str, Any] | None) -> str:
     return f"{name}: none ({knee.get('reason')})"
 
 
+def _pm(usl: Mapping[str, Any], name: str) -> str:
+    """A coefficient with its standard error when the fit gives one."""
+    se = usl.get(f"{name}_se")
+    return _fmt(usl[name]) + ("" if se is None else f" (± {sig(se, 2)})")
+
+
 def sweep_findings(facts: Mapping[str, Any]) -> list[str]:
     """What a sweep found, one sentence each: saturation, latency knee, USL fit, SLO limit and
     the saturating resource (the report's bullet list, and the CLI's summary)."""
@@ -167,11 +173,11 @@ def sweep_findings(facts: Mapping[str, Any]) -> list[str]:
         peak = (
             f"peak {_fmt(usl['peak_throughput'])} at load {_fmt(usl['peak_n'])}"
             if usl.get("peak_n") is not None
-            else "no retrograde peak (kappa = 0)"
+            else f"no peak ({usl.get('peak_note') or 'kappa = 0'})"
         )
         findings.append(
-            f"USL: lambda {_fmt(usl['lambda_'])}, contention sigma {_fmt(usl['sigma'])},"
-            f" coherency kappa {_fmt(usl['kappa'])}, R2 {_fmt(usl['r2'])}; {peak}"
+            f"USL: lambda {_pm(usl, 'lambda_')}, contention sigma {_pm(usl, 'sigma')},"
+            f" coherency kappa {_pm(usl, 'kappa')}, R2 {_fmt(usl['r2'])}; {peak}"
         )
     else:
         findings.append(f"USL: not fitted ({usl.get('reason')})")

@@ -115,11 +115,18 @@ def usl_model(n: np.ndarray, lambda_: float, sigma: float, kappa: float) -> np.n
     return lambda_ * n / (1.0 + sigma * (n - 1.0) + kappa * n * (n - 1.0))
 
 
+#: A peak further out than this many times the largest tested load is not reported: so far
+#: beyond the data the coherency term cannot be told from zero.
+PEAK_HORIZON = 2.0
+
+
 @dataclass(frozen=True)
 class UslFit:
     """USL coefficients: ``lambda_`` (throughput of one unit), ``sigma`` (contention),
-    ``kappa`` (coherency), fit quality ``r2``, and the predicted peak (``None`` when kappa is 0:
-    no retrograde region)."""
+    ``kappa`` (coherency), fit quality ``r2``, their standard errors (``*_se``, None when the
+    data do not allow them), and the predicted peak (``peak_n``/``peak_throughput``, None when
+    the fitted curve does not turn down within ``PEAK_HORIZON`` x the largest tested load;
+    ``peak_note`` says why)."""
 
     ok: bool
     lambda_: float | None = None
@@ -129,6 +136,10 @@ class UslFit:
     peak_n: float | None = None
     peak_throughput: float | None = None
     reason: str | None = None
+    lambda_se: float | None = None
+    sigma_se: float | None = None
+    kappa_se: float | None = None
+    peak_note: str | None = None
 
     def predict(self, n: Sequence[float]) -> list[float]:
         """Throughput the fit predicts at loads ``n``."""
@@ -143,36 +154,96 @@ class UslFit:
         return asdict(self)
 
 
+def _usl_scaled(scale: float) -> Any:
+    """The USL in normalised units: load ``u = N / scale``, parameters ``l = lambda scale / y``,
+    ``a = sigma scale``, ``k = kappa scale^2``; each is of order one whatever the load's units."""
+
+    def model(u: np.ndarray, l_: float, a: float, k: float) -> np.ndarray:
+        return l_ * u / (1.0 - a / scale + a * u - k * u / scale + k * u * u)
+
+    return model
+
+
+def _usl_starts(u: np.ndarray, y: np.ndarray, scale: float) -> list[tuple[float, float, float]]:
+    """Start values: the linearised fit (u / X is quadratic in u) and a few generic ones."""
+    starts = []
+    try:
+        c2, c1, c0 = np.polyfit(u, u / y, 2)
+        l_ = 1.0 / (c0 + c1 / scale + c2 / scale**2)
+        if np.isfinite(l_) and l_ > 0:
+            starts.append((float(l_), float(c1 * l_ + c2 * l_ / scale), float(c2 * l_)))
+    except (np.linalg.LinAlgError, ValueError):
+        pass
+    slope = float(np.max(y / u))
+    starts += [(slope, 0.1, 0.1), (slope, 1.0, 0.01), (slope, 0.01, 1.0)]
+    return starts
+
+
 def usl_fit(n: Sequence[float], throughput: Sequence[float]) -> UslFit:
-    """Fit the USL to (load, throughput) pairs with bounded least squares (sigma, kappa >= 0)."""
+    """Fit the USL to (load, throughput) pairs by bounded least squares (sigma in [0, 1],
+    kappa >= 0) on normalised loads and throughputs, so the answer does not depend on their
+    units; several start values, the best kept. Not ok when the fit explains no more than a
+    flat line does (adjusted R2 <= 0)."""
     x, y = _sorted_unique(n, throughput)
     if len(np.unique(x)) < MIN_POINTS:
         return UslFit(False, reason=f"too few points: {len(np.unique(x))} distinct loads, need 4")
-    if np.any(x <= 0) or not np.all(np.isfinite(y)) or np.any(y < 0):
+    if np.any(x <= 0) or not np.all(np.isfinite(y)) or np.any(y < 0) or not np.any(y > 0):
         return UslFit(False, reason="loads must be > 0 and throughputs finite and >= 0")
-    lambda0 = float(np.max(y / x))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", OptimizeWarning)
-            params, _ = curve_fit(
-                usl_model,
-                x,
-                y,
-                p0=(lambda0, 0.01, 0.0001),
-                bounds=([0.0, 0.0, 0.0], [np.inf, 1.0, np.inf]),
-                maxfev=20000,
-            )
-    except (RuntimeError, ValueError) as exc:
-        return UslFit(False, reason=f"the fit did not converge: {exc}")
-    lam, sigma, kappa = (float(p) for p in params)
-    residual = float(np.sum((y - usl_model(x, lam, sigma, kappa)) ** 2))
-    total = float(np.sum((y - y.mean()) ** 2))
-    r2 = 1.0 - residual / total if total > 0 else 0.0
+    scale, yscale = float(np.max(x)), float(np.max(y))
+    u, yn = x / scale, y / yscale
+    model = _usl_scaled(scale)
+    best: tuple[float, np.ndarray, np.ndarray] | None = None
+    last_error = "no start value converged"
+    for p0 in _usl_starts(u, yn, scale):
+        start = (max(p0[0], 1e-9), min(max(p0[1], 0.0), scale), max(p0[2], 0.0))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", OptimizeWarning)
+                warnings.simplefilter("ignore", RuntimeWarning)
+                params, cov = curve_fit(
+                    model, u, yn, p0=start, bounds=([0.0, 0.0, 0.0], [np.inf, scale, np.inf]),
+                    maxfev=20000,
+                )  # fmt: skip
+        except (RuntimeError, ValueError) as exc:
+            last_error = str(exc)
+            continue
+        sse = float(np.sum((yn - model(u, *params)) ** 2))
+        if np.isfinite(sse) and (best is None or sse < best[0]):
+            best = (sse, params, cov)
+    if best is None:
+        return UslFit(False, reason=f"the fit did not converge: {last_error}")
+    sse, (l_, a, k), cov = best
+    lam, sigma, kappa = float(l_ * yscale / scale), float(a / scale), float(k / scale**2)
+    total = float(np.sum((yn - yn.mean()) ** 2))
+    r2 = 1.0 - sse / total if total > 0 else 0.0
+    # Per degree of freedom (3 parameters against the flat line's 1), so that a fit does not
+    # pass by spending its parameters on noise.
+    adjusted = 1.0 - (1.0 - r2) * (len(x) - 1) / (len(x) - 3) if len(x) > 3 else r2
+    if adjusted <= 0:
+        return UslFit(
+            False, lam, sigma, kappa, r2,
+            reason=f"the USL fits no better than a flat line (R2 {r2:.3g},"
+            f" adjusted {adjusted:.3g})",
+        )  # fmt: skip
+    ses: list[float | None] = [None, None, None]
+    if len(x) > 3 and np.all(np.isfinite(cov)):
+        factors = (yscale / scale, 1.0 / scale, 1.0 / scale**2)
+        ses = [float(math.sqrt(max(cov[i][i], 0.0)) * f) for i, f in enumerate(factors)]
     peak_n = peak_x = None
-    if kappa > 1e-12 and sigma < 1.0:
-        peak_n = math.sqrt((1.0 - sigma) / kappa)
-        peak_x = float(usl_model(np.asarray([peak_n]), lam, sigma, kappa)[0])
-    return UslFit(True, lam, sigma, kappa, r2, peak_n, peak_x)
+    note: str | None = "no retrograde region (kappa = 0)"
+    if kappa > 0 and sigma < 1.0:
+        at = math.sqrt((1.0 - sigma) / kappa)
+        if at <= PEAK_HORIZON * scale:
+            peak_n, note = at, None
+            peak_x = float(usl_model(np.asarray([at]), lam, sigma, kappa)[0])
+        else:
+            note = (
+                f"the fitted peak ({at:.4g}) lies beyond {PEAK_HORIZON:g}x the largest load tested"
+            )
+    return UslFit(
+        True, lam, sigma, kappa, r2, peak_n, peak_x,
+        lambda_se=ses[0], sigma_se=ses[1], kappa_se=ses[2], peak_note=note,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

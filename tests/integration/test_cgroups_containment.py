@@ -198,8 +198,9 @@ def test_no_process_of_a_finished_job_is_alive_afterwards(
         return (tmp_path / "ready").exists()
 
     t0 = time.monotonic()
+    timeout = 3.0 if expected == JobStatus.TIMEOUT else 30.0  # others end long before
     out = monitor(manager, should_cancel=should_cancel).run(
-        cs.py_spec(SPAWNER + ending, timeout_s=3.0), tmp_path
+        cs.py_spec(SPAWNER + ending, timeout_s=timeout), tmp_path
     )
     pids = cs.pids_in(tmp_path)
     try:
@@ -208,7 +209,7 @@ def test_no_process_of_a_finished_job_is_alive_afterwards(
         assert not [p for p in pids if cs.alive(p)], "a process of the job outlived it"
         assert out.containment["leaked_processes"] >= 1
         assert not cs.job_dirs(manager)
-        assert time.monotonic() - t0 < 15
+        assert time.monotonic() - t0 < 25
     finally:
         cs.kill_leftovers(pids)
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 from scipy.optimize import OptimizeWarning, curve_fit
+from scipy.stats import f as stats_f
 
 from jobprobe.analysis import bottleneck, fields, stats
 
@@ -21,6 +22,9 @@ MIN_POINTS = 4
 # Below this peak of the difference curve (fraction of the normalised range) the curve is
 # treated as a straight line: a bend this small is noise, not a knee.
 MIN_BEND = 0.1
+# A knee must bend the curve more than its noise explains: a line broken at the knee has to fit
+# significantly better than one straight line (F-test, this false-alarm rate).
+KNEE_ALPHA = 0.01
 
 
 @dataclass(frozen=True)
@@ -33,10 +37,40 @@ class Knee:
     index: int | None = None
     bend: float | None = None
     reason: str | None = None
+    p_value: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return asdict(self)
+
+
+def bend_p_value(xs: Sequence[float], ys: Sequence[float], at: float | None) -> float:
+    """How likely noise alone makes a line broken at ``at`` (a parabola when ``at`` is None)
+    fit this much better than one straight line: the F-test of that fit against the line, its
+    residual variance the noise estimate. 0 when it fits exactly and the line does not."""
+    x = np.asarray(xs, dtype=float)
+    y = np.asarray(ys, dtype=float)
+    line = np.column_stack([np.ones_like(x), x])
+    if at is None:
+        xc = (x - x.mean()) / (np.ptp(x) or 1.0)
+        broken = np.column_stack([line, xc**2])
+    else:
+        broken = np.column_stack([line, np.maximum(0.0, x - at)])
+    sse = []
+    for design in (line[:, :1], line, broken):
+        coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+        sse.append(float(np.sum((y - design @ coef) ** 2)))
+    dof = len(x) - 3
+    scale = max(float(np.sum(y**2)), 1e-300)
+    if dof <= 0 or sse[1] <= 1e-24 * scale:
+        return 1.0
+    if sse[2] <= 1e-24 * scale:
+        return 0.0
+    noise = sse[2] / dof
+    bend = stats_f.sf(max((sse[1] - sse[2]) / noise, 0.0), 1, dof)
+    # A bend in a curve that does not change beyond its noise (flat) is no knee either.
+    change = stats_f.sf(max((sse[0] - sse[2]) / 2 / noise, 0.0), 2, dof)
+    return float(max(bend, change))
 
 
 def _sorted_unique(xs: Sequence[float], ys: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
@@ -53,13 +87,15 @@ def knee(
     direction: Literal["increasing", "decreasing"] = "increasing",
     curve: Literal["concave", "convex"] = "concave",
     sensitivity: float = 1.0,
+    alpha: float = KNEE_ALPHA,
 ) -> Knee:
     """Find the knee of ``ys`` over ``xs`` with Kneedle (Satopaa et al., 2011).
 
     Both axes are normalised to [0, 1] and flipped so the curve is concave and increasing; the
     knee is a local maximum of the difference curve ``y - x`` after which the difference falls
     below ``peak - sensitivity * mean(dx)``. When several qualify the most pronounced wins.
-    Not found for fewer than 4 points, a flat curve, or one within ``MIN_BEND`` of a line.
+    Not found for fewer than 4 points, a flat curve, one within ``MIN_BEND`` of a line, or a
+    bend the noise explains (``bend_p_value`` >= ``alpha``).
     """
     if len(xs) != len(ys):
         raise ValueError(f"xs and ys differ in length ({len(xs)} != {len(ys)})")
@@ -107,7 +143,26 @@ def knee(
             reason="no knee: the curve keeps bending to the last point (extend the range)",
         )
     original = int(order[best])
-    return Knee(True, float(x[original]), float(y[original]), original, float(diff[best]))
+    # Kneedle chose the break among the interior points: a Bonferroni bound keeps the chance
+    # that noise alone passes at ``alpha``.
+    # A smooth bend is tested as a parabola, a sharp one as a broken line; taking the better of
+    # the two counts as a second test.
+    p_value = min(
+        1.0,
+        2 * bend_p_value(x, y, None),
+        2 * bend_p_value(x, y, float(x[original])) * max(1, len(x) - 2),
+    )
+    if p_value >= alpha:
+        return Knee(
+            False,
+            bend=float(diff[best]),
+            p_value=p_value,
+            reason=f"no knee: the bend at {x[original]:g} is within the noise"
+            f" (p={p_value:.2g} against a straight line; add points or --repeat)",
+        )
+    return Knee(
+        True, float(x[original]), float(y[original]), original, float(diff[best]), p_value=p_value
+    )
 
 
 def usl_model(n: np.ndarray, lambda_: float, sigma: float, kappa: float) -> np.ndarray:

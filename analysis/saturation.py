@@ -44,7 +44,9 @@ class Knee:
         return asdict(self)
 
 
-def bend_p_value(xs: Sequence[float], ys: Sequence[float], at: float | None) -> float:
+def bend_p_value(
+    xs: Sequence[float] | np.ndarray, ys: Sequence[float] | np.ndarray, at: float | None
+) -> float:
     """How likely noise alone makes a line broken at ``at`` (a parabola when ``at`` is None)
     fit this much better than one straight line: the F-test of that fit against the line, its
     residual variance the noise estimate. 0 when it fits exactly and the line does not."""

@@ -161,6 +161,9 @@ class Cgroups:
                 group = v2.V2Group(v2_only)
             else:
                 group = v1.V1Group(made)
+                problem = group.count_block_io()
+                if problem:
+                    warn_once(f"job groups' block I/O will not be counted: {problem}")
             group.lock()
         return group
 

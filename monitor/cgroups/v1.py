@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 
 from jobprobe.monitor.cgroups import base, v2
 from jobprobe.monitor.limits import Limits
+from jobprobe.profiler import cgroup as profiler_cgroup
 
 CFS_PERIOD_US = 100_000
+
+
+@functools.cache
+def _noop_throttle_rules() -> tuple[str, ...]:
+    return tuple(profiler_cgroup.noop_throttle_rules())
 
 
 def parse_oom_control(text: str) -> int | None:
@@ -58,6 +65,19 @@ class V1Group(base.JobGroup):
             if time.monotonic() >= deadline:
                 return not self.members()
             time.sleep(0.002)
+
+    def count_block_io(self) -> str | None:
+        """Give the blkio group a throttle rule per disk that limits nothing, so that its I/O
+        counters count (see ``profiler.cgroup.noop_throttle_rules``); the problem, if any."""
+        blkio = self.paths.get("blkio")
+        if blkio is None:
+            return None
+        for rule in _noop_throttle_rules():
+            for name in ("blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device"):
+                problem = base.try_write(blkio / name, rule)
+                if problem:
+                    return problem
+        return None
 
     def oom_killed(self) -> int | None:
         memory = self.paths.get("memory")

@@ -295,3 +295,18 @@ with open('kept.dat', 'wb') as fh:
     if written is None:
         pytest.skip("no block-I/O counters for this job's group here")
     assert 32 * 2**20 * 0.9 <= written <= 32 * 2**20 * 1.1, written / 2**20
+
+
+def test_a_v1_job_group_counts_its_block_io(manager: cgroups.Cgroups) -> None:
+    # v1 blkio counts a device only once some group has a throttle rule for it: each job
+    # group gets a rule per disk that limits nothing (1 TiB/s).
+    group = manager.create("blkiorules", 1)
+    try:
+        blkio = group.paths.get("blkio")
+        if blkio is None:
+            pytest.skip("no v1 blkio hierarchy for job groups on this host")
+        rules = (blkio / "blkio.throttle.write_bps_device").read_text().split("\n")
+        assert [r for r in rules if r.strip()], "no throttle rule: the I/O counters stay empty"
+    finally:
+        group.kill_all()
+        group.remove()

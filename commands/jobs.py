@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -48,26 +48,25 @@ def submit(
     from jobprobe.tasks import submission
 
     settings = context.current().settings
-    job_id = submission.create(
-        tool, script, params=options.parse_params(params, params_json),
+    given: dict[str, Any] = dict(
+        params=options.parse_params(params, params_json),
         labels=options.parse_pairs(labels, "--label"), queue=queue,
         timeout=options.check_positive(timeout, "--timeout"), gpus=gpus, profile=not no_profile,
         settings=settings, mem=mem, cpus=cpus, max_procs=max_procs,
     )  # fmt: skip
+    if settings.embedded:
+        job_id = submission.create(tool, script, **given)
+        _announce(job_id, "embedded")
+        runner = _Runner(job_id, settings)
+        runner.start()
+    else:
+        job_id, runner = _queue(tool, script, given), None
     if not wait and not settings.embedded:
-        submission.enqueue(job_id, settings=settings)
         if as_json:
             emit_json({"task_id": job_id, "status": JobStatus.QUEUED})
         else:
             click.echo(f"queued job {job_id}  (jobprobe job-details {job_id[:8]})")
         return
-    runner = _Runner(job_id, settings) if settings.embedded else None
-    if runner is None:
-        submission.enqueue(job_id, settings=settings)
-    else:
-        runner.start()
-    if not as_json:
-        click.echo(f"job {job_id} ({'embedded' if settings.embedded else 'queued'})", err=True)
     if wait or not as_json:
         _follow(job_id, runner)
     if runner is not None:
@@ -78,6 +77,37 @@ def submit(
     else:
         rendering.echo_lines(rendering.job_summary(rec))
     raise SystemExit(EXIT_FOR_STATUS.get(rec["status"], 1) if wait else 0)
+
+
+def _announce(job_id: str, how: str) -> None:
+    """The job's id on stderr as soon as it exists (stdout keeps what scripts parse)."""
+    click.echo(f"job {job_id} ({how})", err=True)
+
+
+def _queue(tool: str, script: str, given: dict[str, Any]) -> str:
+    """Store and send a distributed job; Ctrl-C before it exists stores nothing, after it
+    says how to follow or cancel it (exit 130, no traceback)."""
+    created: list[str] = []
+
+    def on_created(job_id: str) -> None:
+        created.append(job_id)
+        _announce(job_id, "queued")
+
+    try:
+        from jobprobe.tasks import submission
+
+        return submission.submit(tool, script, on_created=on_created, **given)
+    except KeyboardInterrupt:
+        if not created:
+            click.echo("\ninterrupted: nothing was submitted", err=True)
+        else:
+            job_id = created[0]
+            click.echo(
+                f"\ninterrupted: job {job_id} is queued and will run; follow it: "
+                f"jobprobe job-details {job_id[:8]}; cancel it: jobprobe cancel {job_id[:8]}",
+                err=True,
+            )
+        raise SystemExit(130) from None
 
 
 class _Runner(threading.Thread):
@@ -315,7 +345,8 @@ def _running_log(data_dir: Path, job_id: str, which: str) -> str | None:
 @options.json_option
 @guarded
 def cancel(job_id: str, as_json: bool) -> None:
-    """Cancel a job: a queued one now, a running one within a second (SIGTERM, grace, SIGKILL)."""
+    """Cancel a job: a queued one, or one whose worker is gone, now; a running one within a
+    second (SIGTERM, grace, SIGKILL)."""
     from jobprobe.store import jobs as store_jobs
 
     with context.current().store.session() as session:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -83,33 +85,26 @@ def _check_broker(app: Celery) -> None:
         ) from exc
 
 
-def create(
+def _prepare(
     tool: str,
     script: str | Path,
     *,
-    params: Mapping[str, Any] | None = None,
-    labels: Mapping[str, Any] | None = None,
-    queue: str | None = None,
-    timeout: float | None = None,
-    gpus: int | None = None,
-    profile: bool = True,
-    sweep_id: str | None = None,
-    settings: Settings | None = None,
-    mem: str | int | None = None,
-    cpus: float | str | None = None,
-    max_procs: int | str | None = None,
-) -> str:
-    """Validate a job and store it as ``queued``; returns its id. ``enqueue`` sends it.
+    params: Mapping[str, Any] | None,
+    labels: Mapping[str, Any] | None,
+    queue: str | None,
+    timeout: float | None,
+    gpus: int | None,
+    profile: bool,
+    sweep_id: str | None,
+    settings: Settings,
+    mem: str | int | None,
+    cpus: float | str | None,
+    max_procs: int | str | None,
+) -> dict[str, Any]:
+    """The checked fields of a new job (``store.jobs.create_job``'s arguments); SubmitError when
+    any input is wrong. Imports nothing of Celery."""
+    from jobprobe.worker.app import job_queue
 
-    ``mem`` (``4G``), ``cpus`` (``1.5``) and ``max_procs`` limit the job through its control
-    group; unset, the tool's and then the settings' defaults apply.
-
-    Nothing is stored when any input is wrong (unknown tool, missing or oversized script,
-    bad params, bad timeout) or, in distributed mode, when the broker cannot be reached.
-    """
-    from jobprobe.worker.app import create_app, job_queue
-
-    settings = settings or load_settings()
     try:
         spec = tool_registry.get_tool(
             tool_registry.load_registry(settings.resolved_tools_file), tool
@@ -142,32 +137,76 @@ def create(
         )  # fmt: skip
     except monitor_errors.LimitError as exc:
         raise errors.SubmitError(str(exc)) from exc
-    queue_ = job_queue(settings, queue=queue, gpus=gpus_, tool_queue=spec.queue)
+    return dict(
+        tool=tool, queue=job_queue(settings, queue=queue, gpus=gpus_, tool_queue=spec.queue),
+        script_name=script_name, script_content=content, params=params, labels=labels_,
+        gpus=gpus_, timeout_s=timeout_, profile_enabled=profile, sweep_id=sweep_id,
+        mem_limit_bytes=limits.mem_bytes, cpu_limit=limits.cpus, max_procs=limits.max_procs,
+    )  # fmt: skip
+
+
+def _store_job(settings: Settings, fields: Mapping[str, Any]) -> str:
+    store = runtime.get_store(settings)
+    with store.session() as session:  # committed when the block ends: then the job exists
+        return store_jobs.create_job(session, **fields).id
+
+
+def create(
+    tool: str,
+    script: str | Path,
+    *,
+    params: Mapping[str, Any] | None = None,
+    labels: Mapping[str, Any] | None = None,
+    queue: str | None = None,
+    timeout: float | None = None,
+    gpus: int | None = None,
+    profile: bool = True,
+    sweep_id: str | None = None,
+    settings: Settings | None = None,
+    mem: str | int | None = None,
+    cpus: float | str | None = None,
+    max_procs: int | str | None = None,
+) -> str:
+    """Validate a job and store it as ``queued``; returns its id. ``enqueue`` sends it.
+
+    ``mem`` (``4G``), ``cpus`` (``1.5``) and ``max_procs`` limit the job through its control
+    group; unset, the tool's and then the settings' defaults apply.
+
+    Nothing is stored when any input is wrong (unknown tool, missing or oversized script,
+    bad params, bad timeout) or, in distributed mode, when the broker cannot be reached.
+    A job stored and never sent is published by reconciliation once it has waited
+    ``JOBPROBE_REQUEUE_AFTER`` seconds; ``submit`` sends it at once.
+    """
+    from jobprobe.worker.app import create_app
+
+    settings = settings or load_settings()
+    fields = _prepare(
+        tool, script, params=params, labels=labels, queue=queue, timeout=timeout, gpus=gpus,
+        profile=profile, sweep_id=sweep_id, settings=settings, mem=mem, cpus=cpus,
+        max_procs=max_procs,
+    )  # fmt: skip
     if not settings.embedded:
         _check_broker(create_app(settings))
-    store = runtime.get_store(settings)
-    with store.session() as session:
-        job = store_jobs.create_job(
-            session,
-            tool=tool,
-            queue=queue_,
-            script_name=script_name,
-            script_content=content,
-            params=params,
-            labels=labels_,
-            gpus=gpus_,
-            timeout_s=timeout_,
-            profile_enabled=profile,
-            sweep_id=sweep_id,
-            mem_limit_bytes=limits.mem_bytes,
-            cpu_limit=limits.cpus,
-            max_procs=limits.max_procs,
-        )
-        return job.id
+    return _store_job(settings, fields)
+
+
+def publish(app: Celery, job_id: str, queue: str, *, producer: Any = None) -> None:
+    """Send job ``job_id``'s message by the task's name: the task modules (and the analysis
+    stack they import) are never loaded in the sending process."""
+    from jobprobe.worker.app import RUN_SIMULATION
+
+    app.send_task(
+        RUN_SIMULATION, args=[job_id], queue=queue, producer=producer, ignore_result=True,
+        retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
+    )  # fmt: skip
 
 
 def enqueue(job_id: str, *, settings: Settings | None = None) -> None:
-    """Send a stored job to its queue (embedded mode: run it here, now, to its end)."""
+    """Send a stored job to its queue (embedded mode: run it here, now, to its end).
+
+    When it cannot be sent the job is deleted: a job is never stored without a way to be
+    delivered.
+    """
     from jobprobe.worker.app import RUN_SIMULATION, create_app, task
 
     settings = settings or load_settings()
@@ -175,16 +214,47 @@ def enqueue(job_id: str, *, settings: Settings | None = None) -> None:
     with store.session() as session:
         queue = store_jobs.get_job(session, job_id).queue
     app = create_app(settings)
-    try:
+    if settings.embedded:  # the job runs here: its failure is its own, and it keeps its outcome
         task(app, RUN_SIMULATION).apply_async(args=[job_id], queue=queue)
+        return
+    try:
+        publish(app, job_id, queue)
     except BaseException as exc:
-        if settings.embedded:
-            raise  # the job ran here: its failure is its own, and it keeps its outcome
-        with store.session() as session:  # a job is never stored without a way to be delivered
-            session.delete(store_jobs.get_job(session, job_id))
-        if broker.unreachable(exc):
-            raise errors.BrokerUnavailable(f"could not queue the job: {exc}") from exc
+        _withdraw(settings, job_id, exc)
         raise
+
+
+def _withdraw(settings: Settings, job_id: str, exc: BaseException) -> None:
+    """Delete a job that could not be sent; raise BrokerUnavailable for an unreachable broker."""
+    store = runtime.get_store(settings)
+    with store.session() as session:
+        session.delete(store_jobs.get_job(session, job_id))
+    if broker.unreachable(exc):
+        raise errors.BrokerUnavailable(f"could not queue the job: {exc}") from exc
+
+
+class _DeferredInterrupt:
+    """While the job is stored and sent, Ctrl-C waits until both are done (a second one does
+    not: reconciliation sends a stored job whose client stopped before sending it)."""
+
+    def __init__(self) -> None:
+        self.pending = False
+        self._previous: Any = None
+        self._active = threading.current_thread() is threading.main_thread()
+
+    def __enter__(self) -> _DeferredInterrupt:
+        if self._active:
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.pending:
+            raise KeyboardInterrupt
+        self.pending = True
+
+    def __exit__(self, *exc: object) -> None:
+        if self._active:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 def submit(
@@ -202,18 +272,50 @@ def submit(
     mem: str | int | None = None,
     cpus: float | str | None = None,
     max_procs: int | str | None = None,
+    on_created: Callable[[str], object] | None = None,
 ) -> str:
-    """Queue a job and return its id (``create`` then ``enqueue``).
+    """Queue a job and return its id. Embedded mode runs the job to its end before returning.
 
-    Embedded mode runs the job to its end before returning.
+    Distributed: the job is checked and the broker connection opened first; then the job is
+    stored, ``on_created(job_id)`` told, and its message sent on that connection, with Ctrl-C
+    held until the message is sent (then it is raised: the job is queued). A job that cannot
+    be sent is deleted. A client killed between storing and sending leaves a ``queued`` job
+    that reconciliation sends after ``JOBPROBE_REQUEUE_AFTER`` seconds: never an orphan.
     """
+    from jobprobe.worker.app import create_app
+
     settings = settings or load_settings()
-    job_id = create(
+    fields = _prepare(
         tool, script, params=params, labels=labels, queue=queue, timeout=timeout, gpus=gpus,
         profile=profile, sweep_id=sweep_id, settings=settings, mem=mem, cpus=cpus,
         max_procs=max_procs,
     )  # fmt: skip
-    enqueue(job_id, settings=settings)
+    if settings.embedded:
+        job_id = _store_job(settings, fields)
+        if on_created is not None:
+            on_created(job_id)
+        enqueue(job_id, settings=settings)
+        return job_id
+    app = create_app(settings)
+    runtime.get_store(settings)  # connected (and its schema checked) before the job exists
+    try:
+        with app.producer_or_acquire() as producer:
+            producer.connection.ensure_connection(max_retries=1, timeout=3)
+            with _DeferredInterrupt() as interrupt:
+                job_id = _store_job(settings, fields)
+                try:
+                    if on_created is not None:
+                        on_created(job_id)
+                    publish(app, job_id, fields["queue"], producer=producer)
+                except Exception as exc:
+                    _withdraw(settings, job_id, exc)
+                    raise
+    except broker.BROKER_ERRORS as exc:
+        raise errors.BrokerUnavailable(
+            f"cannot reach the broker {app.conf.broker_url} ({exc}); start it or fix JOBPROBE_BROKER_URL"
+        ) from exc
+    if interrupt.pending:
+        raise KeyboardInterrupt  # asked for while the job was sent: it is queued
     return job_id
 
 

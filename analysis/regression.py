@@ -1,10 +1,12 @@
 """Did the candidate runs get worse than the baseline runs?
 
 Per metric: the mean of each side, the relative change, and a verdict. A change past its
-threshold is a regression; with ``min_runs_for_test`` or more runs on each side, Welch's t-test
-must also reject equal means at ``alpha`` so that noise is not flagged. Success rate (successes
-over finished runs, ``store.status.success_rate``) is flagged on its threshold alone (a failure
-is not noise).
+threshold in the worse direction is a regression when, with ``min_runs_for_test`` or more runs on
+each side, a one-sided Welch t-test (in the direction of "worse") rejects "no worse" at
+``alpha``; with fewer runs there is no noise estimate, and such a change is ``unconfirmed``
+(reported, not a regression: run each side 3+ times, e.g. ``--repeat``). Success rate
+(successes over finished runs, ``store.status.success_rate``) is flagged on its threshold alone
+(a failure is not noise).
 
 Direction of a ``metrics`` entry comes from its name (``metric_direction``): names containing a
 lower-is-better token (latency, ``_ms``, time, duration, error, fail, loss, p50/p90/p95/p99,
@@ -28,7 +30,14 @@ from jobprobe.analysis import fields
 from jobprobe.store import status as job_status
 
 Direction = Literal["lower_is_better", "higher_is_better", "unknown"]
-Status = Literal["ok", "regressed", "improved", "new_cost", "not_comparable", "noise", "info"]
+Status = Literal[
+    "ok", "regressed", "improved", "new_cost", "not_comparable", "noise", "info", "unconfirmed"
+]
+#: What a user does about an unconfirmed change.
+UNCONFIRMED_ADVICE = (
+    "fewer than {n} runs a side cannot tell a change from noise: run each side {n}+ times"
+    " (sweep --repeat {n}, or submit again with the same --label) and compare the label groups"
+)
 
 LOWER_TOKENS = (
     "latency",
@@ -92,12 +101,18 @@ class MetricRow:
 
 @dataclass
 class Comparison:
-    """The whole comparison: ``regressed`` is true when any row is a regression or new cost."""
+    """The whole comparison: ``regressed`` is true when any row is a regression or new cost;
+    ``unconfirmed`` names the rows past their threshold without enough runs to test them."""
 
     regressed: bool
     rows: list[MetricRow] = field(default_factory=list)
     baseline_runs: int = 0
     candidate_runs: int = 0
+
+    @property
+    def unconfirmed(self) -> list[MetricRow]:
+        """Rows past their threshold in the worse direction, too few runs to confirm it."""
+        return [r for r in self.rows if r.status == "unconfirmed"]
 
     @property
     def regressions(self) -> list[MetricRow]:
@@ -129,12 +144,18 @@ CORE_METRICS: tuple[tuple[str, Extractor, str], ...] = (
 )
 
 
-def _p_value(base: list[float], cand: list[float]) -> float:
+def _p_value(base: list[float], cand: list[float], direction: Direction) -> float:
+    """One-sided: how likely the candidate looks this much worse than the baseline by noise
+    alone (Welch's t-test; "worse" is higher unless ``direction`` is higher-is-better)."""
+    worse_is_higher = direction != "higher_is_better"
     if np.var(base) == 0 and np.var(cand) == 0:
-        return 1.0 if np.mean(base) == np.mean(cand) else 0.0
+        gap = float(np.mean(cand) - np.mean(base))
+        return 0.0 if (gap > 0 if worse_is_higher else gap < 0) else 1.0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        result = stats.ttest_ind(cand, base, equal_var=False)
+        result = stats.ttest_ind(
+            cand, base, equal_var=False, alternative="greater" if worse_is_higher else "less"
+        )
     p = float(result.pvalue)
     return p if math.isfinite(p) else 1.0
 
@@ -169,16 +190,21 @@ def _row(
     row.baseline, row.candidate = float(np.mean(base)), float(np.mean(cand))
     tested = len(base) >= limits.min_runs_for_test and len(cand) >= limits.min_runs_for_test
     if tested:
-        row.p_value = _p_value(base, cand)
-    significant = not tested or (row.p_value is not None and row.p_value < limits.alpha)
+        row.p_value = _p_value(base, cand, direction)
+    significant = tested and row.p_value is not None and row.p_value < limits.alpha
+    # The other side of the one-sided test: confidence that it got better.
+    better = tested and row.p_value is not None and 1.0 - row.p_value < limits.alpha
+    advice = UNCONFIRMED_ADVICE.format(n=limits.min_runs_for_test)
     worse_sign = 1.0 if direction != "higher_is_better" else -1.0
     if row.baseline == 0:
         row.relative_change = None
         if row.candidate == 0:
             row.status = "ok"
         elif direction == "lower_is_better" and row.candidate > 0:
-            row.status = "new_cost" if significant else "noise"
-            row.reason = "baseline was 0: a new cost, no relative change"
+            row.status = "new_cost" if significant else "noise" if tested else "unconfirmed"
+            row.reason = "baseline was 0: a new cost, no relative change" + (
+                "" if tested else f"; {advice}"
+            )
         else:
             row.status = "info"
             row.reason = "baseline was 0: no relative change"
@@ -190,13 +216,15 @@ def _row(
         return row
     worse = worse_sign * row.relative_change * 100.0
     if worse >= threshold:
-        row.status = "regressed" if significant else "noise"
-    elif -worse >= threshold and significant:
+        row.status = "regressed" if significant else "noise" if tested else "unconfirmed"
+    elif -worse >= threshold and better:
         row.status = "improved"
     else:
         row.status = "ok"
     if row.status == "noise":
-        row.reason = f"change not significant (p={row.p_value:.3g} >= {limits.alpha:g})"
+        row.reason = f"change not significant (one-sided p={row.p_value:.2g} >= {limits.alpha:g})"
+    elif row.status == "unconfirmed":
+        row.reason = advice
     return row
 
 

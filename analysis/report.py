@@ -99,6 +99,7 @@ def comparison_facts(comparison: Comparison) -> dict[str, Any]:
     """Facts of a comparison: verdict, regressed metric names first, then every row."""
     data = comparison.to_dict()
     data["regressions"] = [r.name for r in comparison.regressions]
+    data["unconfirmed"] = [r.name for r in comparison.unconfirmed]
     return plain(data)
 
 
@@ -185,7 +186,16 @@ def sweep_findings(facts: Mapping[str, Any]) -> list[str]:
     if slo:
         findings.append(
             f"SLO p99 <= {_fmt(slo['slo_p99'])} ms: "
-            + (f"holds up to load {_fmt(slo['x'])}" if slo["found"] else f"never ({slo['reason']})")
+            + (
+                f"holds up to load {_fmt(slo['x'])}"
+                + (
+                    f" (interpolated; highest load measured to pass: {_fmt(slo['measured_x'])})"
+                    if slo.get("interpolated") and slo.get("measured_x") is not None
+                    else ""
+                )
+                if slo["found"]
+                else f"never ({slo['reason']})"
+            )
         )
     sat = facts.get("saturation")
     if sat:
@@ -213,6 +223,8 @@ def _sweep_md(facts: Mapping[str, Any]) -> list[str]:
 
 def _comparison_md(facts: Mapping[str, Any]) -> list[str]:
     head = "REGRESSED" if facts["regressed"] else "no regression"
+    if not facts["regressed"] and facts.get("unconfirmed"):
+        head = "unconfirmed change (too few runs a side to test it)"
     lines = [
         f"# Comparison: {head}",
         "",

@@ -305,13 +305,16 @@ def usl_fit(n: Sequence[float], throughput: Sequence[float]) -> UslFit:
 
 @dataclass(frozen=True)
 class SloLimit:
-    """Largest load whose p99 stays within the SLO (``None`` when even the lowest breaks it)."""
+    """Largest load whose p99 stays within the SLO (``None`` when even the lowest breaks it):
+    ``x`` interpolated between the last passing and the first failing load, ``measured_x`` the
+    highest load actually measured to pass."""
 
     found: bool
     x: float | None
     slo_p99: float
     interpolated: bool = False
     reason: str | None = None
+    measured_x: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -337,12 +340,14 @@ def slo_limit(xs: Sequence[float], p99s: Sequence[float], slo_p99: float) -> Slo
         if p[i + 1] > slo_p99:
             span = p[i + 1] - p[i]
             frac = (slo_p99 - p[i]) / span if span > 0 else 0.0
-            return SloLimit(True, float(x[i] + frac * (x[i + 1] - x[i])), slo_p99, True)
+            limit = float(x[i] + frac * (x[i + 1] - x[i]))
+            return SloLimit(True, limit, slo_p99, True, measured_x=float(x[i]))
     return SloLimit(
         True,
         float(x[-1]),
         slo_p99,
         reason="the SLO holds at every tested load: the limit is at least the largest",
+        measured_x=float(x[-1]),
     )
 
 

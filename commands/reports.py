@@ -89,7 +89,10 @@ def compare(
     jobs: tuple[str, ...], baseline_label: tuple[str, ...], candidate_label: tuple[str, ...],
     tool: str | None, thresholds: tuple[str, ...], as_json: bool,
 ) -> None:  # fmt: skip
-    """Compare job A with job B (or two label groups); exit code 1 on a regression."""
+    """Compare job A with job B (or two label groups); exit code 1 on a confirmed regression.
+
+    A one-sided test with 3+ runs a side confirms a change; one run against one reports a
+    change past its threshold as unconfirmed (exit code 0) and says how to confirm it."""
     from jobprobe.tasks import reporting
 
     limits = _thresholds(thresholds)
@@ -108,13 +111,20 @@ def compare(
     if as_json:
         emit_json(facts)
     else:
-        head = (
-            "REGRESSED: " + ", ".join(facts["regressions"])
-            if facts["regressed"]
-            else "no regression"
-        )
+        if facts["regressed"]:
+            head = "REGRESSED: " + ", ".join(facts["regressions"])
+        elif facts.get("unconfirmed"):
+            head = "UNCONFIRMED: " + ", ".join(facts["unconfirmed"])
+        else:
+            head = "no regression"
         runs = f"{facts['baseline_runs']} baseline vs {facts['candidate_runs']} candidate runs"
         click.echo(f"{head}  ({runs})")
+        if not facts["regressed"] and facts.get("unconfirmed"):
+            click.echo(
+                "worse past the threshold but not confirmed: too few runs a side to tell a change"
+                " from noise; run each side 3+ times (sweep --repeat 3, or submit again with the"
+                " same --label) and compare the label groups"
+            )
         click.echo(table(
             ["METRIC", "BASELINE", "CANDIDATE", "CHANGE", "P", "STATUS", "NOTE"],
             [(r["name"], fmt_sig(r["baseline"]), fmt_sig(r["candidate"]),

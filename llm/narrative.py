@@ -172,12 +172,13 @@ def _comparison(f: Mapping[str, Any]) -> list[str]:
         change = row.get("relative_change")
         moved = f" ({pct(change)})" if isinstance(change, float) else ""
         p = f", p = {num(row['p_value'])}" if row.get("p_value") is not None else ""
-        if status in ("regressed", "improved", "new_cost", "noise"):
+        if status in ("regressed", "improved", "new_cost", "noise", "unconfirmed"):
             word = {
                 "regressed": "regressed",
                 "improved": "improved",
                 "new_cost": "is a new cost",
                 "noise": "moved but not significantly",
+                "unconfirmed": "got worse, unconfirmed (too few runs to tell from noise)",
             }[status]
             out.append(
                 f"{name} {word}: {num(row['baseline'])} to {num(row['candidate'])}{moved}{p}."

@@ -50,3 +50,16 @@ def test_comparison_of_microsecond_metrics_keeps_their_digits() -> None:
     facts = report.comparison_facts(regression.compare(base, cand))
     row = next(r for r in facts["rows"] if r["name"] == "metrics.latency_s")
     assert row["baseline"] == pytest.approx(1.2e-5) and row["candidate"] == pytest.approx(1.7e-5)
+
+
+def test_slo_limit_reports_the_measured_passing_load_beside_the_interpolated_one() -> None:
+    limit = saturation.slo_limit([1, 2, 4, 8], [10, 20, 40, 80], 30)
+    assert limit.interpolated and limit.x == pytest.approx(3.0) and limit.measured_x == 2.0
+    facts = report.sweep_facts(
+        saturation.sweep_report(
+            [{"value": v, "throughput": 10.0 * v, "p99_ms": 10.0 * v} for v in (1, 2, 4, 8)],
+            slo_p99=30,
+        )
+    )
+    line = next(f for f in report.sweep_findings(facts) if f.startswith("SLO"))
+    assert "holds up to load 3 (interpolated; highest load measured to pass: 2)" in line

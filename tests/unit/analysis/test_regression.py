@@ -72,12 +72,14 @@ def test_a_real_25_percent_slowdown_is_flagged(profile: Loader) -> None:
     assert {r.name for r in result.regressions} >= {"duration_seconds", "cpu_seconds"}
 
 
-def test_single_runs_use_the_threshold_alone(profile: Loader) -> None:
+def test_single_runs_past_the_threshold_are_unconfirmed(profile: Loader) -> None:
     base = profile("balanced")
     slow = copy.deepcopy(base)
     slow["duration_seconds"] = base["duration_seconds"] * 1.2
-    row = _row(regression.compare([base], [slow]), "duration_seconds")
-    assert row.status == "regressed" and row.p_value is None
+    result = regression.compare([base], [slow])
+    row = _row(result, "duration_seconds")
+    assert row.status == "unconfirmed" and row.p_value is None and "--repeat" in (row.reason or "")
+    assert not result.regressed and row in result.unconfirmed
 
 
 def test_an_improvement_is_not_a_regression(profile: Loader) -> None:
@@ -94,9 +96,11 @@ def test_zero_baseline_is_a_new_cost_without_relative_change(profile: Loader) ->
     gpu_job = profile("gpu_bound")
     cpu_job["metrics"] = {}
     gpu_job["metrics"] = {}
-    row = _row(regression.compare([cpu_job], [gpu_job]), "gpu_seconds")
+    row = _row(regression.compare([cpu_job] * 3, [gpu_job] * 3), "gpu_seconds")
     assert row.baseline == 0.0 and row.candidate is not None and row.candidate > 0
     assert row.status == "new_cost" and row.relative_change is None
+    single = _row(regression.compare([cpu_job], [gpu_job]), "gpu_seconds")
+    assert single.status == "unconfirmed"
     assert "baseline was 0" in (row.reason or "")
 
 
@@ -167,3 +171,11 @@ def test_comparison_to_dict(profile: Loader) -> None:
     data = regression.compare([profile("balanced")], [profile("balanced")]).to_dict()
     assert data["subject"] == "comparison" and data["regressed"] is False
     assert data["rows"][0]["name"] == "success_rate_percent"
+
+
+def test_the_test_is_one_sided_in_the_direction_of_worse(profile: Loader) -> None:
+    base = profile("balanced")
+    runs = _runs(base, slowdown=1.0, n=3, seed=7)
+    faster = _runs(base, slowdown=0.5, n=3, seed=8)
+    row = _row(regression.compare(runs, faster), "duration_seconds")
+    assert row.p_value is not None and row.p_value > 0.5 and row.status == "improved"

@@ -167,6 +167,10 @@ def sweep_lines(facts: Mapping[str, Any]) -> list[str]:
               fmt_sig(p["p50_ms"]), fmt_sig(p["p99_ms"])) for p in points],
         ),
     ]  # fmt: skip
+    names = facts.get("metric_names") or {}
+    used = [f"{k}={', '.join(v)}" for k, v in names.items() if v]
+    if used:
+        lines.append("metrics: " + "  ".join(used))
     if points:
         lines.append(f"throughput  {sparkline([p['throughput'] for p in points])}")
         lines.append(f"p99 ms      {sparkline([p['p99_ms'] for p in points])}")

@@ -83,12 +83,28 @@ def _await_report(sweep_id: str, timeout: float) -> dict[str, Any]:
         time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
 
 
+THROUGHPUT_METRIC = click.option(
+    "--throughput-metric", metavar="NAME",
+    help="The jobs' metric that is throughput (default: throughput, rps, qps, tokens_per_s, ...).",
+)  # fmt: skip
+LATENCY_METRIC = click.option(
+    "--latency-metric", metavar="NAME",
+    help="The jobs' p99 latency metric, unit from its suffix _ms/_us/_s (default: p99_ms, "
+    "p99_latency_ms, latency_p99_ms, p99, ...).",
+)  # fmt: skip
+
+
 @click.command("sweep-report")
 @click.argument("sweep_id")
 @click.option("--plot", type=click.Path(dir_okay=False), help="Write the curves PNG here.")
+@THROUGHPUT_METRIC
+@LATENCY_METRIC
 @options.json_option
 @guarded
-def sweep_report(sweep_id: str, plot: str | None, as_json: bool) -> None:
+def sweep_report(
+    sweep_id: str, plot: str | None, throughput_metric: str | None, latency_metric: str | None,
+    as_json: bool,
+) -> None:  # fmt: skip
     """A sweep's saturation point, latency knee, USL fit, SLO limit and saturating resource."""
     from jobprobe.analysis import plots
     from jobprobe.store import sweeps as store_sweeps
@@ -96,7 +112,9 @@ def sweep_report(sweep_id: str, plot: str | None, as_json: bool) -> None:
 
     with context.current().store.session() as session:
         sweep_ = store_sweeps.get_sweep(session, sweep_id)
-        facts = reporting.sweep_facts(session, sweep_)
+        facts = reporting.sweep_facts(
+            session, sweep_, throughput_metric=throughput_metric, latency_metric=latency_metric
+        )
         stored = store_sweeps.latest_report(session, kind="sweep", sweep_id=sweep_.id)
         facts["report_path"] = stored.path if stored is not None else None
     if plot:

@@ -69,10 +69,20 @@ def _job_result(saved: Report, *, written: bool) -> dict[str, Any]:
     }
 
 
-def sweep_facts(session: Session, sweep: Sweep) -> dict[str, Any]:
-    """The sweep's facts from its stored jobs (``analysis.sweep.facts``; it may still run)."""
+def sweep_facts(
+    session: Session,
+    sweep: Sweep,
+    *,
+    throughput_metric: str | None = None,
+    latency_metric: str | None = None,
+) -> dict[str, Any]:
+    """The sweep's facts from its stored jobs (``analysis.sweep.facts``; it may still run),
+    the throughput and p99 metrics named or found by their common names."""
     recs = store_sweeps.sweep_records(session, sweep.id)
-    return sweep_analysis.facts(records.sweep_record(sweep), recs)
+    return sweep_analysis.facts(
+        records.sweep_record(sweep), recs,
+        throughput_metric=throughput_metric, latency_metric=latency_metric,
+    )  # fmt: skip
 
 
 def analyze_sweep_now(store: Store, sweep_id: str, reports_dir: Path) -> dict[str, Any]:

@@ -7,6 +7,8 @@ database is down, to the local spool, from which ``replay_spool`` writes it late
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -43,8 +45,13 @@ def run_recorded(
     docker_base_url: str | None = None,
     on_replayed: Callable[[str], object] | None = None,
     cgroup_parent: str | None = None,
+    lease_seconds: float = attempts.DEFAULT_LEASE_SECONDS,
 ) -> dict[str, Any]:
     """Run job ``job_id`` (one delivery) and record it; returns a small summary.
+
+    The claim gives this attempt a lease of ``lease_seconds``, renewed while the job runs
+    (``AttemptLease``). An attempt found superseded kills its job and writes nothing more:
+    the summary's status is then ``superseded``.
 
     A job stored without a timeout gets ``default_timeout`` seconds (``Settings.default_timeout``).
     Its processes run in a control group of its own beneath ``cgroup_parent``
@@ -55,7 +62,9 @@ def run_recorded(
     """
     replay_spool(store, spool, on_replayed=on_replayed)
     with store.transaction() as conn:
-        claim = attempts.begin_attempt(conn, job_id, worker=worker, max_attempts=max_attempts)
+        claim = attempts.begin_attempt(
+            conn, job_id, worker=worker, max_attempts=max_attempts, lease_seconds=lease_seconds
+        )
     if claim is None:
         with store.session() as session:
             current = store_jobs.get_job(session, job_id)
@@ -73,7 +82,7 @@ def run_recorded(
     try:
         tool = get_tool(load_registry(tools_file), claim.tool)
     except Exception as exc:  # registry differs on this worker: the job fails with the reason
-        return _fail_before_start(store, spool, job_id, f"{exc}")
+        return _fail_before_start(store, spool, job_id, f"{exc}", attempt)
     spec = JobSpec(
         job_id=job_id,
         tool=tool,
@@ -88,17 +97,12 @@ def run_recorded(
         ),
     )
 
-    def write(batch: list[dict[str, Any]]) -> None:
-        store_samples.write_samples(store, job_id, attempt, batch)
-
-    def should_cancel() -> bool:
-        with store.session() as session:
-            return store_jobs.cancel_requested(session, job_id)
-
+    lease = AttemptLease(store, job_id, attempt, lease_seconds=lease_seconds)
     monitor = JobMonitor(
         enable_profiling=claim.profile_enabled, sample_interval=sample_interval,
         kill_grace=kill_grace, flush_seconds=flush_seconds, docker_base_url=docker_base_url,
-        write_samples=write, should_cancel=should_cancel, cgroups=cgroups.Cgroups(cgroup_parent),
+        write_samples=lease.write_samples, should_cancel=lease.should_cancel,
+        cgroups=cgroups.Cgroups(cgroup_parent),
     )  # fmt: skip
     workdir = workdirs.attempt_dir(data_dir, job_id, attempt)
     try:
@@ -107,7 +111,10 @@ def run_recorded(
         Exception
     ) as exc:  # launch failures (bad template, no engine) end the job, with the reason
         log.warning("job %s could not start: %s", job_id, exc)
-        return _fail_before_start(store, spool, job_id, str(exc))
+        return _fail_before_start(store, spool, job_id, str(exc), attempt)
+    if lease.superseded:  # its job was killed (the monitor's cancel path); nothing is written
+        return {"job_id": job_id, "status": "superseded", "ran": True, "recorded": False,
+                "unreported": False, "attempt": attempt}  # fmt: skip
     payload = outcome.for_store()
     recorded = record(
         store, spool, job_id, payload, attempt=attempt, samples=outcome.unwritten_samples
@@ -122,10 +129,73 @@ def run_recorded(
     }
 
 
-def _fail_before_start(store: Store, spool: Spool, job_id: str, reason: str) -> dict[str, Any]:
+class AttemptLease:
+    """The worker's side of one attempt's lease.
+
+    The lease is renewed with every sample flush (``write_samples``) and, when none came for a
+    third of the lease (profiling off, or a store that was slow), by the monitor's cancel check
+    (``should_cancel``, about once a second), which otherwise only reads whether a cancel was
+    asked. A renewal that matches no row means the attempt was superseded: from then on
+    ``should_cancel`` says True (the monitor kills the job) and nothing more is written. A
+    store that cannot be reached changes nothing here (the job keeps running; samples wait).
+    """
+
+    def __init__(self, store: Store, job_id: str, attempt: int, *, lease_seconds: float) -> None:
+        self.store = store
+        self.job_id = job_id
+        self.attempt = attempt
+        self.lease_seconds = lease_seconds
+        self.superseded = False
+        self._renewed_at = time.monotonic()
+        self._lock = threading.Lock()  # the flush thread and the monitor's loop both renew
+
+    def _settle(self, cancel: bool | None, asked_at: float) -> bool:
+        if cancel is None:
+            if not self.superseded:
+                log.warning(
+                    "job %s: attempt %d was superseded (its lease expired and the job was taken "
+                    "again, or it was ended); stopping it, writing nothing", self.job_id,
+                    self.attempt,
+                )  # fmt: skip
+            self.superseded = True
+            return True
+        with self._lock:
+            self._renewed_at = max(self._renewed_at, asked_at)
+        return cancel
+
+    def write_samples(self, batch: list[dict[str, Any]]) -> None:
+        """Renew the lease and write ``batch`` (dropped when the attempt was superseded)."""
+        if self.superseded:
+            return
+        asked_at = time.monotonic()
+        cancel = store_samples.write_fenced(
+            self.store, self.job_id, self.attempt, batch, lease_seconds=self.lease_seconds
+        )
+        self._settle(cancel, asked_at)
+
+    def should_cancel(self) -> bool:
+        """Whether the job must stop: a cancel was asked, or this attempt was superseded."""
+        if self.superseded:
+            return True
+        asked_at = time.monotonic()
+        with self._lock:
+            due = asked_at - self._renewed_at >= self.lease_seconds / 3
+        if due:
+            with self.store.transaction() as conn:
+                cancel = attempts.renew_lease(
+                    conn, self.job_id, self.attempt, lease_seconds=self.lease_seconds
+                )
+            return self._settle(cancel, asked_at)
+        with self.store.session() as session:
+            return store_jobs.cancel_requested(session, self.job_id)
+
+
+def _fail_before_start(
+    store: Store, spool: Spool, job_id: str, reason: str, attempt: int
+) -> dict[str, Any]:
     failed = JobStatus.FAILED
     payload = {"status": failed, "error": reason, "status_detail": "could not start"}
-    recorded = record(store, spool, job_id, payload, attempt=0, samples=[], ran=False)
+    recorded = record(store, spool, job_id, payload, attempt=attempt, samples=[], ran=False)
     return {
         "job_id": job_id, "status": failed, "ran": False, "recorded": recorded,
         "unreported": False, "error": reason,
@@ -133,13 +203,21 @@ def _fail_before_start(store: Store, spool: Spool, job_id: str, reason: str) -> 
 
 
 def write_payload(store: Store, job_id: str, payload: dict[str, Any]) -> None:
-    """Write one outcome and the samples it carries, in one transaction (fresh or spooled)."""
+    """Write one outcome and the samples it carries, in one transaction (fresh or spooled).
+
+    Fenced by the payload's attempt: when that attempt is no longer the job's current running
+    one, nothing is written (an attempt of 0 or none, spooled by an older version: unfenced).
+    """
     samples = payload.get("samples") or []
     outcome = payload.get("outcome", payload)
+    attempt = int(payload.get("attempt") or 0) or None
     with store.transaction() as conn:
-        if samples:
-            store_samples.add_samples(conn, job_id, int(payload.get("attempt") or 1), samples)
-        attempts.finish_job(conn, job_id, outcome)
+        written = attempts.finish_job(conn, job_id, outcome, attempt=attempt)
+        if written and samples:
+            store_samples.add_samples(conn, job_id, attempt or 1, samples)
+    if not written:
+        log.warning("job %s: the outcome of attempt %s was not written: that attempt was "
+                    "superseded or the job ended without it", job_id, attempt)  # fmt: skip
 
 
 def record(
@@ -179,4 +257,4 @@ def replay_spool(
     return spool.replay(write)
 
 
-__all__ = ["Tool", "record", "replay_spool", "run_recorded", "write_payload"]
+__all__ = ["AttemptLease", "Tool", "record", "replay_spool", "run_recorded", "write_payload"]

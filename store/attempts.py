@@ -1,12 +1,19 @@
-"""A job's deliveries on the worker's hot path: claim an attempt (fenced by its number), and
-write its outcome with its final status event."""
+"""A job's deliveries on the worker's hot path: claim an attempt (fenced by its number, with a
+lease), renew the lease while the job runs, and write its outcome with its final status event.
+
+Fencing: the claim increments ``attempts`` and that number is the attempt's token. Every later
+write of the attempt (lease renewal, samples, outcome) names it in its WHERE clause with
+``status = 'running'``, so an attempt that was superseded (its lease expired and another
+claim took the job, or the job was ended without it) matches no row and writes nothing.
+A ``running`` job is claimable again only once its lease has expired.
+"""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -44,15 +51,33 @@ _CLAIM_COLUMNS = ("id", "attempts", "tool", "profile_enabled", "script_name", "s
                   "params", "timeout_s", "gpus", "mem_limit_bytes", "cpu_limit", "max_procs")  # fmt: skip
 
 
-def begin_attempt(
-    conn: sa.Connection, job_id: str, *, worker: str, max_attempts: int
-) -> Claim | None:
-    """Claim a delivery of ``job_id`` for ``worker``, in ``conn``'s transaction: now ``running``.
+DEFAULT_LEASE_SECONDS = 30.0
 
-    Returns None when it must not run: it already ended (a duplicate delivery), was cancelled
-    while queued, or used up its deliveries (then it is marked ``lost``).
+
+def lease_alive(job: Job, now: datetime) -> bool:
+    """Whether ``job``'s current attempt holds a lease that has not expired (None: it has none)."""
+    return job.lease_expires_at is not None and job.lease_expires_at > now
+
+
+def begin_attempt(
+    conn: sa.Connection,
+    job_id: str,
+    *,
+    worker: str,
+    max_attempts: int,
+    lease_seconds: float = DEFAULT_LEASE_SECONDS,
+) -> Claim | None:
+    """Claim a delivery of ``job_id`` for ``worker``, in ``conn``'s transaction: now ``running``,
+    with a lease of ``lease_seconds`` that the worker renews (``renew_lease``).
+
+    A queued job is claimed; a running one only when its lease has expired (its attempt is
+    gone). Returns None when it must not run: it already ended, its current attempt's lease is
+    alive (a duplicate delivery: nothing to do), it was cancelled, or it used up its attempts
+    (then it is marked ``lost``).
     """
-    claim = _claim(conn, job_id, worker=worker, max_attempts=max_attempts)
+    claim = _claim(
+        conn, job_id, worker=worker, max_attempts=max_attempts, lease_seconds=lease_seconds
+    )
     if claim is not None:
         return claim
     # Not claimable as asked: find out why (or resolve an id prefix) under a row lock.
@@ -60,16 +85,30 @@ def begin_attempt(
         job = get_job(session, job_id, for_update=True)
         claimable = _settle_unclaimable(session, job, max_attempts)
         session.commit()
-    return _claim(conn, job.id, worker=worker, max_attempts=max_attempts) if claimable else None
+    if not claimable:
+        return None
+    return _claim(
+        conn, job.id, worker=worker, max_attempts=max_attempts, lease_seconds=lease_seconds
+    )
 
 
 def _settle_unclaimable(session: Session, job: Job, max_attempts: int) -> bool:
-    """Whether ``job`` may still run; if not and it has not ended, end it (cancelled or lost)."""
+    """Whether ``job`` may still run; if not and it has not ended, end it (cancelled or lost)
+    unless its current attempt still holds a live lease."""
     if job.status in TERMINAL:
         return False
+    now = utcnow()
+    if job.status == JobStatus.RUNNING and lease_alive(job, now):
+        return False  # its holder runs it: this delivery is a duplicate
     if job.cancel_requested:
-        set_status(session, job, JobStatus.CANCELLED, detail="cancelled before it started")
-        job.ended_at = utcnow()
+        detail = (
+            "cancelled before it started"
+            if job.status == JobStatus.QUEUED
+            else "cancelled; its worker was gone"
+        )
+        set_status(session, job, JobStatus.CANCELLED, detail=detail)
+        job.ended_at = now
+        job.lease_expires_at = None
         return False
     if job.attempts >= max_attempts:
         set_status(
@@ -77,11 +116,14 @@ def _settle_unclaimable(session: Session, job: Job, max_attempts: int) -> bool:
         )
         job.ended_at = utcnow()
         job.error = f"worker lost during each of {job.attempts} attempt(s)"
+        job.lease_expires_at = None
         return False
     return True  # claimable after all: the id was a prefix
 
 
-def _claim(conn: sa.Connection, job_id: str, *, worker: str, max_attempts: int) -> Claim | None:
+def _claim(
+    conn: sa.Connection, job_id: str, *, worker: str, max_attempts: int, lease_seconds: float
+) -> Claim | None:
     """The common case: a claimable job becomes ``running``, its event recorded (None otherwise).
 
     The conditions sit in the UPDATE's WHERE, so two workers racing for one delivery cannot
@@ -89,7 +131,8 @@ def _claim(conn: sa.Connection, job_id: str, *, worker: str, max_attempts: int) 
     On PostgreSQL the update and the event are one statement.
     """
     now = utcnow()
-    params = {"job_id": job_id, "worker": worker, "max_attempts": max_attempts, "now": now}
+    params = {"job_id": job_id, "worker": worker, "max_attempts": max_attempts, "now": now,
+              "lease_until": now + timedelta(seconds=lease_seconds)}  # fmt: skip
     dialect = conn.dialect.name
     row = conn.execute(_claim_statement(dialect), params).first()
     if row is None:
@@ -123,12 +166,19 @@ def _claim_statement(dialect: str) -> sa.Select[Any] | sa.Update:
         sa.update(JOBS)
         .where(
             JOBS.c.id == sa.bindparam("job_id"),
-            JOBS.c.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)),
+            sa.or_(
+                JOBS.c.status == JobStatus.QUEUED,
+                sa.and_(
+                    JOBS.c.status == JobStatus.RUNNING,
+                    sa.or_(JOBS.c.lease_expires_at.is_(None), JOBS.c.lease_expires_at <= now),
+                ),
+            ),
             JOBS.c.cancel_requested.is_(False),
             JOBS.c.attempts < sa.bindparam("max_attempts"),
         )
         .values(
             status=JobStatus.RUNNING,
+            lease_expires_at=sa.bindparam("lease_until", type_=UtcDateTime()),
             attempts=JOBS.c.attempts + 1,
             worker=sa.bindparam("worker"),
             started_at=now,
@@ -146,6 +196,40 @@ def _claim_statement(dialect: str) -> sa.Select[Any] | sa.Update:
     return sa.select(claimed).add_cte(event.cte("event"))
 
 
+def renew_lease(
+    conn: sa.Connection, job_id: str, attempt: int, *, lease_seconds: float
+) -> bool | None:
+    """Extend attempt ``attempt``'s lease to ``lease_seconds`` from now, in ``conn``'s
+    transaction (its row stays locked to the end of it, so no claim can take the job meanwhile).
+
+    Returns whether a cancel was asked; None when the attempt is not the job's current one
+    (superseded or ended): then it must stop and write nothing.
+    """
+    params = {"job_id": job_id, "attempt": attempt,
+              "lease_until": utcnow() + timedelta(seconds=lease_seconds)}  # fmt: skip
+    row = conn.execute(_renew_statement(), params).first()
+    return None if row is None else bool(row.cancel_requested)
+
+
+@functools.cache
+def _renew_statement() -> sa.Update:
+    return (
+        sa.update(JOBS)
+        .where(*_fence())
+        .values(lease_expires_at=sa.bindparam("lease_until", type_=UtcDateTime()))
+        .returning(JOBS.c.cancel_requested)
+    )
+
+
+def _fence() -> tuple[sa.ColumnElement[bool], ...]:
+    """WHERE the row is job ``:job_id`` run by attempt ``:attempt``."""
+    return (
+        JOBS.c.id == sa.bindparam("job_id"),
+        JOBS.c.attempts == sa.bindparam("attempt"),
+        JOBS.c.status == JobStatus.RUNNING,
+    )
+
+
 def _event_from(rows: sa.Select[Any]) -> sa.Insert:
     """INSERT INTO status_events (job_id, status, at, detail) ``rows``."""
     return sa.insert(EVENTS).from_select(["job_id", "status", "at", "detail"], rows)
@@ -161,13 +245,16 @@ def _event_statement() -> sa.Insert:
     )
 
 
-@functools.lru_cache(maxsize=32)
-def _finish_statement(dialect: str, fields: tuple[str, ...]) -> sa.Update | sa.Insert:
+@functools.lru_cache(maxsize=64)
+def _finish_statement(dialect: str, fields: tuple[str, ...], fenced: bool) -> sa.Update | sa.Insert:
     # Bound names differ from column names: an UPDATE takes a parameter named like a column
-    # as one more value to SET.
+    # as one more value to SET. Fenced: only the running attempt ``:attempt`` may finish it.
     values: dict[str, Any] = {name: sa.bindparam(f"v_{name}", type_=JOBS.c[name].type)
                               for name in fields}  # fmt: skip
-    update = sa.update(JOBS).where(JOBS.c.id == sa.bindparam("key")).values(**values)
+    where = [JOBS.c.id == sa.bindparam("key"), JOBS.c.status == JobStatus.RUNNING]
+    if fenced:
+        where.append(JOBS.c.attempts == sa.bindparam("attempt"))
+    update = sa.update(JOBS).where(*where).values(**values, lease_expires_at=None)
     if dialect != "postgresql":
         return update
     done = update.returning(JOBS.c.id).cte("done")
@@ -189,8 +276,13 @@ FINISH_FIELDS = (
 )  # fmt: skip
 
 
-def finish_job(conn: sa.Connection, job_id: str, outcome: Mapping[str, Any]) -> None:
-    """Write a job's outcome (a JSON-able mapping, as spooled) and its final status event."""
+def finish_job(
+    conn: sa.Connection, job_id: str, outcome: Mapping[str, Any], *, attempt: int | None = None
+) -> bool:
+    """Write the outcome of attempt ``attempt`` (a JSON-able mapping, as spooled) and its final
+    status event; False, writing nothing, when that attempt is no longer the job's current
+    running one (it was superseded, or the job was ended without it). ``attempt`` None (an
+    outcome spooled by an older version): whichever attempt runs it."""
     ended = outcome.get("ended_at")
     ended_at = datetime.fromisoformat(ended) if isinstance(ended, str) else utcnow()
     status = JobStatus(outcome["status"]).value
@@ -198,16 +290,21 @@ def finish_job(conn: sa.Connection, job_id: str, outcome: Mapping[str, Any]) -> 
     values.update(status=status, ended_at=ended_at, updated_at=ended_at)
     dialect = conn.dialect.name
     params = {f"v_{name}": value for name, value in values.items()} | {"key": job_id}
+    if attempt is not None:
+        params["attempt"] = attempt
     detail = outcome.get("status_detail")
     if dialect == "postgresql":
         params |= {"e_status": status, "e_at": ended_at, "e_detail": detail}
-    written = conn.execute(_finish_statement(dialect, tuple(values)), params)
+    statement = _finish_statement(dialect, tuple(values), attempt is not None)
+    written = conn.execute(statement, params)
     found = written.first() is not None if dialect == "postgresql" else written.rowcount > 0
-    if not found:  # not a full id: resolve the prefix
+    if not found:
         with Session(conn) as session:
             full_id = get_job(session, job_id).id
-        finish_job(conn, full_id, outcome)
-        return
+        if full_id == job_id:
+            return False  # fenced off
+        return finish_job(conn, full_id, outcome, attempt=attempt)  # the id was a prefix
     if dialect != "postgresql":
         event = {"job_id": job_id, "status": status, "at": ended_at, "detail": detail}
         conn.execute(_event_statement(), event)
+    return True

@@ -17,3 +17,8 @@ class JobNotFound(StoreError):
 
 class AmbiguousJobId(StoreError):
     """Several jobs start with that id prefix; give more characters."""
+
+
+class Superseded(StoreError):
+    """This attempt of the job is no longer its current one (its lease expired and another
+    attempt claimed it, or the job ended): it must stop and write nothing."""

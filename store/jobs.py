@@ -146,16 +146,26 @@ def set_status(
 
 
 def request_cancel(session: Session, job_id: str) -> Job:
-    """Ask for a job to be cancelled: a queued one ends now, a running one at its next check."""
+    """Ask for a job to be cancelled: a queued one ends now, and so does a running one whose
+    lease expired (its worker is gone); one whose worker holds a live lease ends at that
+    worker's next check (within about a second), which kills it."""
     job = get_job(session, job_id, for_update=True)
     if job.status in TERMINAL:
         return job
+    now = utcnow()
     job.cancel_requested = True
     if job.status == JobStatus.QUEUED:
-        set_status(session, job, JobStatus.CANCELLED, detail="cancelled while queued")
-        job.ended_at = utcnow()
+        set_status(session, job, JobStatus.CANCELLED, detail="cancelled while queued", at=now)
+        job.ended_at = now
+    elif job.lease_expires_at is None or job.lease_expires_at <= now:
+        # No live attempt can write any more (fenced by status): it ends here.
+        set_status(
+            session, job, JobStatus.CANCELLED, detail="cancelled; its worker was gone", at=now
+        )
+        job.ended_at = now
+        job.lease_expires_at = None
     else:
-        job.updated_at = utcnow()
+        job.updated_at = now
     return job
 
 

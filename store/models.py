@@ -111,6 +111,11 @@ class Job(Base):
     max_procs: Mapped[int | None] = mapped_column(Integer)
     # How the job was contained and counted (accounting, leaked processes, limits applied).
     containment: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    # The current attempt's lease (migration 0004): renewed by its worker while the job runs;
+    # once past, the attempt counts as gone. ``attempts`` is the fencing token.
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # When reconciliation last published the job again (None: only by its submitter).
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     sweep: Mapped[Sweep | None] = relationship(back_populates="jobs", lazy="raise")
 
@@ -126,6 +131,7 @@ class Job(Base):
         Index("ix_jobs_queue_submitted", "queue", "submitted_at"),
         Index("ix_jobs_source_external", "source", "external_id", unique=True),
         Index("ix_jobs_sweep", "sweep_id"),
+        Index("ix_jobs_status_lease", "status", "lease_expires_at"),
     )
 
 

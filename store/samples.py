@@ -32,7 +32,8 @@ def _row(job_id: str, attempt: int, sample: Mapping[str, Any]) -> tuple[Any, ...
 def write_samples(
     store: Store, job_id: str, attempt: int, samples: Sequence[Mapping[str, Any]]
 ) -> int:
-    """Append samples of one job attempt in their own transaction; returns how many."""
+    """Append samples of one job attempt in their own transaction, unfenced; returns how many.
+    A running attempt writes with ``write_fenced``."""
     if not samples:
         return 0
     with store.transaction() as conn:
@@ -110,3 +111,25 @@ def latest_sample(session: Session, job_id: str) -> dict[str, Any] | None:
 def count_samples(session: Session, job_id: str) -> int:
     """How many samples are stored for a job."""
     return int(session.scalar(sa.select(sa.func.count()).where(Sample.job_id == job_id)) or 0)
+
+
+def write_fenced(
+    store: Store,
+    job_id: str,
+    attempt: int,
+    samples: Sequence[Mapping[str, Any]],
+    *,
+    lease_seconds: float,
+) -> bool | None:
+    """Renew attempt ``attempt``'s lease and append its samples, in one transaction.
+
+    Returns whether a cancel of the job was asked; None when the attempt is no longer the
+    job's current one (``store.attempts.renew_lease``): then nothing is written.
+    """
+    from jobprobe.store import attempts
+
+    with store.transaction() as conn:
+        cancel = attempts.renew_lease(conn, job_id, attempt, lease_seconds=lease_seconds)
+        if cancel is not None and samples:
+            add_samples(conn, job_id, attempt, samples)
+    return cancel

@@ -13,8 +13,14 @@ from kombu import Exchange, Queue
 
 from jobprobe.worker.settings import Settings, load_settings
 
-TASK_MODULES = ["jobprobe.tasks.jobs", "jobprobe.tasks.iss", "jobprobe.tasks.analysis"]
+TASK_MODULES = [
+    "jobprobe.tasks.jobs",
+    "jobprobe.tasks.iss",
+    "jobprobe.tasks.analysis",
+    "jobprobe.tasks.reconcile",
+]
 RUN_SIMULATION = "jobprobe.run_simulation"
+RECONCILE = "jobprobe.reconcile"
 
 
 def job_queue(settings: Settings, *, queue: str | None, gpus: int, tool_queue: str | None) -> str:
@@ -82,6 +88,13 @@ def create_app(settings: Settings | None = None) -> JobprobeCelery:
                 "schedule": settings.iss_sync_interval,
             },
             "replay-spool": {"task": "jobprobe.replay_spool", "schedule": 60.0},
+            # Every worker also sweeps on its own (tasks.reconcile); a sweep not taken within
+            # one interval is dropped, so a busy queue does not pile them up.
+            "reconcile": {
+                "task": RECONCILE,
+                "schedule": settings.reconcile_interval,
+                "options": {"expires": settings.reconcile_interval},
+            },
         },
     }
     if settings.embedded:

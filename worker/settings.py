@@ -95,6 +95,26 @@ class Settings(BaseModel):
     max_attempts: int = Field(
         3, ge=1, description="Deliveries of one job (after worker loss) before it ends as lost."
     )
+    lease_seconds: float = Field(
+        30.0,
+        ge=1,
+        le=3600,
+        description="Lease of a running job's attempt (seconds): its worker renews it while the "
+        "job runs; once it expires the attempt counts as gone and the job runs again.",
+    )
+    reconcile_interval: float = Field(
+        15.0,
+        ge=0.5,
+        le=3600,
+        description="Seconds between reconciliation sweeps (beat and every worker): jobs whose "
+        "lease expired, queued jobs no message delivers, cancelled jobs whose worker is gone.",
+    )
+    requeue_after: float = Field(
+        60.0,
+        ge=1,
+        description="Seconds a job may stay queued, unclaimed, before reconciliation publishes "
+        "it again (a broker that lost its messages, a client killed before publishing).",
+    )
     max_script_bytes: int = Field(
         1_048_576, gt=0, description="Largest script submit sends with a job (bytes)."
     )

@@ -75,8 +75,9 @@ def test_claim_measures_queue_wait_and_finish_takes_a_prefix(store: Store) -> No
 
 def test_lost_after_max_attempts(store: Store) -> None:
     job_id = make(store)
-    with store.transaction() as c:
-        assert attempts.begin_attempt(c, job_id, worker="w1", max_attempts=1) is not None
+    with store.transaction() as c:  # a lease that has expired by the next claim
+        claim = attempts.begin_attempt(c, job_id, worker="w1", max_attempts=1, lease_seconds=0)
+        assert claim is not None
     with store.transaction() as c:  # the worker died; the message comes back
         assert attempts.begin_attempt(c, job_id, worker="w2", max_attempts=1) is None
     with store.session() as s:
@@ -90,6 +91,11 @@ def test_a_redelivered_job_asked_to_cancel_ends_cancelled_without_running(store:
         assert attempts.begin_attempt(c, job_id, worker="w1", max_attempts=3) is not None
     with store.session() as s:
         q.request_cancel(s, job_id)  # running: the flag waits for the worker's next check
+    with store.transaction() as c:  # its lease alive: a second delivery does nothing
+        assert attempts.begin_attempt(c, job_id, worker="w2", max_attempts=3) is None
+    with store.session() as s:
+        assert q.get_job(s, job_id).status == "running"
+        q.get_job(s, job_id).lease_expires_at = datetime.now(UTC) - timedelta(seconds=1)
     with store.transaction() as c:  # the worker died; the message comes back
         assert attempts.begin_attempt(c, job_id, worker="w2", max_attempts=3) is None
     with store.session() as s:

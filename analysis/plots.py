@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -122,50 +123,69 @@ def plot_job(record: Mapping[str, Any], path: Path | str) -> Path:
 
 
 def plot_sweep(report: Mapping[str, Any], path: Path | str) -> Path:
-    """Throughput and p99 latency against load, knees and the USL fit marked; returns ``path``."""
+    """Throughput and p99 latency against the swept parameter, knees, the SLO and the USL fit
+    (drawn from its unrounded coefficients, its peak marked) marked; a panel only for what was
+    measured. Returns ``path``."""
     points = report.get("points") or []
     x = [float(p["value"]) for p in points]
-    fig = Figure(figsize=(9, 7), layout="constrained")
-    top, bottom = fig.subplots(2, 1, sharex=True)
-    tp = [
-        (v, p["throughput"])
-        for v, p in zip(x, points, strict=True)
-        if p.get("throughput") is not None
-    ]
+    tp = [(v, p["throughput"]) for v, p in zip(x, points, strict=True)
+          if p.get("throughput") is not None]  # fmt: skip
+    lat = [(v, p["p99_ms"]) for v, p in zip(x, points, strict=True) if p.get("p99_ms") is not None]
+    p50 = [(v, p["p50_ms"]) for v, p in zip(x, points, strict=True) if p.get("p50_ms") is not None]
+    names = report.get("metric_names") or {}
+    panels = int(bool(tp) or not (lat or p50)) + int(bool(lat or p50))
+    fig = Figure(figsize=(9, 3.8 * panels), layout="constrained")
+    axes = list(np.atleast_1d(fig.subplots(panels, 1, sharex=True)))
+    if tp or not (lat or p50):
+        top = axes.pop(0)
+        _throughput_panel(top, report, tp, x, ", ".join(names.get("throughput") or []))
+    if lat or p50:
+        bottom = axes.pop(0)
+        if lat:
+            bottom.plot([a for a, _ in lat], [b for _, b in lat], "o-", color="tab:red",
+                        label="p99")  # fmt: skip
+        if p50:
+            bottom.plot([a for a, _ in p50], [b for _, b in p50], "o-", color="tab:orange",
+                        label="p50")  # fmt: skip
+        _mark(bottom, report.get("latency_knee"), "latency knee")
+        slo = report.get("slo") or {}
+        if slo:
+            bottom.axhline(slo["slo_p99"], color="grey", linestyle=":", label="p99 SLO")
+        bottom.set_ylabel("latency (ms)")
+        bottom.grid(alpha=0.3)
+        bottom.legend(fontsize=8)
+    fig.axes[-1].set_xlabel(str(report.get("vary") or "load"))
+    fig.suptitle(f"Saturation sweep over {report.get('vary') or 'load'}")
+    return _save(fig, path)
+
+
+def _throughput_panel(
+    ax: Axes, report: Mapping[str, Any], tp: list[tuple[float, Any]], x: list[float], name: str
+) -> None:
     if tp:
-        top.plot([a for a, _ in tp], [b for _, b in tp], "o-", label="throughput (median)")
+        ax.plot([a for a, _ in tp], [b for _, b in tp], "o-", label="throughput (median)")
     usl = report.get("usl") or {}
     if usl.get("ok") and x:
         lo, hi = min(x), max(x)
-        grid = [lo + (hi - lo) * i / 99 for i in range(100)]
+        grid = [lo + (hi - lo) * i / 199 for i in range(200)]
         lam, sig, kap = usl["lambda_"], usl["sigma"], usl["kappa"]
-        top.plot(
+        ax.plot(
             grid,
             [lam * n / (1 + sig * (n - 1) + kap * n * (n - 1)) for n in grid],
             "--",
             label=f"USL fit (sigma={sig:.4g}, kappa={kap:.4g}, R2={usl['r2']:.4g})",
         )
-    _mark(top, report.get("throughput_knee"), "saturation")
-    top.set_ylabel("throughput")
-    top.grid(alpha=0.3)
-    top.legend(fontsize=8)
-    lat = [(v, p["p99_ms"]) for v, p in zip(x, points, strict=True) if p.get("p99_ms") is not None]
-    if lat:
-        bottom.plot([a for a, _ in lat], [b for _, b in lat], "o-", color="tab:red", label="p99")
-    p50 = [(v, p["p50_ms"]) for v, p in zip(x, points, strict=True) if p.get("p50_ms") is not None]
-    if p50:
-        bottom.plot([a for a, _ in p50], [b for _, b in p50], "o-", color="tab:orange", label="p50")
-    _mark(bottom, report.get("latency_knee"), "latency knee")
-    slo = report.get("slo") or {}
-    if slo:
-        bottom.axhline(slo["slo_p99"], color="grey", linestyle=":", label="p99 SLO")
-    bottom.set_ylabel("latency (ms)")
-    bottom.set_xlabel(str(report.get("vary") or "load"))
-    bottom.grid(alpha=0.3)
-    if lat or p50:
-        bottom.legend(fontsize=8)
-    fig.suptitle("Saturation sweep")
-    return _save(fig, path)
+        if usl.get("peak_n") is not None and lo <= usl["peak_n"] <= hi:
+            ax.plot([usl["peak_n"]], [usl["peak_throughput"]], "v", color="tab:green",
+                    label=f"USL peak @ {usl['peak_n']:.4g}")  # fmt: skip
+    _mark(ax, report.get("throughput_knee"), "saturation")
+    ax.set_ylabel(f"throughput ({name})" if name else "throughput")
+    ax.grid(alpha=0.3)
+    if tp:
+        ax.legend(fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "no throughput figures", ha="center", va="center",
+                transform=ax.transAxes)  # fmt: skip
 
 
 def _mark(ax: Axes, found: Mapping[str, Any] | None, label: str) -> None:

@@ -202,3 +202,47 @@ def test_an_embedded_sweep_ends_with_its_report(
     assert facts["jobs"]["succeeded"] == 2 and Path(facts["report_path"]).is_file()
     assert facts["throughput_knee"]["found"] is False  # two points cannot make a knee
     assert "too few" in facts["usl"]["reason"]
+
+
+USL_DATA = workers.ROOT / "tests" / "data" / "usl"
+#: name -> (loads, sigma, kappa, peak load or None) as published (sources in the csv files).
+USL_PUBLISHED = {
+    "specsdm91": ("1,18,36,72,108,144,216", 0.02773, 1.044e-4, 96.5),
+    "cisco": (",".join(str(n) for n in range(1, 33)), 0.02671591, 7.690945e-4, None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(USL_PUBLISHED))
+def test_a_published_data_set_through_sweep_report_and_plot(
+    jobs: tuple[dict[str, str], dict], tmp_path: Path, name: str
+) -> None:
+    """Each point of the data set is a real job replaying its throughput under a metric name
+    the user gives; the published USL coefficients come back within 1 %, in JSON and plot."""
+    loads, sigma, kappa, peak = USL_PUBLISHED[name]
+    env = jobs[0] | {"JOBPROBE_DATA_DIR": str(tmp_path / "data")}
+    out = cli(
+        ["sweep", "python", str(USL_DATA / "replay.py"), "--vary", f"load={loads}",
+         "--param", f"dataset={USL_DATA / name}.csv", "--param", "metric=scripts_per_hour",
+         "--json"],
+        env,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    sweep_id = json.loads(out.stdout)["sweep_id"]
+    png = tmp_path / "curves.png"
+    out = cli(
+        ["sweep-report", sweep_id, "--throughput-metric", "scripts_per_hour", "--plot", str(png),
+         "--json"],
+        env,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    facts = json.loads(out.stdout)
+    assert facts["jobs"]["succeeded"] == len(loads.split(","))
+    assert facts["metric_names"]["throughput"] == ["scripts_per_hour"]
+    usl = facts["usl"]
+    assert usl["ok"] and usl["sigma"] == pytest.approx(sigma, rel=0.01)
+    assert usl["kappa"] == pytest.approx(kappa, rel=0.01)
+    if peak is not None:
+        assert usl["peak_n"] == pytest.approx(peak, rel=0.01)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and facts["plot"] == str(png)
+    text = cli(["sweep-report", sweep_id, "--throughput-metric", "scripts_per_hour"], env)
+    assert text.returncode == 0 and f"coherency kappa {kappa:.4g}" in text.stdout

@@ -37,6 +37,8 @@ def workers(timeout: float, as_json: bool) -> None:
         stats: dict[str, Any] = inspect.stats() or {}
         queues: dict[str, Any] = inspect.active_queues() or {}
         active: dict[str, Any] = inspect.active() or {}
+        # A worker whose data directory is full pauses itself (worker.disk) and says why.
+        states = _states(create_app(settings), timeout)
     except (OperationalError, OSError) as exc:  # the broker is down or refuses the connection
         fail(
             f"cannot reach the broker {settings.broker_url} ({exc}); start it or fix JOBPROBE_BROKER_URL"
@@ -48,6 +50,7 @@ def workers(timeout: float, as_json: bool) -> None:
             "active": len(active.get(name, [])),
             "concurrency": (stats[name].get("pool") or {}).get("max-concurrency"),
             "processed": sum((stats[name].get("total") or {}).values()),
+            "paused": states.get(name, {}).get("paused"),
         }
         for name in sorted(stats)
     ]
@@ -60,3 +63,19 @@ def workers(timeout: float, as_json: bool) -> None:
             ["WORKER", "QUEUES", "ACTIVE", "CONCURRENCY", "PROCESSED"],
             [(r["worker"], ",".join(r["queues"]), r["active"], r["concurrency"], r["processed"]) for r in rows],
         ))  # fmt: skip
+        for r in rows:
+            if r["paused"]:
+                click.echo(f"{r['worker']} is paused, takes no jobs: {r['paused']}")
+
+
+def _states(app: Any, timeout: float) -> dict[str, dict[str, Any]]:
+    """Each worker's ``jobprobe_state`` reply (paused or not, and why)."""
+    from jobprobe.worker.disk import STATE
+
+    replies = app.control.broadcast(STATE, reply=True, timeout=timeout) or []
+    out: dict[str, dict[str, Any]] = {}
+    for reply in replies:
+        for name, state in reply.items():
+            if isinstance(state, dict) and "error" not in state:
+                out[name] = state
+    return out

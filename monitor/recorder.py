@@ -17,7 +17,7 @@ from jobprobe.monitor import cgroups, workdirs
 from jobprobe.monitor.job_monitor import JobMonitor, JobSpec
 from jobprobe.monitor.limits import Limits
 from jobprobe.monitor.tools import Tool, get_tool, load_registry
-from jobprobe.store import attempts
+from jobprobe.store import attempts, storable
 from jobprobe.store import errors as store_errors
 from jobprobe.store import jobs as store_jobs
 from jobprobe.store import reports as store_reports
@@ -110,8 +110,9 @@ def run_recorded(
     except (
         Exception
     ) as exc:  # launch failures (bad template, no engine) end the job, with the reason
-        log.warning("job %s could not start: %s", job_id, exc)
-        return _fail_before_start(store, spool, job_id, str(exc), attempt)
+        reason = workdirs.failure_reason(exc, data_dir)  # a full data directory says so
+        log.warning("job %s could not start: %s", job_id, reason)
+        return _fail_before_start(store, spool, job_id, reason, attempt)
     if lease.superseded:  # its job was killed (the monitor's cancel path); nothing is written
         return {"job_id": job_id, "status": "superseded", "ran": True, "recorded": False,
                 "unreported": False, "attempt": attempt}  # fmt: skip
@@ -230,8 +231,8 @@ def record(
     queue what follows a run.
     """
     payload = {"outcome": outcome, "attempt": attempt, "samples": samples, "ran": ran}
-    try:
-        write_payload(store, job_id, payload)
+    try:  # made storable; an outcome the store refuses for good fails the job with the reason
+        storable.write_or_fail(lambda p: write_payload(store, job_id, p), job_id, payload)
     except store_errors.StoreUnavailable as exc:
         path = spool.put(job_id, payload)
         log.warning("database unavailable (%s); job %s outcome spooled at %s", exc, job_id, path)

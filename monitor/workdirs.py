@@ -2,11 +2,17 @@
 
 ``DATA_DIR/jobs/<job id>/attempt-<n>/`` holds the script, ``stdout.log``, ``stderr.log`` and
 whatever the job writes. The worker creates it; ``jobprobe logs`` reads a running job's log
-from it on the same machine.
+from it on the same machine. The worker's housekeeping (``worker.disk``) removes old job
+directories and trims oversized logs to their head and tail.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
+import shutil
+import time
 from pathlib import Path
 from typing import Literal
 
@@ -34,3 +40,95 @@ def latest_attempt_dir(data_dir: Path, job_id: str) -> Path | None:
 def log_path(workdir: Path, stream: Stream) -> Path:
     """The log file of ``stream`` in an attempt directory."""
     return workdir / LOG_FILES[stream]
+
+
+def full_reason(data_dir: Path) -> str:
+    """The one line that says a data directory is full, with its free space."""
+    try:
+        st = os.statvfs(data_dir)
+        free = f"{st.f_bavail * st.f_frsize / 2**20:.1f}"
+    except OSError:
+        free = "?"
+    return (
+        f"data directory {data_dir} is full ({free} MB free); free space or set JOBPROBE_DATA_DIR"
+    )
+
+
+def failure_reason(exc: BaseException, data_dir: Path) -> str:
+    """Why a job could not start: one clear line when its data directory is full or not
+    writable, else the error's own text."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return full_reason(data_dir)
+    if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EROFS, errno.EPERM):
+        return (
+            f"data directory {data_dir} is not writable ({exc.strerror}); "
+            "fix its permissions or set JOBPROBE_DATA_DIR"
+        )
+    return str(exc)
+
+
+def _newest_mtime(path: Path) -> float:
+    newest = path.lstat().st_mtime
+    for root, dirs, files in os.walk(path):
+        for name in (*dirs, *files):
+            with contextlib.suppress(FileNotFoundError):
+                newest = max(newest, os.lstat(os.path.join(root, name)).st_mtime)
+    return newest
+
+
+def remove_old(data_dir: Path, *, max_age_s: float, now: float | None = None) -> int:
+    """Remove job directories in which nothing changed for ``max_age_s``; how many."""
+    now = time.time() if now is None else now
+    removed = 0
+    jobs = data_dir / "jobs"
+    if not jobs.is_dir():
+        return 0
+    for job_dir in jobs.iterdir():
+        try:
+            if not job_dir.is_dir() or now - _newest_mtime(job_dir) < max_age_s:
+                continue
+            shutil.rmtree(job_dir)
+        except FileNotFoundError:  # removed meanwhile (another worker on a shared directory)
+            continue
+        removed += 1
+    return removed
+
+
+def trim_log(path: Path, max_bytes: int) -> bool:
+    """Keep the head and tail of a log over ``max_bytes`` (half each) with a note between them,
+    in place (no second copy on a full disk); True when it was trimmed."""
+    size = path.stat().st_size
+    if size <= max_bytes:
+        return False
+    half = max_bytes // 2
+    note = (
+        f"\n[jobprobe: {size - 2 * half} bytes cut from the middle of this log "
+        f"(JOBPROBE_LOG_MAX_MB); its first and last {half} bytes are kept]\n"
+    ).encode()
+    with path.open("r+b") as fh:
+        fh.seek(half)
+        fh.write(note)
+        dst, src = half + len(note), size - half
+        while src < size:  # copy the tail down, chunk by chunk (dst < src: safe in place)
+            fh.seek(src)
+            chunk = fh.read(min(1 << 20, size - src))
+            fh.seek(dst)
+            fh.write(chunk)
+            src, dst = src + len(chunk), dst + len(chunk)
+        fh.truncate(dst)
+    return True
+
+
+def trim_logs(data_dir: Path, *, max_bytes: int, idle_s: float, now: float | None = None) -> int:
+    """Trim every job log over ``max_bytes`` not written to for ``idle_s`` (its job ended)."""
+    now = time.time() if now is None else now
+    trimmed = 0
+    for name in LOG_FILES.values():
+        for path in (data_dir / "jobs").glob(f"*/{_PREFIX}*/{name}"):
+            try:
+                st = path.stat()
+                if st.st_size > max_bytes and now - st.st_mtime >= idle_s:
+                    trimmed += trim_log(path, max_bytes)
+            except FileNotFoundError:
+                continue
+    return trimmed

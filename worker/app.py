@@ -18,6 +18,7 @@ TASK_MODULES = [
     "jobprobe.tasks.iss",
     "jobprobe.tasks.analysis",
     "jobprobe.tasks.reconcile",
+    "jobprobe.worker.disk",  # no tasks: a full data directory pauses the worker (its signals)
 ]
 RUN_SIMULATION = "jobprobe.run_simulation"
 RECONCILE = "jobprobe.reconcile"

@@ -63,6 +63,30 @@ class Settings(BaseModel):
         default_factory=_default_data_dir,
         description="Where the SQLite store, job working directories and the spool live.",
     )
+    min_free_mb: float = Field(
+        100.0,
+        ge=0,
+        description="Free space (MB) a worker's data directory needs: below it the worker fails "
+        "the job in hand with the reason and takes no jobs until there is space again.",
+    )
+    disk_check_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=3600,
+        description="Seconds between a worker's checks of its data directory's free space.",
+    )
+    job_dir_retention_hours: float = Field(
+        168.0,
+        gt=0,
+        description="Hours a job's working directory (logs, files it left) is kept on its "
+        "worker after it last changed; then the worker's housekeeping removes it.",
+    )
+    log_max_mb: float = Field(
+        100.0,
+        gt=0,
+        description="Largest log (MB) kept of a finished job's stdout or stderr on its worker: "
+        "a larger one keeps its first and last halves, with a note between them.",
+    )
     tools_file: Path | None = Field(
         None,
         description="TOML tool registry. Default: DATA_DIR/tools.toml if present, else the bundled one.",

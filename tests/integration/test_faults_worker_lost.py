@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests import workers
+from tests.integration.exactly_once_support import fast_env
 from tests.integration.fault_support import (
     JobView,
     PrivateRedis,
@@ -35,10 +36,9 @@ pytestmark = pytest.mark.integration
 def test_worker_killed_mid_job_is_redelivered_to_another_worker(
     private_redis: PrivateRedis, pg_url: str, tmp_path: Path, job_script: Path
 ) -> None:
-    # The job (2 s) is shorter than the visibility timeout (4 s): healthy runs never repeat.
-    env = workers.jobprobe_env(
-        private_redis.url, pg_url, tmp_path / "data", JOBPROBE_VISIBILITY_TIMEOUT="4"
-    )
+    # A lease of 3 s swept every second: the killed worker's job runs again within seconds
+    # (the visibility timeout is no longer how it comes back).
+    env = fast_env(private_redis.url, pg_url, tmp_path / "data")
     a = workers.WorkerProcess(env, name="wa", queues="cpu")
     b = workers.WorkerProcess(env, name="wb", queues="cpu")
     pidfile = tmp_path / "pids"
@@ -76,10 +76,7 @@ def test_worker_killed_mid_job_is_redelivered_to_another_worker(
 def test_past_its_attempts_a_killed_job_ends_lost(
     private_redis: PrivateRedis, pg_url: str, tmp_path: Path, job_script: Path
 ) -> None:
-    env = workers.jobprobe_env(
-        private_redis.url, pg_url, tmp_path / "data",
-        JOBPROBE_VISIBILITY_TIMEOUT="3", JOBPROBE_MAX_ATTEMPTS="1",
-    )  # fmt: skip
+    env = fast_env(private_redis.url, pg_url, tmp_path / "data", JOBPROBE_MAX_ATTEMPTS="1")
     first_worker = workers.WorkerProcess(env, name="wfirst", queues="cpu")
     pidfile = tmp_path / "pids"
     with open_store(pg_url) as store:

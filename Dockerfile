@@ -11,6 +11,7 @@ WORKDIR /app
 COPY . /app
 RUN pip install ".[gpu,docker,flower]" \
     && useradd --create-home --uid 10001 jobprobe \
+    && useradd --system --no-create-home --shell /usr/sbin/nologin jobprobe-job \
     && mkdir -p /var/lib/jobprobe \
     && chown jobprobe:jobprobe /var/lib/jobprobe
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import psutil
 
-from jobprobe.monitor import cgroups, outcome, process, workdirs
+from jobprobe.monitor import cgroups, isolation, outcome, process, workdirs
 from jobprobe.monitor import container as container_mod
 from jobprobe.monitor.limits import Limits
 from jobprobe.monitor.sample_buffer import SampleBuffer
@@ -28,7 +28,11 @@ from jobprobe.store.status import JobStatus
 
 log = logging.getLogger(__name__)
 
-_SECRET_ENV = re.compile(r"^(JOBPROBE_.*|CLIENT_SECRET|CLIENT_ID|AWS_.*_ISS|AUTH_DOMAIN)$")
+#: What a job inherits from the worker's environment; nothing else (no secret) reaches it.
+_PASSED_ENV = re.compile(
+    r"^(PATH|LANG|LANGUAGE|LC_[A-Z]+|TZ|TERM|(CUDA|NVIDIA|HIP|ROCR|ZE_AFFINITY)_VISIBLE_DEVICES"
+    r"|ZE_AFFINITY_MASK)$"
+)
 _KEY_SANITISE = re.compile(r"[^A-Za-z0-9_]")
 
 
@@ -99,9 +103,19 @@ class JobOutcome:
         }
 
 
-def job_environment(spec: JobSpec, workdir: str) -> dict[str, str]:
-    """The job's environment: the worker's minus jobprobe's own settings and secrets, plus params."""
-    env = {k: v for k, v in os.environ.items() if not _SECRET_ENV.match(k)}
+def job_environment(spec: JobSpec, workdir: str, user: str | None = None) -> dict[str, str]:
+    """The job's environment, built from scratch: no setting or secret of the worker's.
+
+    From the worker it keeps only ``PATH``, the locale, ``TZ``, ``TERM`` and the GPU selection
+    (``CUDA_VISIBLE_DEVICES`` and the like); ``HOME`` is the working directory; then the tool's
+    ``env``, one ``SIM_<NAME>`` per parameter, ``JOBPROBE_PARAMS`` (all of them, JSON),
+    ``JOBPROBE_JOB_ID``, ``JOBPROBE_WORKDIR`` and ``JOBPROBE_METRICS_FILE``.
+    """
+    env = {k: v for k, v in os.environ.items() if _PASSED_ENV.match(k)}
+    env.setdefault("PATH", os.defpath)
+    env["HOME"] = workdir
+    if user is not None:
+        env["USER"] = env["LOGNAME"] = user
     env.update(spec.tool.env)
     for key, value in spec.params.items():
         env[f"SIM_{_KEY_SANITISE.sub('_', str(key)).upper()}"] = (
@@ -143,6 +157,8 @@ class JobMonitor:
         should_cancel: Callable[[], bool] | None = None,
         cancel_poll_seconds: float = 1.0,
         cgroups: cgroups.Cgroups | None = None,
+        job_user: str | None = None,
+        private_root: Path | None = None,
     ) -> None:
         self.enable_profiling = enable_profiling
         self.sample_interval = sample_interval
@@ -154,22 +170,31 @@ class JobMonitor:
         self.cancel_poll_seconds = cancel_poll_seconds
         #: Where job groups are made (default: beneath the worker's own group).
         self.cgroups = cgroups if cgroups is not None else cgroups_default()
+        #: The account process jobs run as (``isolation.resolve``; None: the worker's own).
+        self.job_user = job_user
+        #: The data directory: only the jobs' own folders in it are reachable by a job.
+        self.private_root = private_root
         self._cancel = threading.Event()
 
     def cancel(self) -> None:
         """Ask the running job to stop (SIGTERM, grace, SIGKILL)."""
         self._cancel.set()
 
-    def _prepare(self, spec: JobSpec, workdir: Path) -> None:
+    def _prepare(self, spec: JobSpec, workdir: Path, account: isolation.Account | None) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         if spec.script_content is not None:
             target = workdir / Path(spec.script_name).name
             target.write_text(spec.script_content)
             target.chmod(0o755)
+        for stream in ("stdout", "stderr"):
+            workdirs.log_path(workdir, stream).touch()
+        if account is not None:
+            isolation.prepare(workdir, account, self.private_root)
 
     def run(self, spec: JobSpec, workdir: Path) -> JobOutcome:
         """Run ``spec`` in ``workdir`` to its end and return the outcome."""
-        self._prepare(spec, workdir)
+        account = None if spec.tool.image else isolation.resolve(self.job_user, spec.tool.user)
+        self._prepare(spec, workdir, account)
         stdout, stderr = workdirs.log_path(workdir, "stdout"), workdirs.log_path(workdir, "stderr")
         buffer = (
             SampleBuffer(self.write_samples, flush_seconds=self.flush_seconds)
@@ -188,9 +213,14 @@ class JobMonitor:
                            "reason": None},
             }  # fmt: skip
         else:
-            status, code, rusage, profile, error, containment = self._run_process(
-                spec, workdir, stdout, stderr, buffer
-            )
+            assert account is not None
+            try:
+                status, code, rusage, profile, error, containment = self._run_process(
+                    spec, workdir, stdout, stderr, buffer, account
+                )
+            finally:
+                isolation.reclaim(workdir, account)
+            containment["isolation"] = account.as_record()
         duration = time.monotonic() - t0
         unwritten = buffer.close() if buffer else []
         metrics, metrics_error = outcome.read_metrics(workdir / outcome.METRICS_FILE)
@@ -261,7 +291,8 @@ class JobMonitor:
             return False
 
     def _run_process(
-        self, spec: JobSpec, workdir: Path, stdout: Path, stderr: Path, buffer: SampleBuffer | None
+        self, spec: JobSpec, workdir: Path, stdout: Path, stderr: Path, buffer: SampleBuffer | None,
+        account: isolation.Account,
     ) -> tuple[
         JobStatus, int | None, dict[str, float | None], dict[str, Any] | None, str | None,
         dict[str, Any],
@@ -272,7 +303,7 @@ class JobMonitor:
             job_id=spec.job_id,
             params=spec.params,
         )
-        env = job_environment(spec, str(workdir))
+        env = job_environment(spec, str(workdir), account.name)
         self.cgroups.cleanup_stale()
         group = self.cgroups.create(spec.job_id, spec.attempt)
         applied = group.apply_limits(spec.limits)
@@ -281,7 +312,13 @@ class JobMonitor:
         guard = _start_guard(group)
         try:
             job = process.ProcessJob(
-                argv, cwd=workdir, env=env, stdout=stdout, stderr=stderr, join=group.join_files
+                argv,
+                cwd=workdir,
+                env=env,
+                stdout=stdout,
+                stderr=stderr,
+                join=group.join_files,
+                user=(account.uid, account.gid) if account.switch else None,
             )
         except BaseException:
             _dispose(group, guard)

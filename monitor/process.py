@@ -64,8 +64,9 @@ JOIN_FAILED = 125
 
 
 def _launch_argv(
-    argv: Sequence[str], env: Mapping[str, str], join: Sequence[Path] = ()
-) -> tuple[list[str], bool]:
+    argv: Sequence[str], env: Mapping[str, str], join: Sequence[Path] = (),
+    user: tuple[int, int] | None = None,
+) -> tuple[list[str], bool]:  # fmt: skip
     """The argv to exec, and whether a preexec_fn must set the parent-death signal.
 
     ``setpriv --pdeathsig KILL`` (util-linux) sets it and execs the job in place, which keeps
@@ -73,8 +74,25 @@ def _launch_argv(
     against 1.5 ms per start in a 170 MB worker process. With ``join`` (``cgroup.procs``
     files), a ``sh`` between the two moves the process into the job's groups before the
     job's program runs; the parent-death signal survives both execs.
+
+    With ``user`` (uid, gid), a second ``setpriv`` after the join drops to that account
+    (no supplementary groups, no new privileges) and sets the parent-death signal again: the
+    kernel clears it when the process's user changes.
     """
     program = [_resolve(argv[0], env), *argv[1:]]
+    if user is not None:
+        setpriv = _setpriv()
+        if setpriv is None:
+            raise errors.LaunchError(
+                "cannot run the job as another user: setpriv (util-linux) is not installed"
+            )
+        uid, gid = user
+        program = [
+            setpriv, f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--no-new-privs",
+            "--pdeathsig", "KILL", "--", *program,
+        ]  # fmt: skip
+        if not join:
+            return program, False
     if join:
         program = [_sh(), "-c", _JOIN, "jobprobe-join", str(len(join)), *map(str, join), *program]
     setpriv = _setpriv()
@@ -103,13 +121,13 @@ class Exited:
 
 
 class ProcessJob:
-    """A job's root process in its own session and process group."""
+    """A job's root process in its own session and process group (as ``user``'s uid, gid if given)."""
 
     def __init__(
         self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], stdout: Path, stderr: Path,
-        join: Sequence[Path] = (),
+        join: Sequence[Path] = (), user: tuple[int, int] | None = None,
     ) -> None:  # fmt: skip
-        launch, needs_preexec = _launch_argv(argv, env, join)
+        launch, needs_preexec = _launch_argv(argv, env, join, user)
         self.launcher_peak_kb = own_peak_rss_kb()
         with stdout.open("ab") as out, stderr.open("ab") as err:
             try:

@@ -46,6 +46,7 @@ def run_recorded(
     on_replayed: Callable[[str], object] | None = None,
     cgroup_parent: str | None = None,
     lease_seconds: float = attempts.DEFAULT_LEASE_SECONDS,
+    job_user: str | None = None,
 ) -> dict[str, Any]:
     """Run job ``job_id`` (one delivery) and record it; returns a small summary.
 
@@ -56,6 +57,7 @@ def run_recorded(
     A job stored without a timeout gets ``default_timeout`` seconds (``Settings.default_timeout``).
     Its processes run in a control group of its own beneath ``cgroup_parent``
     (``Settings.cgroup_parent``; default: a ``jobprobe`` group beneath the worker's own).
+    Process jobs run as ``job_user`` (``Settings.job_user``; None: the worker's own user).
     Outcomes spooled earlier are written first; ``on_replayed(job_id)`` is called for each of
     those jobs that ran. In the summary, ``recorded`` is False when this outcome was spooled,
     and ``unreported`` is True when the store holds the job's run but no report of it yet.
@@ -102,7 +104,7 @@ def run_recorded(
         enable_profiling=claim.profile_enabled, sample_interval=sample_interval,
         kill_grace=kill_grace, flush_seconds=flush_seconds, docker_base_url=docker_base_url,
         write_samples=lease.write_samples, should_cancel=lease.should_cancel,
-        cgroups=cgroups.Cgroups(cgroup_parent),
+        cgroups=cgroups.Cgroups(cgroup_parent), job_user=job_user, private_root=data_dir,
     )  # fmt: skip
     workdir = workdirs.attempt_dir(data_dir, job_id, attempt)
     try:

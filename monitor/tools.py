@@ -32,6 +32,8 @@ class Tool:
     env: Mapping[str, str] = field(default_factory=dict)
     #: Default limits of its jobs (TOML keys ``mem``, ``cpus``, ``max_procs``).
     limits: limits.Limits = field(default_factory=limits.Limits)
+    #: The account its process jobs run as (TOML key ``user``); None: ``Settings.job_user``.
+    user: str | None = None
 
     @property
     def kind(self) -> str:
@@ -78,6 +80,9 @@ def _parse_tool(name: str, raw: Mapping[str, Any], source: str) -> Tool:
     gpus = raw.get("gpus", 0)
     if not isinstance(gpus, int) or gpus < 0:
         raise errors.ToolError(f"{source}: tool {name!r}: gpus must be a whole number >= 0")
+    user = raw.get("user")
+    if user is not None and (not isinstance(user, str) or not user.strip()):
+        raise errors.ToolError(f"{source}: tool {name!r}: user must be an account name")
     try:
         tool_limits = limits.parse(
             mem=raw.get("mem"), cpus=raw.get("cpus"), max_procs=raw.get("max_procs"),
@@ -95,6 +100,7 @@ def _parse_tool(name: str, raw: Mapping[str, Any], source: str) -> Tool:
         description=str(raw.get("description", "")),
         env={str(k): str(v) for k, v in dict(raw.get("env", {})).items()},
         limits=tool_limits,
+        user=user,
     )
 
 

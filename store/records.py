@@ -83,8 +83,8 @@ def to_record(
 
 
 def _add_containment(record: dict[str, Any], job: Job) -> None:
-    """``accounting``, ``leaked_processes``, ``limits`` (asked, applied or why not) and
-    ``group_usage`` (the job group's own counters)."""
+    """``accounting``, ``isolation``, ``leaked_processes``, ``limits`` (asked, applied or why
+    not) and ``group_usage`` (the job group's own counters)."""
     done = job.containment or {}
     limits = dict(done.get("limits") or {})
     mem = job.mem_limit_bytes
@@ -100,6 +100,8 @@ def _add_containment(record: dict[str, Any], job: Job) -> None:
     record["leaked_processes"] = done.get("leaked_processes")
     record["leaked_killed"] = done.get("leaked_killed")
     record["oom_kills"] = done.get("oom_kills")
+    # Who the job ran as: {user, uid, separate (from the worker's user), reason when not}.
+    record["isolation"] = done.get("isolation")
     # The group's own figures beyond the Keystone four: memory current/anon/cache/shmem, I/O
     # bytes and operations, tasks (null without a group, or where a counter is missing).
     record["group_usage"] = done.get("group_usage")

@@ -48,6 +48,7 @@ def run_simulation(self: Task, job_id: str) -> dict[str, Any]:
         on_replayed=queue_analysis,
         cgroup_parent=settings.cgroup_parent,
         lease_seconds=settings.lease_seconds,
+        job_user=settings.job_user,
     )
     # A spooled outcome is not in the store yet: its analysis is queued when it is replayed.
     if result.get("unreported"):

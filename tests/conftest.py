@@ -16,6 +16,10 @@ for _key in [
     k for k in os.environ if k.startswith("JOBPROBE_") and not k.startswith("JOBPROBE_TEST_")
 ]:
     del os.environ[_key]
+# Jobs of the suite run as the worker's own user (an explicit choice): this machine's Python
+# lives where an unprivileged account cannot run it (/root/.pyenv). The isolation tests
+# (tests/integration/test_isolation.py) run theirs as the default account, jobprobe-job.
+os.environ["JOBPROBE_JOB_USER"] = "worker"
 
 
 @pytest.fixture(scope="session")

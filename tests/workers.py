@@ -16,6 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 QUEUES = ("cpu", "gpu", "iss", "analysis")
+#: The suite's jobs run as the worker's own user unless a test names the account (this
+#: machine's Python is where an unprivileged account cannot run it; tests/conftest.py).
+JOB_USER = {"JOBPROBE_JOB_USER": "worker"}
 
 
 def jobprobe_env(
@@ -64,7 +67,7 @@ class WorkerProcess:
         extra_args: tuple[str, ...] = (),
     ) -> None:
         self.name = name or f"w{uuid.uuid4().hex[:6]}"
-        self.env = dict(env)
+        self.env = JOB_USER | dict(env)
         # Logical queue names (cpu, iss, ...) become this environment's real ones.
         queues = ",".join(self.env.get(f"JOBPROBE_QUEUE_{q.upper()}", q) for q in queues.split(","))
         self.log_path = log_path or Path(self.env["JOBPROBE_DATA_DIR"]) / f"{self.name}.log"
@@ -122,6 +125,6 @@ def run_cli(
 ) -> subprocess.CompletedProcess[str]:
     """Run ``python cli.py ARGS`` as a user would."""
     return subprocess.run(
-        [sys.executable, str(ROOT / "cli.py"), *args], cwd=ROOT, env=dict(env), capture_output=True,
-        text=True, timeout=timeout,
+        [sys.executable, str(ROOT / "cli.py"), *args], cwd=ROOT, env=JOB_USER | dict(env),
+        capture_output=True, text=True, timeout=timeout,
     )  # fmt: skip

@@ -245,6 +245,12 @@ class Settings(BaseModel):
     default_max_procs: int | None = Field(
         None, ge=1, description="Task limit of a job when neither submit nor its tool sets one."
     )
+    job_user: str = Field(
+        "jobprobe-job",
+        min_length=1,
+        description="Account process jobs run as when the worker is root (a tool's `user` may "
+        "name another); `worker` runs them as the worker's own user. The account must exist.",
+    )
     reports_dir: Path | None = Field(
         None,
         description="Where follow-up tasks write job and sweep reports (Markdown, JSON, PNG). "
@@ -296,15 +302,46 @@ def _env_names(name: str, alias: object) -> list[str]:
     return [f"{ENV_PREFIX}{name}".upper()]
 
 
+#: Settings that may be read from a file named by ``<VARIABLE>_FILE`` (its content is the value),
+#: so that a secret need not sit in the worker's environment.
+FILE_SETTINGS = frozenset(
+    {"broker_url", "result_backend", "database_url", "iss_client_secret", "llm_api_key",
+     "iss_aws_secret_access_key"}
+)  # fmt: skip
+
+
+def _read_secret_file(variable: str, path: str) -> str:
+    try:
+        return Path(path).read_text().rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+        raise errors.SettingsError(
+            f"{variable}: cannot read {path}: {reason}; fix the environment variable"
+        ) from exc
+
+
 def _from_environment(environ: Mapping[str, str]) -> dict[str, str]:
-    """Each setting's value from ``environ``, names matched without regard to case."""
+    """Each setting's value from ``environ``, names matched without regard to case.
+
+    A setting of ``FILE_SETTINGS`` not set itself is read from the file its ``..._FILE``
+    variable names (``JOBPROBE_DATABASE_URL_FILE=/run/secrets/db``).
+    """
     upper = {key.upper(): value for key, value in environ.items()}
     values: dict[str, str] = {}
     for name, field in Settings.model_fields.items():
-        for env_name in _env_names(name, field.validation_alias):
+        names = _env_names(name, field.validation_alias)
+        for env_name in names:
             if env_name in upper:
                 values[name] = upper[env_name]
                 break
+        else:
+            if name in FILE_SETTINGS:
+                for env_name in names:
+                    if upper.get(f"{env_name}_FILE"):
+                        values[name] = _read_secret_file(
+                            f"{env_name}_FILE", upper[f"{env_name}_FILE"]
+                        )
+                        break
     return values
 
 

@@ -81,3 +81,38 @@ def test_settings_are_frozen_and_secrets_stay_hidden(monkeypatch: pytest.MonkeyP
     assert s.llm_api_key is not None and s.llm_api_key.get_secret_value() == "sk-not-for-logs"
     with pytest.raises(ValueError, match="frozen"):
         s.kill_grace = 1.0
+
+
+def test_secrets_can_come_from_files(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: pytest.TempPathFactory
+) -> None:
+    from pathlib import Path
+
+    folder = Path(str(tmp_path))
+    (folder / "db").write_text("postgresql+psycopg://u:pw@db/jp\n")
+    (folder / "key").write_text("sk-from-file")
+    monkeypatch.setenv("JOBPROBE_DATABASE_URL_FILE", str(folder / "db"))
+    monkeypatch.setenv("JOBPROBE_LLM_API_KEY_FILE", str(folder / "key"))
+    monkeypatch.setenv("CLIENT_SECRET_FILE", str(folder / "key"))
+    settings = load_settings()
+    assert settings.database_url == "postgresql+psycopg://u:pw@db/jp"
+    assert settings.llm_api_key is not None
+    assert settings.llm_api_key.get_secret_value() == "sk-from-file"
+    assert settings.iss_client_secret is not None
+    # The variable itself wins over its file.
+    monkeypatch.setenv("JOBPROBE_DATABASE_URL", "sqlite:///x.db")
+    assert load_settings().database_url == "sqlite:///x.db"
+
+
+def test_an_unreadable_secret_file_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: pytest.TempPathFactory
+) -> None:
+    monkeypatch.setenv("JOBPROBE_BROKER_URL_FILE", f"{tmp_path}/missing")
+    with pytest.raises(errors.SettingsError) as info:
+        load_settings()
+    assert "JOBPROBE_BROKER_URL_FILE" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_jobs_run_as_the_job_account_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("JOBPROBE_JOB_USER", raising=False)
+    assert Settings().job_user == "jobprobe-job"

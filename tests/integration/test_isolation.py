@@ -1,0 +1,159 @@
+"""A job cannot reach the worker's secrets, the store, the spool or another job's files.
+
+Real processes: the CLI in embedded mode (the worker is the CLI process, as root) runs bash
+jobs as the default account, ``jobprobe-job``, which the set-up creates when it is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests import services, workers
+
+pytestmark = pytest.mark.integration
+ACCOUNT = "jobprobe-job"
+SECRETS = {
+    "JOBPROBE_ISS_CLIENT_SECRET": "iss-secret-7f3a91",
+    "CLIENT_SECRET": "legacy-secret-0c55e2",
+    "JOBPROBE_LLM_API_KEY": "llm-key-b2d8e4",
+    "JOBPROBE_ISS_AWS_SECRET_ACCESS_KEY": "aws-secret-91c0aa",
+}
+DB_PASSWORD = "db-password-5e17c3"
+
+PROBE = r"""
+probe() { # name, command...: prints "name: DENIED" when the command fails
+  name=$1; shift
+  if out=$("$@" 2>/dev/null) && [ -n "$out" ]; then echo "$name: READ $out"; else echo "$name: DENIED"; fi
+}
+echo "uid: $(id -u) user: $USER home: $HOME"
+probe parent-environ cat /proc/$PPID/environ
+probe worker-environ cat /proc/$SIM_WORKER_PID/environ
+probe test-environ cat /proc/$SIM_TEST_PID/environ
+probe other-job-list ls "$SIM_OTHER"
+probe other-job-file cat "$SIM_OTHER/private.txt"
+probe other-job-script cat "$SIM_OTHER/first.sh"
+probe spool-list ls "$SIM_DATA/spool"
+probe spool-write sh -c "echo x > '$SIM_DATA/spool/planted' && echo wrote"
+probe store-file head -c 64 "$SIM_DATA/jobprobe.db"
+probe store-wal head -c 64 "$SIM_DATA/jobprobe.db-wal"
+probe data-list ls "$SIM_DATA"
+probe credentials cat "$SIM_CREDENTIALS"
+probe env-secret sh -c 'env | grep -i -e secret -e password -e api_key -e database_url'
+# A link the worker would follow as root when it reads the job's metrics and logs.
+ln -sf /proc/$PPID/environ "$JOBPROBE_METRICS_FILE"
+ln -sf "$SIM_CREDENTIALS" linked-credentials.txt
+echo done
+"""
+
+
+@pytest.fixture(scope="module")
+def account() -> Iterator[str]:
+    """The job account (created here when missing, and then removed again)."""
+    if os.geteuid() != 0:
+        pytest.skip("isolation needs a worker running as root (it switches users)")
+    if shutil.which("setpriv") is None or shutil.which("useradd") is None:
+        pytest.skip("setpriv and useradd (util-linux, passwd) are needed")
+    created = False
+    try:
+        pwd.getpwnam(ACCOUNT)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", ACCOUNT],
+            check=True, timeout=30,
+        )  # fmt: skip
+        created = True
+    yield ACCOUNT
+    if created:
+        subprocess.run(["userdel", ACCOUNT], check=False, timeout=30)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'data' / 'jobprobe.db'}"
+        return
+    url, name = services.create_pg_database()
+    # Trust authentication ignores the password; it stands for a real one here.
+    yield url.replace("postgres@", f"postgres:{DB_PASSWORD}@", 1)
+    services.drop_pg_database(name)
+
+
+def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    out = workers.run_cli(args, env, timeout=120)
+    return out
+
+
+def test_a_job_reaches_nothing_of_the_worker_nor_of_other_jobs(
+    account: str, database_url: str, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "spool").mkdir()
+    credentials = tmp_path / "db-url"
+    credentials.write_text(database_url + "\n")
+    credentials.chmod(0o600)
+    base = {k: v for k, v in os.environ.items() if not k.startswith("JOBPROBE_")}
+    env = base | SECRETS | {
+        "JOBPROBE_DATA_DIR": str(data), "JOBPROBE_JOB_USER": account,
+        "JOBPROBE_DATABASE_URL_FILE": str(credentials), "PYTHONPATH": str(workers.ROOT),
+    }  # fmt: skip
+
+    first_script = tmp_path / "first.sh"
+    first_script.write_text("echo 'a private result' > private.txt\necho first\n")
+    first = _cli(["submit", "bash", str(first_script), "--wait", "--json"], env)
+    assert first.returncode == 0, first.stderr
+    first_record = json.loads(first.stdout)
+    assert first_record["status"] == "success", first_record
+
+    probe_script = tmp_path / "probe.sh"
+    probe_script.write_text(PROBE)
+    second = _cli(
+        [
+            "submit", "bash", str(probe_script), "--wait", "--json",
+            "--param", f"worker_pid={os.getpid()}", "--param", f"test_pid={os.getpid()}",
+            "--param", f"other={first_record['workdir']}", "--param", f"data={data}",
+            "--param", f"credentials={credentials}",
+        ],
+        env,
+    )  # fmt: skip
+    assert second.returncode == 0, second.stderr
+    record = json.loads(second.stdout)
+    assert record["status"] == "success", record
+    lines = dict(
+        line.split(": ", 1) for line in record["logs"]["stdout_tail"].splitlines() if ": " in line
+    )
+    uid = pwd.getpwnam(account).pw_uid
+    assert lines["uid"].startswith(f"{uid} user: {account} home: {record['workdir']}")
+    probes = [
+        "parent-environ", "worker-environ", "test-environ", "other-job-list", "other-job-file",
+        "other-job-script", "spool-list", "spool-write", "store-file", "store-wal", "data-list",
+        "credentials", "env-secret",
+    ]  # fmt: skip
+    for name in probes:
+        assert lines.get(name) == "DENIED", (name, lines.get(name))
+    assert "done" in record["logs"]["stdout_tail"]
+    assert not (data / "spool" / "planted").exists()
+    # The links it left were removed before the worker read its files as root.
+    assert not (Path(record["workdir"]) / "linked-credentials.txt").exists()
+    assert record["isolation"] == {
+        "user": account, "uid": uid, "separate": True, "reason": None,
+    }  # fmt: skip
+    workdir = Path(record["workdir"])
+    assert workdir.stat().st_uid == os.geteuid() and workdir.stat().st_mode & 0o077 == 0
+
+    history = _cli(["job-history", "--json"], env)
+    details = _cli(["job-details", record["task_id"], "--json"], env)
+    seen = "\n".join(
+        [first.stdout, first.stderr, second.stdout, second.stderr, history.stdout,
+         history.stderr, details.stdout, details.stderr]
+    )  # fmt: skip
+    for secret in [*SECRETS.values(), DB_PASSWORD, database_url]:
+        assert secret not in seen

@@ -163,10 +163,19 @@ def derive(record: Mapping[str, Any]) -> dict[str, float | None]:
     host_sent = _rate(record, "detailed_profile.network.sent_mb")
     host_recv = _rate(record, "detailed_profile.network.recv_mb")
     held = fields.gpus_held(record)
+    host_cpu = fields.num(record, "detailed_profile.cpu.mean_percent")
+    host_cores = fields.num(record, "host.cpu_count")
+    others = (
+        None
+        if host_cpu is None or not host_cores or busy is None
+        else max(0.0, host_cpu / 100.0 * host_cores - busy)
+    )
     return {
         "cores_busy": busy,
+        # Evidence of contention: the host's busy cores that were not the job's.
+        "other_cores_busy": others,
         "cpu_busy_core_fraction": busy_fraction,
-        "host_cpu_percent": fields.num(record, "detailed_profile.cpu.mean_percent"),
+        "host_cpu_percent": host_cpu,
         "mem_limit_fraction": _mem_limit_fraction(record),
         "host_mem_fraction": host_mem / host_total if host_mem is not None and host_total else None,
         "oom_killed": _oom_killed(record),
@@ -242,6 +251,10 @@ def _fire(
         evidence.append(
             Evidence(condition.metric, round(value, 4), condition.threshold, condition.comparison)
         )
+    others = derived.get("other_cores_busy")
+    if rule.kind == "contention" and others is not None:
+        # Shown, not tested: how much of the host the other work took.
+        evidence.append(Evidence("other_cores_busy", round(others, 4), 0.0, ">="))
     return Verdict(rule.kind, _confidence(rule, derived, samples), evidence, [rule.advice])
 
 
@@ -264,7 +277,7 @@ def _balanced(derived: Mapping[str, float | None], samples: float | None) -> Ver
         condition = rule.conditions[0]
         value = derived.get(condition.metric)
         if (
-            rule.kind != "underutilised"
+            rule.kind not in ("underutilised", "waiting", "contention")
             and value is not None
             and condition.comparison == ">="
             and condition.full is not None

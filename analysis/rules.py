@@ -4,7 +4,9 @@ Each rule names a verdict kind, the USE aspect it checks, and conditions on deri
 (computed by ``bottleneck.derive``). Thresholds:
 
 - cpu: tree CPU >= 85 % of the cores it keeps busy (cores busy = mean tree CPU / 100, rounded
-  up after a 0.15 tolerance, at most the host's cores), or host CPU >= 90 %.
+  up after a 0.15 tolerance, at most the host's cores).
+- contention: the host's CPUs >= 90 % busy while the job kept < 85 % of its cores busy (and at
+  least 0.1 cores): other work's load, shown as ``other_cores_busy``, not the job's bottleneck.
 - memory: peak >= 90 % of the container limit (else host memory), host memory >= 90 % used, or
   an OOM kill (return code 137/-9) with memory >= 80 % of its limit.
 - gpu: mean utilisation >= 85 % on the busiest device the job used, while it used it (from its
@@ -15,9 +17,10 @@ Each rule names a verdict kind, the USE aspect it checks, and conditions on deri
   only (a container's, or a profile section with ``scope: "job"``): the host's traffic, which a
   process job shares with everything else on the machine, never makes a job network-bound.
 - queue: waited >= as long as it ran, and >= 5 s.
-- underutilised: held GPUs at < 30 % utilisation; or ran >= 10 s on < 0.1 cores with < 1 MB/s of
-  disk I/O (network is not a condition: a process job's own traffic is not measurable, and a job
-  waiting on a remote service moves little data).
+- underutilised: held GPUs at < 30 % utilisation.
+- waiting: ran >= 2 s on < 0.1 cores with < 1 MB/s of disk I/O (network is not a condition: a
+  process job's own traffic is not measurable, and a job waiting on a remote service moves
+  little data).
 - balanced: none of the above fired; unknown: no CPU or GPU figures at all.
 """
 
@@ -35,6 +38,8 @@ Kind = Literal[
     "queue",
     "throttled",
     "underutilised",
+    "contention",
+    "waiting",
     "balanced",
     "unknown",
 ]
@@ -143,13 +148,6 @@ RULES: tuple[Rule, ...] = (
         "more cores will help only if the code scales.",
     ),
     Rule(
-        "cpu",
-        "saturation",
-        (C("host_cpu_percent", ">=", 90.0, 99.0),),
-        "host CPU >= 90 % busy (contention with other work)",
-        "The host's CPUs are saturated: run fewer concurrent jobs on this worker.",
-    ),
-    Rule(
         "disk_io",
         "utilisation",
         (C("io_mb_per_s", ">=", 50.0, 300.0), C("cpu_busy_core_fraction", "<", 0.60)),
@@ -163,6 +161,19 @@ RULES: tuple[Rule, ...] = (
         (C("net_mb_per_s", ">=", 50.0, 500.0), C("cpu_busy_core_fraction", "<", 0.60)),
         "the job's own network traffic >= 50 MB/s while CPU < 60 % busy (host traffic never)",
         "Network bound: co-locate data and compute, batch messages, or use a faster fabric.",
+    ),
+    Rule(
+        "contention",
+        "saturation",
+        (
+            C("host_cpu_percent", ">=", 90.0, 99.0),
+            C("cpu_busy_core_fraction", "<", 0.85),
+            C("cores_busy", ">=", 0.10),
+        ),
+        "the host's CPUs >= 90 % busy while the job itself was not CPU-bound: other work's load",
+        "Other work on this host competed for its CPUs (see other_cores_busy): run fewer "
+        "concurrent jobs on this worker, or route the job to a quieter one; its timings here are "
+        "not comparable.",
     ),
     Rule(
         "queue",
@@ -181,21 +192,23 @@ RULES: tuple[Rule, ...] = (
         "fewer GPUs.",
     ),
     Rule(
-        "underutilised",
-        "utilisation",
+        "waiting",
+        "waiting",
         (
             C("cores_busy", "<", 0.10, 0.0),
-            C("duration_s", ">=", 10.0),
+            C("duration_s", ">=", 2.0),
             C("io_mb_per_s", "<", 1.0),
         ),
-        "ran >= 10 s using < 0.1 cores with almost no disk I/O",
+        "ran >= 2 s using < 0.1 cores with almost no disk I/O: it mostly waited",
         "The job was mostly waiting (sleep, lock, remote service): find what it waits on.",
     ),
 )
 del C
 
-# When several kinds fire the earliest wins: causes before symptoms. A GPU job keeps one host
-# core busy feeding the device, so "gpu" outranks "cpu"; an OOM outranks everything it caused.
+# When several kinds fire the earliest wins: causes before symptoms, the job's own limits before
+# the host's. A GPU job keeps one host core busy feeding the device, so "gpu" outranks "cpu"; an
+# OOM outranks everything it caused; a busy host is "contention" only when the job itself was not
+# at a limit of its own.
 PRIORITY: tuple[Kind, ...] = (
     "throttled",
     "memory",
@@ -203,7 +216,9 @@ PRIORITY: tuple[Kind, ...] = (
     "cpu",
     "disk_io",
     "network",
+    "contention",
     "queue",
+    "waiting",
     "underutilised",
 )
 

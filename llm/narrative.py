@@ -23,6 +23,7 @@ WORDS: dict[str, str] = {
     "gpu_slowdown_fraction": "share of samples with the GPU slowed down",
     "gpus_held": "GPUs held",
     "queue_wait_s": "seconds waiting in the queue",
+    "other_cores_busy": "cores other work kept busy on its host",
     "queue_wait_fraction": "share of the total time spent queueing",
     "duration_s": "run time in seconds",
 }
@@ -36,6 +37,9 @@ KIND_SENTENCE: dict[str, str] = {
     "queue": "Most of its time went to waiting in the queue rather than running.",
     "throttled": "Its GPU throttled itself, so it ran below full speed.",
     "underutilised": "It left the resources it held mostly idle.",
+    "contention": "Other work on its host competed for the CPUs: it was slowed by contention, "
+    "not by a limit of its own.",
+    "waiting": "It mostly waited (sleep, a lock or a remote service) rather than computing.",
     "balanced": "No resource was near its limit: the run was balanced.",
     "unknown": "There is not enough measured data to say what limited it.",
 }

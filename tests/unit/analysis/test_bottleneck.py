@@ -22,7 +22,7 @@ Loader = Callable[[str], dict[str, Any]]
         ("network_bound", "balanced"),  # its network figures are the host's, not the job's
         ("gpu_bound", "gpu"),
         ("gpu_throttled", "throttled"),
-        ("idle", "underutilised"),
+        ("idle", "waiting"),  # issue 15: a job that mostly waited is called so
         ("queue_bound", "queue"),
         ("balanced", "balanced"),
         ("missing_gpu", "cpu"),
@@ -50,7 +50,7 @@ def test_host_traffic_never_makes_a_job_network_bound(profile: Loader) -> None:
     verdict = bottleneck.classify(record)
     kinds = {verdict.kind, *(v.kind for v in verdict.secondary)}
     assert "network" not in kinds
-    assert verdict.kind == "underutilised"
+    assert verdict.kind == "waiting"
     derived = bottleneck.derive(record)
     assert derived["net_mb_per_s"] is None
     assert derived["host_net_mb_per_s"] == pytest.approx(800.0)
@@ -200,3 +200,29 @@ def test_other_jobs_gpus_on_the_host_do_not_count(profile: Loader) -> None:
     kinds = [verdict.kind, *(v.kind for v in verdict.secondary)]
     assert "gpu" not in kinds and "underutilised" in kinds, kinds
     assert bottleneck.derive(job)["gpu_util_percent"] == 12.0
+
+
+def test_a_busy_host_is_contention_not_the_jobs_cpu(profile: Loader) -> None:
+    record = profile("balanced")
+    record["duration_seconds"] = 20.0
+    record["detailed_profile"]["process_cpu"]["mean_percent"] = 39.0
+    record["detailed_profile"]["cpu"]["mean_percent"] = 97.0
+    record.setdefault("host", {})["cpu_count"] = 2
+    verdict = bottleneck.classify(record)
+    assert verdict.kind == "contention", verdict
+    others = next(e for e in verdict.evidence if e.metric == "other_cores_busy")
+    assert others.value == pytest.approx(2 * 0.97 - 0.39)
+    assert "cpu" not in [v.kind for v in verdict.secondary]
+
+
+def test_a_cpu_bound_job_on_a_busy_host_is_cpu_bound(profile: Loader) -> None:
+    record = profile("cpu_bound")
+    record["detailed_profile"]["cpu"]["mean_percent"] = 99.0
+    assert bottleneck.classify(record).kind == "cpu"
+
+
+def test_a_job_that_slept_on_a_busy_host_waited(profile: Loader) -> None:
+    record = profile("idle")
+    record["detailed_profile"]["cpu"]["mean_percent"] = 98.0
+    verdict = bottleneck.classify(record)
+    assert verdict.kind == "waiting" and verdict.confidence >= 0.5

@@ -9,6 +9,7 @@ errors (an error of a package never imported cannot have been raised).
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from typing import IO, Any, NoReturn, ParamSpec, TypeVar
@@ -16,6 +17,7 @@ from typing import IO, Any, NoReturn, ParamSpec, TypeVar
 import click
 
 from jobprobe.store.status import JobStatus
+from jobprobe.worker import secrets
 
 #: Bad input: a wrong option, an unknown job id, a setting with a bad value.
 USAGE_ERROR = 2
@@ -53,8 +55,9 @@ class CliError(click.ClickException):
     exit_code = 1
 
     def show(self, file: IO[Any] | None = None) -> None:
-        """Print ``error: MESSAGE`` on stderr."""
-        click.echo(f"error: {self.format_message()}", err=True)
+        """Print ``error: MESSAGE`` on stderr, any secret in it masked (``worker.secrets``)."""
+        message = secrets.mask(self.format_message(), secrets.known_values(os.environ))
+        click.echo(f"error: {message}", err=True)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

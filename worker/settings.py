@@ -25,7 +25,7 @@ from pydantic import (
     field_validator,
 )
 
-from jobprobe.worker import errors
+from jobprobe.worker import errors, secrets
 
 
 def _default_data_dir() -> Path:
@@ -355,5 +355,7 @@ def load_settings(**overrides: Any) -> Settings:
         if not name.startswith("JOBPROBE_") and name.upper() == name and "_" in name:
             name = f"JOBPROBE_{name}"
         raise errors.SettingsError(
-            f"{name}: {first['msg']} (got {first.get('input')!r}); fix the environment variable"
+            secrets.mask(
+                f"{name}: {first['msg']} (got {first.get('input')!r}); fix the environment variable"
+            )
         ) from exc

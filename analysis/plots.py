@@ -58,66 +58,44 @@ def _save(fig: Figure, path: Path | str) -> Path:
     return out
 
 
+#: The job plot's panels: (title, unit, series (key, label, scale)); a panel is drawn only when
+#: one of its series was measured. One unit per axis: the job's CPU in cores, the host's in
+#: percent of all its cores; host-wide figures (other work's included) say so.
+JOB_PANELS: tuple[tuple[str, str, tuple[tuple[str, str, float], ...]], ...] = (
+    ("Job CPU", "cores", (("proc_cpu_percent", "job tree", 0.01),
+                          ("container_cpu_percent", "container", 0.01))),
+    ("Host CPU (host-wide, all work)", "% of all cores", (("cpu_percent", "host", 1.0),)),
+    ("Job memory", "MB", (("proc_rss_mb", "job RSS", 1.0), ("container_mem_mb", "container", 1.0))),
+    ("Host memory (host-wide, all work)", "MB", (("mem_used_mb", "host used", 1.0),)),
+    ("GPU utilisation", "%", (("gpu_util_percent", "GPU util", 1.0),)),
+    ("GPU temperature", "C", (("gpu_temp_c", "GPU temp", 1.0),)),
+    ("GPU power", "W", (("gpu_power_w", "GPU power", 1.0),)),
+    ("Job disk I/O", "MB/s", (("proc_read_bps", "job read", 1e-6),
+                              ("proc_write_bps", "job write", 1e-6))),
+    ("Host network (host-wide, all work)", "MB/s", (("net_sent_bps", "sent", 1e-6),
+                                                    ("net_recv_bps", "received", 1e-6))),
+)  # fmt: skip
+
+
 def plot_job(record: Mapping[str, Any], path: Path | str) -> Path:
-    """CPU, memory, GPU and I/O of one job over time, one panel each; returns ``path``."""
+    """A job's resources over time, one panel per measured figure and unit (``JOB_PANELS``);
+    nothing that was not measured gets a panel. Returns ``path``."""
     ts = fields.get(record, "detailed_profile.timeseries")
     ts = ts if isinstance(ts, Mapping) else {}
     x = _series(ts, "elapsed_s") or []
-    fig = Figure(figsize=(10, 9), layout="constrained")
-    axes = fig.subplots(4, 1, sharex=True)
-    _panel(
-        axes[0],
-        x,
-        ts,
-        [
-            ("proc_cpu_percent", "job tree", 1.0),
-            ("cpu_percent", "host", 1.0),
-            ("container_cpu_percent", "container", 1.0),
-        ],
-        "percent",
-        "CPU",
-    )
-    _panel(
-        axes[1],
-        x,
-        ts,
-        [
-            ("proc_rss_mb", "job RSS", 1.0),
-            ("mem_used_mb", "host used", 1.0),
-            ("container_mem_mb", "container", 1.0),
-        ],
-        "MB",
-        "Memory",
-    )
-    _panel(
-        axes[2],
-        x,
-        ts,
-        [("gpu_util_percent", "GPU util %", 1.0), ("gpu_temp_c", "temp C", 1.0)],
-        "percent / C",
-        "GPU",
-    )
-    power = _series(ts, "gpu_power_w")
-    if power is not None and len(power) == len(x):
-        twin = axes[2].twinx()
-        twin.plot(x, power, color="tab:red", linewidth=0.8, alpha=0.6, label="power W")
-        twin.set_ylabel("W")
-        twin.legend(fontsize=8, loc="lower right")
-    mb = 1e-6
-    _panel(
-        axes[3],
-        x,
-        ts,
-        [
-            ("proc_read_bps", "job read", mb),
-            ("proc_write_bps", "job write", mb),
-            ("net_sent_bps", "net sent", mb),
-            ("net_recv_bps", "net recv", mb),
-        ],
-        "MB/s",
-        "I/O and network",
-    )
-    axes[3].set_xlabel("elapsed (s)")
+    measured = [
+        (title, unit, lines)
+        for title, unit, lines in JOB_PANELS
+        if any((v := _series(ts, key)) is not None and len(v) == len(x) for key, _, _ in lines)
+    ]
+    fig = Figure(figsize=(10, 1.2 + 1.9 * max(1, len(measured))), layout="constrained")
+    axes = list(np.atleast_1d(fig.subplots(max(1, len(measured)), 1, sharex=True)))
+    for ax, (title, unit, lines) in zip(axes, measured, strict=False):
+        _panel(ax, x, ts, lines, unit, title)
+    if not measured:
+        axes[0].text(0.5, 0.5, "no time series in the profile", ha="center", va="center",
+                     transform=axes[0].transAxes, color="grey")  # fmt: skip
+    axes[-1].set_xlabel("elapsed (s)")
     fig.suptitle(f"{record.get('task_id')} ({record.get('tool')}, {record.get('status')})")
     return _save(fig, path)
 

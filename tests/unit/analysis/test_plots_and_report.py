@@ -72,3 +72,20 @@ def test_sweep_and_comparison_markdown(profile: Loader) -> None:
 def test_render_markdown_rejects_unknown_subject() -> None:
     with pytest.raises(ValueError, match="unknown facts subject"):
         report.render_markdown({"subject": "nope"})
+
+
+def test_the_job_plot_has_no_panel_for_what_was_not_measured(
+    profile: Loader, tmp_path: Path
+) -> None:
+    from matplotlib import image
+
+    cpu_only = image.imread(plots.plot_job(profile("balanced"), tmp_path / "cpu.png"))
+    with_gpu = image.imread(plots.plot_job(profile("gpu_bound"), tmp_path / "gpu.png"))
+    per_panel = 1.9 * 100
+    # Three GPU panels (utilisation, temperature, power) only where a GPU was sampled.
+    assert with_gpu.shape[0] - cpu_only.shape[0] == pytest.approx(3 * per_panel, abs=2)
+    titles = [title for title, _, _ in plots.JOB_PANELS]
+    assert (
+        "Host CPU (host-wide, all work)" in titles
+        and "Host network (host-wide, all work)" in titles
+    )

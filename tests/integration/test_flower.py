@@ -22,6 +22,7 @@ from tests import workers
 pytestmark = pytest.mark.integration
 
 T = TypeVar("T")
+AUTH = ("flower-test", "a-flower-password-5d1e")
 
 
 def free_port() -> int:
@@ -55,8 +56,8 @@ class FlowerProcess:
         self.log_path = log_path
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "jobprobe.worker.app", "flower",
-             "--address=127.0.0.1", f"--port={self.port}"],
-            cwd=workers.ROOT, env={**env, "FLOWER_UNAUTHENTICATED_API": "true"},
+             "--address=127.0.0.1", f"--port={self.port}", f"--basic-auth={AUTH[0]}:{AUTH[1]}"],
+            cwd=workers.ROOT, env=env,
             stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
 
@@ -85,7 +86,7 @@ def flower_cluster(
     worker = workers.WorkerProcess(env, concurrency=1)
     try:
         worker.wait_ready()
-        with httpx.Client(base_url=flower.url, timeout=5.0) as client:
+        with httpx.Client(base_url=flower.url, timeout=5.0, auth=AUTH) as client:
             poll(
                 lambda: True if client.get("/healthcheck").status_code == 200 else None,
                 timeout=30,
@@ -111,7 +112,10 @@ def test_flower_shows_the_worker_and_a_finished_job(
     assert out.returncode == 0, out.stderr
     job_id = json.loads(out.stdout)["task_id"]
 
-    with httpx.Client(base_url=flower.url, timeout=5.0) as client:
+    with httpx.Client(base_url=flower.url, timeout=5.0) as anonymous:
+        assert anonymous.get("/api/workers").status_code == 401
+        assert anonymous.post(f"/api/task/async-apply/{RUN_SIMULATION}", json={}).status_code == 401
+    with httpx.Client(base_url=flower.url, timeout=5.0, auth=AUTH) as client:
 
         def finished_task() -> dict[str, Any] | None:
             tasks = client.get("/api/tasks", params={"taskname": RUN_SIMULATION}).json()

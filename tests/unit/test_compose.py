@@ -147,3 +147,33 @@ def test_job_workers_can_make_per_job_control_groups(compose: dict[str, Any]) ->
     for name in ("beat", "flower"):
         assert not services[name].get("privileged"), name
         assert "user" not in services[name], name
+
+
+def test_no_documented_command_runs_flower_without_authentication() -> None:
+    documented = [COMPOSE, DOCKERFILE, ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    for path in documented:
+        assert "FLOWER_UNAUTHENTICATED_API" not in path.read_text(), path
+    readme = (ROOT / "README.md").read_text()
+    for line in readme.splitlines():
+        if re.search(r"celery .*\bflower\b", line):
+            assert "--basic-auth=" in line, line
+
+
+def test_backend_passwords_come_from_the_environment_without_defaults(
+    compose: dict[str, Any],
+) -> None:
+    services = _services(compose)
+    text = COMPOSE.read_text()
+    assert ":-" not in re.sub(r"\$\{(WORKER_CONCURRENCY):-[^}]*\}", "", text), (
+        "no variable may have a default other than WORKER_CONCURRENCY"
+    )
+    redis_argv = _argv(services["redis"])
+    assert redis_argv[redis_argv.index("--requirepass") + 1] == (
+        "${REDIS_PASSWORD:?set REDIS_PASSWORD}"
+    )
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD"] == (
+        "${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}"
+    )
+    env = services["worker-cpu"]["environment"]
+    assert env["JOBPROBE_BROKER_URL"].startswith("redis://:${REDIS_PASSWORD:?")
+    assert ":${POSTGRES_PASSWORD:?" in env["JOBPROBE_DATABASE_URL"]

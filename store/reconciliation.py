@@ -11,6 +11,11 @@ PostgreSQL, so sweeps may run at once (beat and every worker) without acting twi
   growing intervals (each wait as long as the job's age so far, at least ``requeue_after``), so
   a long queue is not flooded with duplicates.
 
+A PostgreSQL server that started less than ``settle_seconds`` ago (a database restart, an
+outage) has every lease expired at once: the sweep leaves running jobs alone until then, so the
+workers still running them renew their leases, and those holding a spooled outcome replay it,
+before any job is taken from them.
+
 Duplicate messages are harmless: claims are fenced (``store.attempts``). Publishing is the
 caller's (``publish(job_id, queue)``; the store does not import Celery); a job whose publish
 fails is left as it was, for the next sweep.
@@ -39,6 +44,8 @@ class SweepResult:
     lost: list[str] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
     publish_failed: list[str] = field(default_factory=list)
+    #: True when the database had just started and the sweep waited (``settle_seconds``).
+    settling: bool = False
 
     def as_dict(self) -> dict[str, list[str]]:
         """The small JSON a task returns."""
@@ -62,6 +69,7 @@ def sweep(
     publish: Callable[[str, str], None],
     limit: int = 500,
     now: datetime | None = None,
+    settle_seconds: float = 0.0,
 ) -> SweepResult:
     """Settle the jobs no live attempt or message will finish (see the module's docstring).
 
@@ -70,6 +78,9 @@ def sweep(
     """
     now = now or utcnow()
     result = SweepResult()
+    if _server_uptime(session) < settle_seconds:
+        result.settling = True
+        return result
     expired = _locked(
         session,
         sa.select(Job)
@@ -114,6 +125,16 @@ def sweep(
             _publish(job, now, publish, result)
     session.flush()
     return result
+
+
+def _server_uptime(session: Session) -> float:
+    """Seconds since the PostgreSQL server started (infinite elsewhere: nothing to wait for)."""
+    if session.bind is None or session.bind.dialect.name != "postgresql":
+        return float("inf")
+    uptime = session.scalar(
+        sa.select(sa.func.extract("epoch", sa.func.now() - sa.func.pg_postmaster_start_time()))
+    )
+    return float(uptime) if uptime is not None else float("inf")
 
 
 def _due_after_expiry(job: Job, now: datetime, requeue_after: float) -> bool:

@@ -6,7 +6,9 @@ with long jobs for hours:
 - beat sends ``jobprobe.reconcile`` every ``JOBPROBE_RECONCILE_INTERVAL`` seconds (the message
   expires after one interval, so a busy queue does not pile them up);
 - every worker's main process sweeps on a thread of its own at the same interval (jittered),
-  whatever its pool is doing.
+  whatever its pool is doing. The same thread replays the worker's spool (outcomes the
+  database could not take) within a second of the database's return, so that a job whose
+  outcome waits there is recorded, not taken and run again.
 
 Sweeps are idempotent and safe at once (``store.reconciliation``). In embedded mode nothing
 runs them: there is no broker, and each job runs to its end in the process that submitted it.
@@ -18,14 +20,17 @@ import logging
 import os
 import random
 import threading
+import time
 from typing import Any
 
 from celery import Celery, shared_task, signals
 
+from jobprobe.monitor import recorder
 from jobprobe.store import errors as store_errors
 from jobprobe.store import reconciliation
 from jobprobe.store.db import Store
 from jobprobe.tasks import broker
+from jobprobe.tasks.follow_up import queue_analysis
 from jobprobe.worker import runtime
 from jobprobe.worker.app import RECONCILE, RUN_SIMULATION
 from jobprobe.worker.settings import Settings
@@ -45,7 +50,7 @@ def reconcile_once(store: Store, app: Celery, settings: Settings) -> dict[str, l
     with store.session() as session:
         result = reconciliation.sweep(
             session, max_attempts=settings.max_attempts, requeue_after=settings.requeue_after,
-            publish=publish,
+            publish=publish, settle_seconds=settings.lease_seconds + settings.reconcile_interval,
         )  # fmt: skip
     if result.republished:
         log.info("reconcile: published %d job(s) again: %s", len(result.republished),
@@ -103,20 +108,28 @@ class Sweeper:
 
     def _run(self) -> None:
         interval = self.settings.reconcile_interval
-        while not self._stop.wait(interval * random.uniform(0.8, 1.2)):
+        spool = runtime.get_spool(self.settings)
+        next_sweep = time.monotonic() + interval * random.uniform(0.8, 1.2)
+        while not self._stop.wait(min(1.0, max(0.0, next_sweep - time.monotonic()))):
             try:
                 if self._store is None:
                     self._store = Store(
                         self.settings.resolved_database_url,
                         schema_stamp_dir=self.settings.data_dir / "schema",
                     )
-                reconcile_once(self._store, self.app, self.settings)
+                if spool.pending():
+                    recorder.replay_spool(self._store, spool, on_replayed=queue_analysis)
+                if time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + interval * random.uniform(0.8, 1.2)
+                    reconcile_once(self._store, self.app, self.settings)
             except store_errors.StoreUnavailable as exc:
-                log.info("reconcile skipped: %s", exc)
+                log.debug("reconcile skipped: %s", exc)
             except store_errors.StoreError as exc:
                 log.warning("reconcile failed: %s", exc)
             except broker.BROKER_ERRORS as exc:
                 log.info("reconcile skipped, broker unavailable: %s", exc)
+            except Exception:  # this thread must outlive any one sweep: say what broke, go on
+                log.exception("reconcile failed unexpectedly; sweeping again later")
 
 
 _sweeper: Sweeper | None = None

@@ -158,3 +158,19 @@ def test_a_running_job_without_a_live_lease_is_claimable(store: Store, lease: fl
     job_id = make(store)
     assert claim(store, job_id, "w1", lease=lease) == 1
     assert claim(store, job_id, "w2") == 2
+
+
+def test_a_sweep_leaves_running_jobs_alone_while_postgresql_has_just_started(
+    store: Store,
+) -> None:
+    job_id = make(store)
+    claim(store, job_id, "w1")
+    expire(store, job_id)
+    with store.session() as s:
+        result = reconciliation.sweep(
+            s, max_attempts=3, requeue_after=60.0, publish=Published(), settle_seconds=1e9
+        )
+    if store.dialect == "postgresql":  # a server up for less than 30 years: it waits
+        assert result.settling and result.republished == []
+    else:  # nothing to wait for
+        assert not result.settling and result.republished == [job_id]

@@ -7,10 +7,12 @@ Every process a test starts is stopped by its PID.
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from jobprobe.store import jobs as store_jobs
 from tests import workers
 from tests.integration.exactly_once_support import (
     all_ended,
@@ -57,3 +59,35 @@ def test_redis_restarted_empty_with_50_jobs_queued_runs_each_once(
     assert figures.runs == {1: JOBS}, figures  # each ran exactly once
     assert figures.success_events == {1: JOBS}, figures
     assert recovered_s < 120
+
+
+def test_beats_sweep_publishes_a_job_no_message_will_deliver(
+    private_redis: PrivateRedis, pg_url: str, tmp_path: Path, job_script: Path
+) -> None:
+    import redis
+
+    from jobprobe.tasks.reconcile import reconcile
+    from jobprobe.worker.app import create_app
+
+    env = fast_env(private_redis.url, pg_url, tmp_path / "data")
+    settings = settings_of(env)
+    pidfile = tmp_path / "pids"
+    create_app(settings)  # the current app: the task reads its settings, publishes through it
+    job_id = create(settings, job_script, pidfile, seconds=0.1)  # stored, never published
+    broker = redis.Redis.from_url(private_redis.url)
+    try:
+        assert reconcile.apply().get() == {  # too young: left alone
+            "republished": [], "lost": [], "cancelled": [], "publish_failed": [],
+        }  # fmt: skip
+        with open_store(pg_url) as store, store.session() as session:
+            job = store_jobs.get_job(session, job_id)
+            job.submitted_at = job.submitted_at - timedelta(seconds=10)
+        assert reconcile.apply().get()["republished"] == [job_id]
+        assert broker.llen(settings.queue_cpu) == 1
+        worker = workers.WorkerProcess(env, name="wbeat", queues="cpu")
+        with started(worker), open_store(pg_url) as store:
+            wait_for(lambda: all_ended(store, [job_id]), 60, "the job", context=worker.log)
+            figures = burst(store, {job_id: pidfile})
+    finally:
+        broker.close()
+    assert figures.by_status == {"success": 1} and figures.runs == {1: 1}, figures

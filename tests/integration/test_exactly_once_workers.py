@@ -18,6 +18,8 @@ from jobprobe.store import jobs as store_jobs
 from jobprobe.store import samples as store_samples
 from tests import workers
 from tests.integration.exactly_once_support import (
+    all_ended,
+    burst,
     create,
     fast_env,
     lease_expired,
@@ -157,3 +159,47 @@ def test_a_frozen_worker_resumed_after_its_lease_writes_nothing_and_kills_its_jo
     # freeze came may have been written with it, before the lease expired).
     assert done.sample_attempts.count(1) <= samples_frozen + 1
     assert done.sample_attempts.count(2) >= 1
+
+
+def test_a_burst_with_one_worker_killed_and_one_frozen_ends_every_job_once(
+    private_redis: PrivateRedis, pg_url: str, tmp_path: Path, job_script: Path
+) -> None:
+    from jobprobe.tasks import submission
+
+    env = fast_env(private_redis.url, pg_url, tmp_path / "data")
+    settings = settings_of(env)
+    procs = [workers.WorkerProcess(env, name=f"wb{i}", queues="cpu") for i in range(3)]
+    jobs: dict[str, Path] = {}
+    with started(*procs), open_store(pg_url) as store:
+        for i in range(30):
+            pidfile = tmp_path / f"pids-{i}"
+            job_id = create(settings, job_script, pidfile, seconds=1.5)
+            submission.enqueue(job_id, settings=settings)
+            jobs[job_id] = pidfile
+
+        def running_on() -> dict[str, str] | None:
+            with store.session() as session:
+                found = {(j.worker or "").split("@")[0]: j.id
+                         for j in store_jobs.job_history(session, status="running", limit=50)}  # fmt: skip
+            return found if {"wb0", "wb1"} <= set(found) else None
+
+        victims = wait_for(running_on, 60, "jobs running on wb0 and wb1")
+        killed, frozen = victims["wb0"], victims["wb1"]
+        procs[0].kill(signal.SIGKILL)
+        procs[1].kill(signal.SIGSTOP)
+        t0 = time.monotonic()
+        try:
+            wait_for(lambda: view(store, frozen).attempts >= 2, 60, "the frozen worker's job taken")
+        finally:
+            procs[1].kill(signal.SIGCONT)
+        wait_for(lambda: all_ended(store, list(jobs)), 180, "every job to end", poll=0.5,
+                 context=lambda: procs[2].log()[-3000:])  # fmt: skip
+        ended_s = time.monotonic() - t0
+        figures = burst(store, jobs)
+        twice = {j for j, p in jobs.items() if len(runs(p)) > 1}
+    print(figures.line("3 workers, one SIGKILLed, one frozen past its lease",
+                       ended_s=f"{ended_s:.1f}", ran_twice=len(twice)))  # fmt: skip
+    assert figures.by_status == {"success": 30}, figures
+    assert figures.success_events == {1: 30}, figures  # one outcome each
+    assert twice <= {killed, frozen}, twice  # only the interrupted attempts ran again
+    assert max(figures.runs) <= 2, figures

@@ -94,12 +94,12 @@ def read_metrics(path: Path) -> tuple[dict[str, Any], str | None]:
         # surrogateescape and strict=False: bad bytes and raw control characters in strings
         # are kept (then escaped) rather than losing the whole file.
         data = json.loads(path.read_bytes().decode("utf-8", "surrogateescape"), strict=False)
-    except (OSError, ValueError) as exc:
+        if not isinstance(data, dict):
+            return {}, f"the job's metrics file {path.name} must hold a JSON object"
+        return storable.clean_metrics(data), None
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: nested too deep
         reason = storable.text(str(exc))
         return {}, f"the job's metrics file {path.name} is not valid JSON: {reason}"
-    if not isinstance(data, dict):
-        return {}, f"the job's metrics file {path.name} must hold a JSON object"
-    return storable.clean_metrics(data), None
 
 
 def artifacts(workdir: Path, *, skip: str, limit: int = 1000) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from jobprobe.monitor import recorder
+from jobprobe.monitor import outcome, recorder
 from jobprobe.store import attempts, records, storable
 from jobprobe.store import jobs as store_jobs
 from jobprobe.store.db import Store
@@ -59,6 +59,13 @@ def test_text_and_json_are_made_storable_without_losing_what_they_said() -> None
         storable.NON_FINITE_KEY: ["a", "b[1]", "c.d"],
     }  # fmt: skip
     assert storable.clean_metrics({"ok": 1}) == {"ok": 1}  # nothing to say: no note
+
+
+def test_a_metrics_file_nested_too_deep_is_a_reason_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "metrics.json"
+    path.write_text('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    metrics, reason = outcome.read_metrics(path)
+    assert metrics == {} and reason is not None and "is not valid JSON" in reason
 
 
 def test_a_job_that_writes_nul_bad_utf8_nan_and_bad_names_is_stored(

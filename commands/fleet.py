@@ -38,7 +38,7 @@ def workers(timeout: float, as_json: bool) -> None:
         queues: dict[str, Any] = inspect.active_queues() or {}
         active: dict[str, Any] = inspect.active() or {}
         # A worker whose data directory is full pauses itself (worker.disk) and says why.
-        states = _states(create_app(settings), timeout)
+        states = _states(create_app(settings), timeout, expected=len(stats))
     except (OperationalError, OSError) as exc:  # the broker is down or refuses the connection
         fail(
             f"cannot reach the broker {settings.broker_url} ({exc}); start it or fix JOBPROBE_BROKER_URL"
@@ -68,11 +68,14 @@ def workers(timeout: float, as_json: bool) -> None:
                 click.echo(f"{r['worker']} is paused, takes no jobs: {r['paused']}")
 
 
-def _states(app: Any, timeout: float) -> dict[str, dict[str, Any]]:
-    """Each worker's ``jobprobe_state`` reply (paused or not, and why)."""
+def _states(app: Any, timeout: float, *, expected: int) -> dict[str, dict[str, Any]]:
+    """Each worker's ``jobprobe_state`` reply (paused or not, and why); returns as soon as the
+    ``expected`` workers (those that answered ``stats``) have replied."""
     from jobprobe.worker.disk import STATE
 
-    replies = app.control.broadcast(STATE, reply=True, timeout=timeout) or []
+    if not expected:
+        return {}
+    replies = app.control.broadcast(STATE, reply=True, timeout=timeout, limit=expected) or []
     out: dict[str, dict[str, Any]] = {}
     for reply in replies:
         for name, state in reply.items():

@@ -43,31 +43,36 @@ def free_mb(path: Path) -> float:
     return st.f_bavail * st.f_frsize / 2**20
 
 
-def problem(data_dir: Path, min_free_mb: float) -> str | None:
+def problem(data_dir: Path, min_free_mb: float, *, probe: bool = True) -> str | None:
     """Why jobs cannot run in ``data_dir`` now (full, or not writable), or None.
 
-    Besides the free space, a small file is written and synced: that also catches a file
-    system out of inodes, read-only, or refusing this user.
+    Besides the free space, a small file is written and synced (``probe``): that also catches a
+    file system out of inodes, read-only, or refusing this user.
     """
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
         free = free_mb(data_dir)
-        probe = data_dir / f".jobprobe-probe-{os.getpid()}"
-        try:
-            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                os.write(fd, b"\0" * 4096)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                probe.unlink()
+        if probe:
+            _write_probe(data_dir)
     except OSError as exc:
         return workdirs.failure_reason(exc, data_dir) if exc.errno else str(exc)
     if free < min_free_mb:
         return workdirs.full_reason(data_dir)
     return None
+
+
+def _write_probe(data_dir: Path) -> None:
+    probe = data_dir / f".jobprobe-probe-{os.getpid()}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, b"\0" * 4096)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            probe.unlink()
 
 
 class DiskGuard:
@@ -76,6 +81,7 @@ class DiskGuard:
     def __init__(self, consumer: Any, settings: Settings) -> None:
         self.consumer = consumer
         self.settings = settings
+        self.pid = os.getpid()  # a pool process forked later inherits this object: not its own
         self.paused: str | None = None
         self._queues: list[str] = []
         self._lock = threading.Lock()
@@ -179,11 +185,12 @@ def pause_before_a_job(sender: Any = None, task: Any = None, **_: Any) -> None:
     settings = getattr(getattr(task, "app", None), "settings", None)
     if task is None or task.name != RUN_SIMULATION or settings is None or settings.embedded:
         return
-    reason = problem(settings.data_dir, settings.min_free_mb)
+    # Only the free space here (a statvfs, microseconds): the write probe is the check's.
+    reason = problem(settings.data_dir, settings.min_free_mb, probe=False)
     hostname = getattr(task.request, "hostname", None)
     if reason is None or not hostname:
         return
-    if _guard is not None:  # a solo or threads pool: the main process itself
+    if _guard is not None and _guard.pid == os.getpid():  # solo or threads: the main process
         _guard.pause(reason)
         return
     task.app.control.broadcast(PAUSE, arguments={"reason": reason}, destination=[hostname])

@@ -197,6 +197,14 @@ def sweep_findings(facts: Mapping[str, Any]) -> list[str]:
                 else f"never ({slo['reason']})"
             )
         )
+    workers = facts.get("workers") or []
+    if len(workers) > 1:
+        findings.append(
+            f"Measured on {len(workers)} workers ({', '.join(workers)}): points from different"
+            " hosts are not comparable; run the sweep on one worker (the default, one at a time)"
+        )
+    elif workers:
+        findings.append(f"Measured on one worker: {workers[0]}")
     sat = facts.get("saturation")
     if sat:
         findings.append(

@@ -176,6 +176,10 @@ def facts(
     result = saturation.sweep_report(pts, slo_p99=sweep["slo_p99_ms"])
     out = report.sweep_facts(result)
     out["metric_names"] = _metric_names(pts)
+    # Where the points were measured: points from different workers are not comparable.
+    out["workers"] = sorted(
+        {str(p["record"].get("worker")) for p in pts if p["record"].get("worker")}
+    )
     ended = [r for r in records if r["status"] in TERMINAL]
     out.update(sweep)
     out["jobs"] = {

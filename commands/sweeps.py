@@ -24,6 +24,11 @@ from jobprobe.commands.rendering import emit_json
 @click.option("--slo-p99", type=float, metavar="MS", help="p99 latency objective (ms).")
 @click.option("--queue", help="Queue to run on (default: the tool's).")
 @click.option("--timeout", type=float, help="Seconds before each job is killed.")
+@click.option(
+    "--parallel", type=click.IntRange(1, 1000), default=1, show_default=True, metavar="N",
+    help="Run N points at once (for independent points); by default one at a time, so a sweep "
+    "does not measure its own interference.",
+)  # fmt: skip
 @click.option("--wait", is_flag=True, help="Follow the sweep until its report is written.")
 @click.option(
     "--wait-timeout", type=float, default=3600.0, show_default=True, help="Give up --wait after."
@@ -32,18 +37,31 @@ from jobprobe.commands.rendering import emit_json
 @guarded
 def sweep(
     tool: str, script: str, vary: str, repeat: int, params: tuple[str, ...], labels: tuple[str, ...],
-    slo_p99: float | None, queue: str | None, timeout: float | None, wait: bool, wait_timeout: float,
-    as_json: bool,
+    slo_p99: float | None, queue: str | None, timeout: float | None, parallel: int, wait: bool,
+    wait_timeout: float, as_json: bool,
 ) -> None:  # fmt: skip
     """Run SCRIPT once per value of a parameter (and repeat) to find where it stops scaling."""
     from jobprobe.tasks import sweeps
 
     settings = context.current().settings
     name, values = options.parse_vary(vary)
+    follow = wait or settings.embedded
+
+    def created(sweep_id: str) -> None:
+        # The id first, before the jobs run, so a user can follow or report it from elsewhere;
+        # on stderr under --json so that stdout stays one JSON document.
+        if follow:
+            click.echo(
+                f"sweep {sweep_id}: {len(values) * repeat} jobs,"
+                f" {'one at a time' if parallel == 1 else f'{parallel} at a time'}",
+                err=as_json,
+            )
+
     sweep_id = sweeps.submit_sweep(
         tool, script, vary_name=name, values=values, repeat=repeat,
         params=options.parse_pairs(params, "--param"), labels=options.parse_pairs(labels, "--label"),
-        slo_p99_ms=slo_p99, queue=queue, timeout=timeout, settings=settings,
+        slo_p99_ms=slo_p99, queue=queue, timeout=timeout, parallel=parallel, on_created=created,
+        settings=settings,
     )  # fmt: skip
     if not wait and not settings.embedded:
         if as_json:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +25,20 @@ def submit_sweep(
     slo_p99_ms: float | None = None,
     queue: str | None = None,
     timeout: float | None = None,
+    parallel: int = 1,
+    on_created: Callable[[str], None] | None = None,
     settings: Settings,
 ) -> str:
-    """Record a sweep and submit one job per value and repeat; returns the sweep id.
+    """Record a sweep and submit one job per value and repeat; returns the sweep id
+    (``on_created`` hears it as soon as the sweep is recorded, before any job runs).
 
-    Distributed mode sends the jobs as a chord whose callback writes the sweep report.
-    Embedded mode runs the jobs here, one after the other, then the sweep analysis.
+    The points run one at a time by default, so a sweep never measures its own interference:
+    distributed mode sends them as a Celery chain (each job is queued when the one before it
+    ended), its last link the sweep analysis. ``parallel`` N > 1 opts in to N chains at once,
+    for independent points, joined by a chord whose callback writes the sweep report. Embedded
+    mode runs the jobs here, one after the other, then the sweep analysis.
     """
-    from celery import chord, group
+    from celery import chain, chord, group
 
     from jobprobe.tasks import submission
     from jobprobe.tasks.analysis import ANALYZE_SWEEP
@@ -42,6 +48,8 @@ def submit_sweep(
         raise errors.SubmitError(f"--vary {vary_name}= needs numbers (got {list(values)!r})")
     if repeat < 1:
         raise errors.SubmitError(f"--repeat must be 1 or more (got {repeat})")
+    if parallel < 1:
+        raise errors.SubmitError(f"--parallel must be 1 or more (got {parallel})")
     store = runtime.get_store(settings)
     with store.session() as session:
         sweep_id = store_sweeps.create_sweep(
@@ -55,6 +63,8 @@ def submit_sweep(
             labels={str(k): str(v) for k, v in (labels or {}).items()},
             slo_p99_ms=slo_p99_ms,
         ).id
+    if on_created is not None:
+        on_created(sweep_id)
     try:
         job_ids = [
             submission.create(
@@ -79,10 +89,15 @@ def submit_sweep(
         with store.session() as session:
             queues = {j.id: j.queue for j in store_sweeps.sweep_jobs(session, sweep_id)}
         run = task(app, RUN_SIMULATION)
+        analyse = task(app, ANALYZE_SWEEP).si(sweep_id)
         # Job tasks keep no Celery result (the store has it), but a chord's members must: some
         # result backends count a chord's finished members by their stored results.
-        header = group([run.si(j).set(queue=queues[j], ignore_result=False) for j in job_ids])
-        chord(header, task(app, ANALYZE_SWEEP).si(sweep_id)).apply_async()
+        steps = [run.si(j).set(queue=queues[j], ignore_result=False) for j in job_ids]
+        if parallel == 1:
+            chain(*steps, analyse).apply_async()
+        else:
+            lanes = [chain(*steps[i::parallel]) for i in range(min(parallel, len(steps)))]
+            chord(group(lanes), analyse).apply_async()
     except BaseException as exc:
         # Leave nothing half-written behind: a bad job, or any failure to send (embedded mode
         # ran the jobs, which keep their outcomes).

@@ -7,6 +7,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,52 @@ def _has_sweep_report(facts: dict) -> bool:
     return bool(facts.get("report_path"))
 
 
+def _overlapping(env: dict[str, str], sweep_id: str) -> list[tuple[str, str]]:
+    """Pairs of the sweep's jobs whose runs (start to end) overlapped in time."""
+    store = Store(env["JOBPROBE_DATABASE_URL"])
+    try:
+        with store.session() as session:
+            recs = store_sweeps.sweep_records(session, sweep_id)
+    finally:
+        store.dispose()
+    spans = sorted(
+        (datetime.fromisoformat(str(r["start_time"])), datetime.fromisoformat(str(r["end_time"])),
+         str(r["task_id"]))
+        for r in recs
+    )  # fmt: skip
+    return [(a[2], b[2]) for i, a in enumerate(spans) for b in spans[i + 1 :] if b[0] < a[1]]
+
+
+SLEEPER = """\
+import json, os, time
+time.sleep(1.5)
+with open(os.environ["JOBPROBE_METRICS_FILE"], "w") as fh:
+    json.dump({"throughput": float(os.environ["SIM_CLIENTS"])}, fh)
+"""
+
+
+@pytest.mark.parametrize("parallel", [1, 2])
+def test_points_run_one_at_a_time_unless_parallel(
+    cluster: dict[str, str], tmp_path: Path, parallel: int
+) -> None:
+    script = tmp_path / "sleeper.py"
+    script.write_text(SLEEPER)
+    out = workers.run_cli(
+        ["sweep", "python", str(script), "--vary", "clients=1,2,3,4", "--parallel", str(parallel),
+         "--queue", cluster["JOBPROBE_QUEUE_CPU"], "--wait", "--wait-timeout", "90", "--json"],
+        cluster,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    facts = json.loads(out.stdout)
+    assert out.stderr.startswith(f"sweep {facts['sweep_id']}: 4 jobs"), out.stderr
+    assert facts["jobs"]["succeeded"] == 4
+    overlaps = _overlapping(cluster, facts["sweep_id"])
+    if parallel == 1:
+        assert not overlaps, f"points ran at the same time: {overlaps}"
+    else:
+        assert overlaps, "--parallel 2 on two idle workers should run points at the same time"
+
+
 def test_sweep_report_is_written_automatically(cluster: dict[str, str]) -> None:
     out = workers.run_cli(
         [
@@ -96,7 +143,9 @@ def test_sweep_report_is_written_automatically(cluster: dict[str, str]) -> None:
     history = workers.run_cli(["job-history", "--label", "team=perf", "--json"], cluster)
     jobs = json.loads(history.stdout)["jobs"]
     assert len(jobs) == 4 and {j["sweep_id"] for j in jobs} == {sweep_id}
-    assert len({j["worker"] for j in jobs}) == 2, "both workers should have run sweep jobs"
+    # Issue 15: the points run one at a time (they no longer spread over both workers at once).
+    assert not _overlapping(cluster, sweep_id), "a sweep's points ran at the same time"
+    assert facts["workers"] and set(facts["workers"]) <= {j["worker"] for j in jobs}
     for job in jobs:
         details = _poll_json(
             ["job-details", job["task_id"], "--json"],

@@ -351,7 +351,7 @@ def cancel(job_id: str, as_json: bool) -> None:
 
     with context.current().store.session() as session:
         job = store_jobs.request_cancel(session, job_id)
-        status, full_id = job.status, job.id
+        status, full_id, lease = job.status, job.id, job.lease_expires_at
     ended = status in TERMINAL
     if as_json:
         requested = not ended or status == JobStatus.CANCELLED
@@ -361,7 +361,11 @@ def cancel(job_id: str, as_json: bool) -> None:
     elif ended:
         click.echo(f"job {full_id[:8]} already ended ({status}); nothing to cancel")
     else:
-        click.echo(f"job {full_id[:8]} is {status}; it will be stopped within a second")
+        left = 0.0 if lease is None else (lease - store_jobs.utcnow()).total_seconds()
+        click.echo(
+            f"job {full_id[:8]} is {status}; its worker stops it within a second (if that "
+            f"worker is gone, it is cancelled when its lease expires, in {max(left, 0):.0f} s)"
+        )
 
 
 @click.command()

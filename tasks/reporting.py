@@ -91,9 +91,15 @@ def analyze_sweep_now(store: Store, sweep_id: str, reports_dir: Path) -> dict[st
         sweep = store_sweeps.get_sweep(session, sweep_id, for_update=True)
         if not store_sweeps.all_ended(session, sweep.id):
             return {"sweep_id": sweep.id, "written": False, "reason": "jobs still running"}
-        facts = sweep_facts(session, sweep)
-        if store_sweeps.current_report(session, sweep.id, facts["jobs_fingerprint"]) is not None:
+        # Which jobs ended, and how, names the report: when it exists the analysis (the fits,
+        # the plot) is not run again, so the chain's last link and a job's follow-up that both
+        # see the sweep end cost one analysis.
+        recs = store_sweeps.sweep_records(session, sweep.id)
+        if store_sweeps.current_report(
+            session, sweep.id, sweep_analysis.fingerprint(recs)
+        ) is not None:  # fmt: skip
             return {"sweep_id": sweep.id, "written": False, "reason": "already reported"}
+        facts = sweep_analysis.facts(records.sweep_record(sweep), recs)
         out_dir = report_files.sweep_dir(reports_dir, sweep.id)
         body, markdown = report_files.write_sweep_report(facts, out_dir)
         saved = store_reports.save_report(

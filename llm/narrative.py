@@ -6,6 +6,7 @@ percentage with one decimal), so the narrative always passes ``verify``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -46,7 +47,8 @@ KIND_SENTENCE: dict[str, str] = {
 
 
 def num(value: Any) -> str:
-    """A fact number as text: integers with separators, floats to at most two decimals."""
+    """A fact number as text: integers with separators, floats from 100 up to at most two
+    decimals, smaller ones to 4 significant figures (a coherency of 1.044e-4 is not "0")."""
     if isinstance(value, bool) or value is None:
         return "n/a"
     if isinstance(value, int):
@@ -54,7 +56,10 @@ def num(value: Any) -> str:
     if isinstance(value, float):
         if value.is_integer() and abs(value) < 1e15:
             return f"{int(value):,}"
-        return f"{value:,.2f}".rstrip("0").rstrip(".")
+        if abs(value) >= 100 or not math.isfinite(value):
+            return f"{value:,.2f}".rstrip("0").rstrip(".")
+        decimals = max(0, 3 - math.floor(math.log10(abs(value))))
+        return f"{value:.{decimals}f}".rstrip("0").rstrip(".")
     return str(value)
 
 

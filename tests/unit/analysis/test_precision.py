@@ -63,3 +63,12 @@ def test_slo_limit_reports_the_measured_passing_load_beside_the_interpolated_one
     )
     line = next(f for f in report.sweep_findings(facts) if f.startswith("SLO"))
     assert "holds up to load 3 (interpolated; highest load measured to pass: 2)" in line
+
+
+def test_the_offline_insight_quotes_kappa_to_significant_figures() -> None:
+    from jobprobe import llm
+
+    facts = report.sweep_facts(saturation.sweep_report(_sdm91_points()))
+    facts.update({"sweep_id": "s", "vary": "load", "tool": "t", "script": "x"})
+    result = llm.write_insight(facts, llm.make_provider("none"))
+    assert "coherency kappa 0.0001044" in result.text and result.verified

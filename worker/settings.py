@@ -11,6 +11,7 @@ million instructions, about 40 ms, on every command; measured with callgrind).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,8 @@ def _default_data_dir() -> Path:
 
 
 ENV_PREFIX = "JOBPROBE_"
+#: The stores jobprobe runs on: PostgreSQL (psycopg 3 or 2) and SQLite.
+_DATABASE_URL = re.compile(r"^(postgresql(\+psycopg2?)?://[^\s]+|sqlite:///[^\s]*|sqlite://)$")
 
 
 class Settings(BaseModel):
@@ -262,6 +265,58 @@ class Settings(BaseModel):
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("queue_cpu", "queue_gpu", "queue_iss", "queue_analysis")
+    @classmethod
+    def _queue_named(cls, value: str) -> str:
+        if not value.strip() or value != value.strip():
+            raise ValueError("a queue needs a name without surrounding spaces")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str | None) -> str | None:
+        if value is not None and not _DATABASE_URL.match(value):
+            raise ValueError(
+                "not a URL of a supported database: postgresql+psycopg://USER@HOST:5432/DB or "
+                "sqlite:///PATH"
+            )
+        return value
+
+    def check(self) -> None:
+        """Refuse settings that cannot work together: one SettingsError line naming the setting.
+
+        A broker without a database URL (this process would use SQLite while the workers use
+        their own store), a visibility timeout below the longest job (it would run twice), a
+        default timeout above the maximum, a data directory that cannot be made.
+        """
+        if self.broker_url is not None and self.database_url is None:
+            raise errors.SettingsError(
+                "JOBPROBE_DATABASE_URL: must be set when JOBPROBE_BROKER_URL is (without it this "
+                "process uses a SQLite file the workers never see); set it to the workers' store"
+            )
+        if self.visibility_timeout is not None and self.visibility_timeout < self.max_timeout:
+            raise errors.SettingsError(
+                f"JOBPROBE_VISIBILITY_TIMEOUT: {self.visibility_timeout:g} s is below "
+                f"JOBPROBE_MAX_TIMEOUT ({self.max_timeout:g} s): a longer job would be delivered "
+                "again while it runs; raise it or leave it unset"
+            )
+        if self.default_timeout > self.max_timeout:
+            raise errors.SettingsError(
+                f"JOBPROBE_DEFAULT_TIMEOUT: {self.default_timeout:g} s is above "
+                f"JOBPROBE_MAX_TIMEOUT ({self.max_timeout:g} s); lower it or raise the maximum"
+            )
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise errors.SettingsError(
+                f"JOBPROBE_DATA_DIR: cannot create {self.data_dir} "
+                f"({exc.strerror or type(exc).__name__}); set it to a folder this user can write"
+            ) from exc
+        if not self.data_dir.is_dir():
+            raise errors.SettingsError(
+                f"JOBPROBE_DATA_DIR: {self.data_dir} is not a folder; set it to a folder"
+            )
+
     @property
     def embedded(self) -> bool:
         """True when no broker is configured: jobs run in-process."""
@@ -346,9 +401,9 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, str]:
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Build Settings (overrides > environment > defaults); a bad value is one clear line."""
+    """Build and check Settings (overrides > environment > defaults); a bad value is one line."""
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "?"
@@ -356,6 +411,8 @@ def load_settings(**overrides: Any) -> Settings:
             name = f"JOBPROBE_{name}"
         raise errors.SettingsError(
             secrets.mask(
-                f"{name}: {first['msg']} (got {first.get('input')!r}); fix the environment variable"
+                f"{name}: {first['msg'].removeprefix('Value error, ')} (got {first.get('input')!r}); fix the environment variable"
             )
         ) from exc
+    settings.check()
+    return settings

@@ -81,7 +81,11 @@ SUBMIT_CASES: list[tuple[str, list[str], dict[str, str], tuple[str, ...]]] = [
     (
         "unreachable-broker",
         ["submit", "python", "{ok}"],
-        {"JOBPROBE_BROKER_URL": UNREACHABLE_BROKER},
+        # The same store as the check below reads (a broker without one is refused first).
+        {
+            "JOBPROBE_BROKER_URL": UNREACHABLE_BROKER,
+            "JOBPROBE_DATABASE_URL": "sqlite:///{data}/jobprobe.db",
+        },
         ("cannot reach the broker", "JOBPROBE_BROKER_URL"),
     ),
     (
@@ -118,7 +122,8 @@ def test_failed_submit_is_one_line_and_stores_nothing(
         "{missing}": str(scripts / "missing.py"),
     }
     argv = [paths.get(a, a) for a in args]
-    out = workers.run_cli(argv, embedded_env(data_dir, **extra_env), timeout=60)
+    extra = {k: v.replace("{data}", str(data_dir)) for k, v in extra_env.items()}
+    out = workers.run_cli(argv, embedded_env(data_dir, **extra), timeout=60)
     assert_one_error_line(out, *needles)
     assert stored_jobs(data_dir) == []
 

@@ -15,7 +15,12 @@ from tests import services
 
 def test_each_queue_has_its_own_exchange_and_routing_key() -> None:
     app = create_app(
-        load_settings(broker_url="redis://127.0.0.1:1/0", queue_cpu="c1", queue_gpu="g1")
+        load_settings(
+            broker_url="redis://127.0.0.1:1/0",
+            database_url="sqlite://",
+            queue_cpu="c1",
+            queue_gpu="g1",
+        )
     )
     queues = {q.name: q for q in app.conf.task_queues}
     assert set(queues) == {"c1", "g1", "iss", "analysis"}
@@ -28,7 +33,9 @@ def test_each_queue_has_its_own_exchange_and_routing_key() -> None:
 
 def test_kombu_takes_the_redis_sweep_options() -> None:
     # Read back from kombu's own channel: a misspelt transport option is silently ignored.
-    app = create_app(load_settings(broker_url=services.require_redis() + "/15"))
+    app = create_app(
+        load_settings(broker_url=services.require_redis() + "/15", database_url="sqlite://")
+    )
     with app.connection_for_write() as conn:
         channel = conn.default_channel
         assert channel.unacked_restore_throttle == 1

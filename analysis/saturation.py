@@ -90,6 +90,7 @@ def knee(
     curve: Literal["concave", "convex"] = "concave",
     sensitivity: float = 1.0,
     alpha: float = KNEE_ALPHA,
+    samples: tuple[Sequence[float], Sequence[float]] | None = None,
 ) -> Knee:
     """Find the knee of ``ys`` over ``xs`` with Kneedle (Satopaa et al., 2011).
 
@@ -97,7 +98,8 @@ def knee(
     knee is a local maximum of the difference curve ``y - x`` after which the difference falls
     below ``peak - sensitivity * mean(dx)``. When several qualify the most pronounced wins.
     Not found for fewer than 4 points, a flat curve, one within ``MIN_BEND`` of a line, or a
-    bend the noise explains (``bend_p_value`` >= ``alpha``).
+    bend the noise explains (``bend_p_value`` >= ``alpha``). ``samples``: every measurement
+    (repeats included) behind the points, when there are more; the noise is estimated from them.
     """
     if len(xs) != len(ys):
         raise ValueError(f"xs and ys differ in length ({len(xs)} != {len(ys)})")
@@ -149,10 +151,11 @@ def knee(
     # that noise alone passes at ``alpha``.
     # A smooth bend is tested as a parabola, a sharp one as a broken line; taking the better of
     # the two counts as a second test.
+    tx, ty = (x, y) if samples is None else (np.asarray(samples[0]), np.asarray(samples[1]))
     p_value = min(
         1.0,
-        2 * bend_p_value(x, y, None),
-        2 * bend_p_value(x, y, float(x[original])) * max(1, len(x) - 2),
+        2 * bend_p_value(tx, ty, None),
+        2 * bend_p_value(tx, ty, float(x[original])) * max(1, len(x) - 2),
     )
     if p_value >= alpha:
         return Knee(
@@ -421,6 +424,15 @@ def _saturating(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _repeats(
+    pairs: list[tuple[float, float]], distinct: int
+) -> tuple[list[float], list[float]] | None:
+    """All (load, value) measurements when there are repeats, else None (the points suffice)."""
+    if len(pairs) <= distinct:
+        return None
+    return [a for a, _ in pairs], [b for _, b in pairs]
+
+
 def sweep_report(
     points: Sequence[dict[str, Any]], *, slo_p99: float | None = None
 ) -> dict[str, Any]:
@@ -435,16 +447,21 @@ def sweep_report(
     rows = _aggregate(points)
     tp = [(r["value"], r["throughput"]) for r in rows if r["throughput"] is not None]
     lat = [(r["value"], r["p99_ms"]) for r in rows if r["p99_ms"] is not None]
+    # Every repeat, for the knees' noise estimate (medians hide the scatter between repeats).
+    tp_all = [(float(p["value"]), t) for p in points if (t := _point_throughput(p)) is not None]
+    lat_all = [(float(p["value"]), float(p["p99_ms"])) for p in points
+               if p.get("p99_ms") is not None]  # fmt: skip
     throughput_knee = (
-        knee([a for a, _ in tp], [b for _, b in tp])
+        knee([a for a, _ in tp], [b for _, b in tp], samples=_repeats(tp_all, len(tp)))
         if tp
         else Knee(False, reason="no throughput figures")
     )
     latency_knee = (
-        knee([a for a, _ in lat], [b for _, b in lat], curve="convex")
+        knee([a for a, _ in lat], [b for _, b in lat], curve="convex",
+             samples=_repeats(lat_all, len(lat)))
         if lat
         else Knee(False, reason="no p99 latency figures")
-    )
+    )  # fmt: skip
     usl = (
         usl_fit([a for a, _ in tp], [b for _, b in tp])
         if tp

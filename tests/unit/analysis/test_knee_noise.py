@@ -66,3 +66,25 @@ def test_a_knee_within_the_noise_says_so() -> None:
             assert result.p_value is not None and result.p_value >= saturation.KNEE_ALPHA
             return
     pytest.fail("no trial reached the noise test")
+
+
+def _sweep_rate(shape: Curve, repeats: int, seed: int) -> float:
+    rng = np.random.default_rng(seed)
+    hits = 0
+    for _ in range(200):
+        points = [
+            {"value": v, "throughput": float(shape(np.asarray(v)) * (1 + rng.normal(0, 0.05))),
+             "record": {}}
+            for v in SHORT for _ in range(repeats)
+        ]  # fmt: skip
+        hits += saturation.sweep_report(points)["throughput_knee"]["found"]
+    return hits / 200
+
+
+def test_repeats_give_the_knee_test_its_noise() -> None:
+    def knee_shape(x: np.ndarray) -> np.ndarray:
+        return np.minimum(100 * x, 400.0)
+
+    assert _sweep_rate(knee_shape, repeats=3, seed=6) >= 0.95
+    assert _sweep_rate(knee_shape, repeats=3, seed=6) > _sweep_rate(knee_shape, repeats=1, seed=6)
+    assert _sweep_rate(lambda x: np.full(x.shape, 100.0), repeats=3, seed=7) <= 0.02

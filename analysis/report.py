@@ -172,7 +172,7 @@ def sweep_findings(facts: Mapping[str, Any]) -> list[str]:
     usl = facts.get("usl") or {}
     if usl.get("ok"):
         peak = (
-            f"peak {_fmt(usl['peak_throughput'])} at load {_fmt(usl['peak_n'])}"
+            f"peak {_fmt(usl['peak_throughput'])} at load {_pm(usl, 'peak_n')}"
             if usl.get("peak_n") is not None
             else f"no peak ({usl.get('peak_note') or 'kappa = 0'})"
         )

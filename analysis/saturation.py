@@ -200,6 +200,7 @@ class UslFit:
     sigma_se: float | None = None
     kappa_se: float | None = None
     peak_note: str | None = None
+    peak_n_se: float | None = None
 
     def predict(self, n: Sequence[float]) -> list[float]:
         """Throughput the fit predicts at loads ``n``."""
@@ -289,21 +290,40 @@ def usl_fit(n: Sequence[float], throughput: Sequence[float]) -> UslFit:
     if len(x) > 3 and np.all(np.isfinite(cov)):
         factors = (yscale / scale, 1.0 / scale, 1.0 / scale**2)
         ses = [float(math.sqrt(max(cov[i][i], 0.0)) * f) for i, f in enumerate(factors)]
-    peak_n = peak_x = None
+    peak_n = peak_x = peak_se = None
     note: str | None = "no retrograde region (kappa = 0)"
     if kappa > 0 and sigma < 1.0:
         at = math.sqrt((1.0 - sigma) / kappa)
         if at <= PEAK_HORIZON * scale:
             peak_n, note = at, None
             peak_x = float(usl_model(np.asarray([at]), lam, sigma, kappa)[0])
+            if ses[2] is not None:
+                peak_se = _peak_se(a, k, cov, scale)
         else:
             note = (
                 f"the fitted peak ({at:.4g}) lies beyond {PEAK_HORIZON:g}x the largest load tested"
             )
     return UslFit(
         True, lam, sigma, kappa, r2, peak_n, peak_x,
-        lambda_se=ses[0], sigma_se=ses[1], kappa_se=ses[2], peak_note=note,
+        lambda_se=ses[0], sigma_se=ses[1], kappa_se=ses[2], peak_note=note, peak_n_se=peak_se,
     )  # fmt: skip
+
+
+def _peak_se(a: float, k: float, cov: np.ndarray, scale: float) -> float | None:
+    """Standard error of the peak load sqrt((1 - sigma) / kappa), by the delta method."""
+
+    def peak(a_: float, k_: float) -> float:
+        return scale * math.sqrt(max(1.0 - a_ / scale, 0.0) / k_)
+
+    if k <= 0:
+        return None
+    da, dk = 1e-6 * max(abs(a), 1e-6), 1e-6 * k
+    grad = np.array(
+        [0.0, (peak(a + da, k) - peak(a - da, k)) / (2 * da),
+         (peak(a, k + dk) - peak(a, k - dk)) / (2 * dk)]
+    )  # fmt: skip
+    variance = float(grad @ cov @ grad)
+    return math.sqrt(variance) if math.isfinite(variance) and variance >= 0 else None
 
 
 @dataclass(frozen=True)

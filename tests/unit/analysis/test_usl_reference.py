@@ -71,3 +71,12 @@ def test_a_peak_far_beyond_the_tested_loads_is_not_claimed() -> None:
     n = np.array([1, 2, 4, 8, 16], dtype=float)
     fit = saturation.usl_fit(n, saturation.usl_model(n, 100.0, 0.02, 1e-6))
     assert fit.ok and fit.peak_n is None and "beyond" in (fit.peak_note or "")
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_the_peak_has_a_standard_error_in_the_loads_units(name: str) -> None:
+    xs, ys = usl_data.load(name)
+    plain = saturation.usl_fit(xs, ys)
+    scaled = saturation.usl_fit([x * 1000 for x in xs], ys)
+    assert plain.peak_n_se is not None and 0 < plain.peak_n_se < plain.peak_n  # type: ignore[operator]
+    assert scaled.peak_n_se == pytest.approx(plain.peak_n_se * 1000, rel=1e-3)

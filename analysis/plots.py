@@ -157,7 +157,7 @@ def _throughput_panel(
             ax.plot([usl["peak_n"]], [usl["peak_throughput"]], "v", color="tab:green",
                     label=f"USL peak @ {usl['peak_n']:.4g}")  # fmt: skip
     _mark(ax, report.get("throughput_knee"), "saturation")
-    ax.set_ylabel(f"throughput ({name})" if name else "throughput")
+    ax.set_ylabel(f"throughput ({name})" if name and name != "throughput" else "throughput")
     ax.grid(alpha=0.3)
     if tp:
         ax.legend(fontsize=8)

@@ -176,9 +176,15 @@ def sweep_findings(facts: Mapping[str, Any]) -> list[str]:
             if usl.get("peak_n") is not None
             else f"no peak ({usl.get('peak_note') or 'kappa = 0'})"
         )
+        shaky = (
+            " (poorly determined by these points: standard errors exceed the values; add loads"
+            " or --repeat)"
+            if usl.get("well_determined") is False
+            else ""
+        )
         findings.append(
             f"USL: lambda {_pm(usl, 'lambda_')}, contention sigma {_pm(usl, 'sigma')},"
-            f" coherency kappa {_pm(usl, 'kappa')}, R2 {_fmt(usl['r2'])}; {peak}"
+            f" coherency kappa {_pm(usl, 'kappa')}, R2 {_fmt(usl['r2'])}; {peak}{shaky}"
         )
     else:
         findings.append(f"USL: not fitted ({usl.get('reason')})")

@@ -185,8 +185,9 @@ class UslFit:
     """USL coefficients: ``lambda_`` (throughput of one unit), ``sigma`` (contention),
     ``kappa`` (coherency), fit quality ``r2``, their standard errors (``*_se``, None when the
     data do not allow them), and the predicted peak (``peak_n``/``peak_throughput``, None when
-    the fitted curve does not turn down within ``PEAK_HORIZON`` x the largest tested load;
-    ``peak_note`` says why)."""
+    the fitted curve does not turn down between the smallest tested load and ``PEAK_HORIZON`` x
+    the largest; ``peak_note`` says why); ``well_determined`` is False when a coefficient's
+    standard error exceeds its value (the points do not pin the curve down)."""
 
     ok: bool
     lambda_: float | None = None
@@ -201,6 +202,7 @@ class UslFit:
     kappa_se: float | None = None
     peak_note: str | None = None
     peak_n_se: float | None = None
+    well_determined: bool | None = None
 
     def predict(self, n: Sequence[float]) -> list[float]:
         """Throughput the fit predicts at loads ``n``."""
@@ -294,7 +296,12 @@ def usl_fit(n: Sequence[float], throughput: Sequence[float]) -> UslFit:
     note: str | None = "no retrograde region (kappa = 0)"
     if kappa > 0 and sigma < 1.0:
         at = math.sqrt((1.0 - sigma) / kappa)
-        if at <= PEAK_HORIZON * scale:
+        if at < float(x.min()):
+            note = (
+                f"the fitted peak ({at:.4g}) lies below the smallest load tested: throughput"
+                " falls from the first load"
+            )
+        elif at <= PEAK_HORIZON * scale:
             peak_n, note = at, None
             peak_x = float(usl_model(np.asarray([at]), lam, sigma, kappa)[0])
             if ses[2] is not None:
@@ -303,9 +310,13 @@ def usl_fit(n: Sequence[float], throughput: Sequence[float]) -> UslFit:
             note = (
                 f"the fitted peak ({at:.4g}) lies beyond {PEAK_HORIZON:g}x the largest load tested"
             )
+    determined = None
+    if ses[1] is not None and ses[2] is not None:
+        determined = all(se <= v for se, v in ((ses[1], sigma), (ses[2], kappa)) if v > 0)
     return UslFit(
         True, lam, sigma, kappa, r2, peak_n, peak_x,
         lambda_se=ses[0], sigma_se=ses[1], kappa_se=ses[2], peak_note=note, peak_n_se=peak_se,
+        well_determined=determined,
     )  # fmt: skip
 
 

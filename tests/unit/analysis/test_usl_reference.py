@@ -80,3 +80,13 @@ def test_the_peak_has_a_standard_error_in_the_loads_units(name: str) -> None:
     scaled = saturation.usl_fit([x * 1000 for x in xs], ys)
     assert plain.peak_n_se is not None and 0 < plain.peak_n_se < plain.peak_n  # type: ignore[operator]
     assert scaled.peak_n_se == pytest.approx(plain.peak_n_se * 1000, rel=1e-3)
+
+
+def test_a_curve_falling_from_the_first_load_has_no_peak_and_says_the_fit_is_shaky() -> None:
+    fit = saturation.usl_fit([1, 2, 3, 4, 6], [294.0, 95.1, 88.3, 97.1, 117.0])
+    assert fit.peak_n is None and "below the smallest load" in (fit.peak_note or "")
+    assert fit.well_determined is False
+
+
+def test_published_fits_are_well_determined() -> None:
+    assert saturation.usl_fit(*usl_data.load("specsdm91")).well_determined is True

@@ -178,6 +178,8 @@ def usl_model(n: np.ndarray, lambda_: float, sigma: float, kappa: float) -> np.n
 #: A peak further out than this many times the largest tested load is not reported: so far
 #: beyond the data the coherency term cannot be told from zero.
 PEAK_HORIZON = 2.0
+#: A normalised coefficient below this is at its bound, 0 (no contention, no coherency).
+AT_BOUND = 1e-6
 
 
 @dataclass(frozen=True)
@@ -294,7 +296,7 @@ def usl_fit(n: Sequence[float], throughput: Sequence[float]) -> UslFit:
         ses = [float(math.sqrt(max(cov[i][i], 0.0)) * f) for i, f in enumerate(factors)]
     peak_n = peak_x = peak_se = None
     note: str | None = "no retrograde region (kappa = 0)"
-    if kappa > 0 and sigma < 1.0:
+    if k > AT_BOUND and sigma < 1.0:
         at = math.sqrt((1.0 - sigma) / kappa)
         if at < float(x.min()):
             note = (
@@ -312,7 +314,11 @@ def usl_fit(n: Sequence[float], throughput: Sequence[float]) -> UslFit:
             )
     determined = None
     if ses[1] is not None and ses[2] is not None:
-        determined = all(se <= v for se, v in ((ses[1], sigma), (ses[2], kappa)) if v > 0)
+        # A coefficient at its bound (0, in normalised units) is "not different from 0", not
+        # undetermined: only the others are judged.
+        determined = all(
+            se <= v for se, v, norm in ((ses[1], sigma, a), (ses[2], kappa, k)) if norm > AT_BOUND
+        )
     return UslFit(
         True, lam, sigma, kappa, r2, peak_n, peak_x,
         lambda_se=ses[0], sigma_se=ses[1], kappa_se=ses[2], peak_note=note, peak_n_se=peak_se,

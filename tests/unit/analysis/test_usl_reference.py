@@ -90,3 +90,10 @@ def test_a_curve_falling_from_the_first_load_has_no_peak_and_says_the_fit_is_sha
 
 def test_published_fits_are_well_determined() -> None:
     assert saturation.usl_fit(*usl_data.load("specsdm91")).well_determined is True
+
+
+def test_amdahl_data_have_no_coherency_and_a_determined_fit() -> None:
+    n = np.array([1, 2, 4, 8, 16, 32], dtype=float)
+    fit = saturation.usl_fit(n, saturation.usl_model(n, 10.0, 0.1, 0.0))
+    assert fit.sigma == pytest.approx(0.1, rel=1e-3) and fit.peak_n is None
+    assert fit.peak_note == "no retrograde region (kappa = 0)" and fit.well_determined is True

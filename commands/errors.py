@@ -16,6 +16,7 @@ from typing import IO, Any, NoReturn, ParamSpec, TypeVar
 
 import click
 
+from jobprobe.commands import terminal
 from jobprobe.store.status import JobStatus
 from jobprobe.worker import secrets
 
@@ -57,6 +58,7 @@ class CliError(click.ClickException):
     def show(self, file: IO[Any] | None = None) -> None:
         """Print ``error: MESSAGE`` on stderr, any secret in it masked (``worker.secrets``)."""
         message = secrets.mask(self.format_message(), secrets.known_values(os.environ))
+        message = terminal.escape(message)
         click.echo(f"error: {message}", err=True)
 
 

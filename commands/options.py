@@ -102,7 +102,7 @@ def parse_pairs(pairs: Sequence[str], what: str) -> dict[str, Any]:
         if what == "--param":
             try:
                 value = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):
                 value = raw
         out[key] = value
     return out
@@ -116,6 +116,8 @@ def parse_params(pairs: Sequence[str], params_json: str | None) -> dict[str, Any
             loaded = json.loads(params_json)
         except ValueError as exc:
             fail(f"--params-json is not valid JSON: {exc}", USAGE_ERROR)
+        except RecursionError:
+            fail("--params-json is nested too deep; flatten it", USAGE_ERROR)
         if not isinstance(loaded, dict):
             fail("--params-json must be a JSON object", USAGE_ERROR)
         merged.update(loaded)

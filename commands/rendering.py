@@ -10,6 +10,8 @@ from typing import Any
 
 import click
 
+from jobprobe.commands import terminal
+
 SPARKS = "▁▂▃▄▅▆▇█"
 
 
@@ -21,7 +23,7 @@ def emit_json(data: Any) -> None:
 def echo_lines(lines: Iterable[str]) -> None:
     """Print each line."""
     for line in lines:
-        click.echo(line)
+        click.echo(terminal.escape_lines(line))
 
 
 def fmt_num(value: Any, digits: int = 1, unit: str = "") -> str:
@@ -63,7 +65,7 @@ def fmt_change(change: float | None) -> str:
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """A plain, aligned text table."""
-    body = [[("-" if c is None else str(c)) for c in row] for row in rows]
+    body = [[("-" if c is None else terminal.escape(str(c))) for c in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in body:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=False)]

@@ -17,7 +17,7 @@ from jobprobe.monitor import tools as tool_registry
 from jobprobe.store import jobs as store_jobs
 from jobprobe.store import records
 from jobprobe.store.status import TERMINAL
-from jobprobe.tasks import broker, errors
+from jobprobe.tasks import broker, errors, input_limits
 from jobprobe.worker import runtime
 from jobprobe.worker.settings import Settings, load_settings
 
@@ -29,7 +29,9 @@ _LABEL_KEY = re.compile(r"^[A-Za-z0-9_.\-/]{1,128}$")
 
 
 def validate_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    """Params must be JSON values under identifier names (they become SIM_<NAME> variables)."""
+    """Params must be JSON values under identifier names (they become SIM_<NAME> variables),
+    within ``input_limits`` (size, nesting, finite numbers)."""
+    input_limits.check_params(params)
     out: dict[str, Any] = {}
     for key, value in params.items():
         if not _PARAM_NAME.match(str(key)):
@@ -54,6 +56,7 @@ def validate_labels(labels: Mapping[str, Any]) -> dict[str, str]:
             )
         if len(str(value)) > 512:
             raise errors.SubmitError(f"label {key!r} is longer than 512 characters")
+        input_limits.check_label(str(key), str(value))
         out[str(key)] = str(value)
     return out
 

@@ -105,8 +105,14 @@ def _cpu(record: Mapping[str, Any]) -> tuple[float | None, float | None]:
 
 
 def _mem_limit_fraction(record: Mapping[str, Any]) -> float | None:
+    """Peak memory over the limit the job really had: its own group's limit where one was
+    applied, else its container's, else the host's memory."""
     peak = fields.memory_peak_mb(record)
-    limit = fields.num(record, "detailed_profile.container_stats.memory_limit_mb")
+    limit = None
+    if fields.get(record, "limits.applied") is True:
+        limit = fields.num(record, "limits.mem_mb")
+    if limit is None:
+        limit = fields.num(record, "detailed_profile.container_stats.memory_limit_mb")
     if limit is None:
         limit = fields.num(record, "host.mem_total_mb")
     container_pct = fields.num(record, "detailed_profile.container_stats.memory_percent")
@@ -147,6 +153,9 @@ def _oom_killed(record: Mapping[str, Any]) -> float | None:
     if isinstance(error, str) and "OOM" in error:
         return 1.0
     if fields.get(record, "detailed_profile.container_stats.oom_killed") is True:
+        return 1.0
+    oom_kills = fields.num(record, "oom_kills")  # the job group's own OOM counter
+    if oom_kills:
         return 1.0
     returncode = record.get("returncode")
     if isinstance(returncode, int):

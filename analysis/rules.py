@@ -7,8 +7,9 @@ Each rule names a verdict kind, the USE aspect it checks, and conditions on deri
   up after a 0.15 tolerance, at most the host's cores).
 - contention: the host's CPUs >= 90 % busy while the job kept < 85 % of its cores busy (and at
   least 0.1 cores): other work's load, shown as ``other_cores_busy``, not the job's bottleneck.
-- memory: peak >= 90 % of the container limit (else host memory), host memory >= 90 % used, or
-  an OOM kill (return code 137/-9) with memory >= 80 % of its limit.
+- memory: peak >= 90 % of the limit the job had (its own group's, else its container's, else
+  host memory), host memory >= 90 % used, or an OOM kill (return code 137/-9, or the group's
+  OOM counter) with memory >= 80 % of that limit.
 - gpu: mean utilisation >= 85 % on the busiest device the job used, while it used it (from its
   first to its last busy sample: CUDA start-up and tear-down are not the GPU's limit).
 - throttled: >= 10 % of samples at a thermal/hardware slowdown reason, or >= 85 C. The software
@@ -128,7 +129,7 @@ RULES: tuple[Rule, ...] = (
         "memory",
         "saturation",
         (C("mem_limit_fraction", ">=", 0.90, 1.0),),
-        "peak memory >= 90 % of the container limit or of host memory",
+        "peak memory >= 90 % of the job's own limit, its container's, or host memory",
         "Memory is at its limit: raise the limit, or reduce the working set; expect swapping "
         "or an OOM kill at larger sizes.",
     ),

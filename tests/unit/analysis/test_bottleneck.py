@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from jobprobe.analysis import bottleneck, rules
+from jobprobe.analysis import bottleneck, fields, rules
 
 Loader = Callable[[str], dict[str, Any]]
 
@@ -167,6 +167,23 @@ def test_oom_reported_by_the_monitor_counts_as_an_error(profile: Loader) -> None
     record.pop("error")
     record["returncode"] = None
     assert bottleneck.derive(record)["oom_killed"] is None
+
+
+def test_the_memory_rule_uses_the_limit_the_job_really_had(profile: Loader) -> None:
+    record = profile("balanced")
+    peak = fields.memory_peak_mb(record)
+    assert peak is not None
+    host_fraction = bottleneck.derive(record)["mem_limit_fraction"]
+    # A limit asked for but not applied changes nothing; one applied is the job's ceiling.
+    record["limits"] = {"mem_mb": peak / 0.95, "applied": False, "reason": "no memory group"}
+    assert bottleneck.derive(record)["mem_limit_fraction"] == host_fraction
+    record["limits"]["applied"] = True
+    assert bottleneck.derive(record)["mem_limit_fraction"] == pytest.approx(0.95)
+    record["oom_kills"] = 1
+    record["returncode"] = -9
+    verdict = bottleneck.classify(record)
+    assert verdict.kind == "memory"
+    assert {e.metric for e in verdict.evidence} >= {"oom_killed", "mem_limit_fraction"}
 
 
 def test_rule_table_markdown() -> None:

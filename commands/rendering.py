@@ -131,6 +131,7 @@ def job_summary(rec: Mapping[str, Any]) -> list[str]:
         ("samples", f"{fmt_num(prof.get('samples_collected'))} every "
                     f"{fmt_num(prof.get('sampling_interval_seconds'), 2, ' s')}"),
     ]  # fmt: skip
+    rows += _containment_rows(rec)
     for gpu in (prof.get("gpu_stats") or {}).get("nvidia", []):
         rows.append((
             f"GPU {gpu.get('index')}",
@@ -149,6 +150,29 @@ def job_summary(rec: Mapping[str, Any]) -> list[str]:
         lines.append("stdout (last lines):")
         lines += [f"  {line}" for line in tail]
     return lines
+
+
+def _containment_rows(rec: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """How the job was counted and contained, and its limits (when it had any)."""
+    rows: list[tuple[str, str]] = []
+    if rec.get("accounting"):
+        text = str(rec["accounting"])
+        leaked = rec.get("leaked_processes")
+        if leaked:
+            text += f" ({leaked} processes left when its root ended, killed)"
+        rows.append(("accounting", text))
+    limits = rec.get("limits") or {}
+    asked = [
+        f"{label} {fmt_num(limits.get(key))}{unit}"
+        for label, key, unit in (("memory", "mem_mb", " MB"), ("CPUs", "cpus", ""),
+                                 ("processes", "max_procs", ""))
+        if limits.get(key) is not None
+    ]  # fmt: skip
+    if asked:
+        applied = limits.get("applied")
+        how = "applied" if applied else f"not applied: {limits.get('reason') or 'unknown'}"
+        rows.append(("limits", f"{', '.join(asked)} ({how})"))
+    return rows
 
 
 # ---------------------------------------------------------------- sweeps and usage

@@ -23,6 +23,7 @@ import threading
 import time
 from typing import Any
 
+import sqlalchemy as sa
 from celery import Celery, shared_task, signals
 
 from jobprobe.monitor import recorder
@@ -87,6 +88,7 @@ class Sweeper:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="jobprobe-reconcile", daemon=True)
         self._store: Store | None = None
+        self._ready = False
 
     def start(self) -> None:
         """Start sweeping."""
@@ -106,17 +108,25 @@ class Sweeper:
         if self._store is not None:
             self._store.engine.dispose(close=False)
 
+    def _schema_ready(self) -> bool:
+        """Whether the store has its tables. This thread never creates them: an upgrade run at
+        the same moment as a client's or a task's on a new database would collide with it."""
+        if self._store is None:
+            self._store = Store(self.settings.resolved_database_url, migrate=False)
+        if not self._ready:
+            with self._store.transaction() as conn:
+                self._ready = sa.inspect(conn).has_table("jobs")
+        return self._ready
+
     def _run(self) -> None:
         interval = self.settings.reconcile_interval
         spool = runtime.get_spool(self.settings)
         next_sweep = time.monotonic() + interval * random.uniform(0.8, 1.2)
         while not self._stop.wait(min(1.0, max(0.0, next_sweep - time.monotonic()))):
             try:
-                if self._store is None:
-                    self._store = Store(
-                        self.settings.resolved_database_url,
-                        schema_stamp_dir=self.settings.data_dir / "schema",
-                    )
+                if not self._schema_ready():
+                    continue
+                assert self._store is not None
                 if spool.pending():
                     recorder.replay_spool(self._store, spool, on_replayed=queue_analysis)
                 if time.monotonic() >= next_sweep:

@@ -37,13 +37,14 @@ def settings_of(env: dict[str, str]) -> Settings:
     return load_settings(**values)
 
 
-def create(settings: Settings, script: Path, pidfile: Path, seconds: float) -> str:
+def create(
+    settings: Settings, script: Path, pidfile: Path, seconds: float, timeout: float | None = None
+) -> str:
     """Store the busy job (not published); returns its id."""
     from jobprobe.tasks import submission
 
-    return submission.create(
-        "python", script, params={"pidfile": str(pidfile), "seconds": seconds}, settings=settings
-    )
+    params = {"pidfile": str(pidfile), "seconds": seconds}
+    return submission.create("python", script, params=params, settings=settings, timeout=timeout)
 
 
 def runs(pidfile: Path) -> list[int]:

@@ -88,17 +88,21 @@ def test_a_countdown_retry_held_past_the_visibility_timeout_runs_the_job_once(
 ) -> None:
     from jobprobe.worker.app import RUN_SIMULATION, create_app
 
-    # The held message is restored to a worker after 2 s, while the first still holds it (as a
-    # countdown retry during a database outage was): two deliveries of one message at once.
-    env = fast_env(private_redis.url, pg_url, tmp_path / "data", JOBPROBE_VISIBILITY_TIMEOUT="2")
+    # The held message is restored to a worker after 10 s, while the first still holds it (as
+    # a countdown retry during a database outage was): two deliveries of one message at once.
+    # (A visibility timeout below MAX_TIMEOUT is refused: both are short here.)
+    # Reconciliation must not publish a copy of its own meanwhile: REQUEUE_AFTER is long.
+    short = {"JOBPROBE_VISIBILITY_TIMEOUT": "10", "JOBPROBE_MAX_TIMEOUT": "10",
+             "JOBPROBE_DEFAULT_TIMEOUT": "10", "JOBPROBE_REQUEUE_AFTER": "120"}  # fmt: skip
+    env = fast_env(private_redis.url, pg_url, tmp_path / "data", **short)
     settings = settings_of(env)
     app = create_app(settings)
     pidfile = tmp_path / "pids"
     a = workers.WorkerProcess(env, name="wca", queues="cpu")
     b = workers.WorkerProcess(env, name="wcb", queues="cpu")
     with started(a, b), open_store(pg_url) as store:
-        job_id = create(settings, job_script, pidfile, seconds=8.0)
-        held = app.send_task(RUN_SIMULATION, args=[job_id], queue=settings.queue_cpu, countdown=6)
+        job_id = create(settings, job_script, pidfile, seconds=5.0, timeout=10)
+        held = app.send_task(RUN_SIMULATION, args=[job_id], queue=settings.queue_cpu, countdown=20)
         wait_for(lambda: running_with_samples(store, job_id), 30, "the job running")
         wait_for(lambda: _deliveries(held.id, a, b) >= 2, 60, "the held copy's delivery too",
                  context=lambda: a.log()[-2000:] + b.log()[-2000:])  # fmt: skip

@@ -101,16 +101,16 @@ def by_id_or_prefix(
     row = session.scalars(stmt).first()
     if row is not None:
         return row
-    if len(ident) >= 6:
-        ids = session.scalars(sa.select(column).where(column.startswith(ident)).limit(2)).all()
-        if len(ids) == 1:
-            return by_id_or_prefix(
-                session, model, ids[0], noun=noun, hint=hint, for_update=for_update
-            )
-        if len(ids) > 1:
-            raise errors.AmbiguousJobId(
-                f"several {noun}s start with {ident!r}; give more characters"
-            )
+    if len(ident) < 6:
+        raise errors.JobNotFound(
+            f"{ident!r} is too short to find a {noun} by: give 6 or more characters of its id; "
+            f"{hint}"
+        )
+    ids = session.scalars(sa.select(column).where(column.startswith(ident)).limit(2)).all()
+    if len(ids) == 1:
+        return by_id_or_prefix(session, model, ids[0], noun=noun, hint=hint, for_update=for_update)
+    if len(ids) > 1:
+        raise errors.AmbiguousJobId(f"several {noun}s start with {ident!r}; give more characters")
     raise errors.JobNotFound(f"no {noun} {ident!r}; {hint}")
 
 

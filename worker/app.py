@@ -6,11 +6,13 @@ The app is built on first use (module ``__getattr__``), never at import time, fr
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from celery import Celery, Task
 from kombu import Exchange, Queue
 
+from jobprobe.worker import errors
 from jobprobe.worker.settings import Settings, load_settings
 
 TASK_MODULES = [
@@ -138,5 +140,9 @@ def get_app() -> JobprobeCelery:
 def __getattr__(name: str) -> Any:
     # `celery -A worker.app` looks up `worker.app.app`; build it only then.
     if name == "app":
-        return get_app()
+        try:
+            return get_app()
+        except errors.SettingsError as exc:  # a worker, beat or Flower: one line, no traceback
+            sys.stderr.write(f"error: {exc}\n")
+            raise SystemExit(2) from None
     raise AttributeError(name)

@@ -54,3 +54,20 @@ def test_a_setting_that_cannot_work_is_one_line_and_stores_nothing(
     history = workers.run_cli(["job-history", "--json"], _env(data_dir), timeout=60)
     assert history.returncode == 0, history.stderr
     assert json.loads(history.stdout)["jobs"] == []
+
+
+@pytest.mark.parametrize(("extra", "setting"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_a_worker_refuses_a_setting_that_cannot_work_in_one_line(
+    tmp_path: Path, extra: dict[str, str], setting: str
+) -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "jobprobe.worker.app", "worker", "-l", "WARNING"],
+        cwd=workers.ROOT, env=_env(tmp_path / "data", **extra), capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    lines = out.stderr.strip().splitlines()
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert len(lines) == 1 and lines[0].startswith(f"error: {setting}: "), out.stderr[-2000:]

@@ -38,7 +38,7 @@ import os, time
 if os.fork() == 0:
     os.setsid()
     if os.fork() == 0:
-        open(os.path.join(os.environ['MARKS'], f'pid-{os.getpid()}'), 'w').write(str(os.getpid()))
+        open(os.path.join(os.environ['SIM_MARKS'], f'pid-{os.getpid()}'), 'w').write(str(os.getpid()))
         while True:
             time.sleep(1)
     os._exit(0)
@@ -52,14 +52,16 @@ def test_a_sigkilled_worker_takes_its_jobs_escaped_processes_with_it(
     env, manager = setup
     marks = tmp_path / "marks"
     marks.mkdir()
-    env = {**env, "MARKS": str(marks)}
     script = tmp_path / "daemon.py"
     script.write_text(DAEMON)
     worker = workers.WorkerProcess(env, concurrency=1)
     daemon: list[int] = []
     try:
         worker.wait_ready()
-        out = workers.run_cli(["submit", "python", str(script), "--json"], env)
+        # A job's environment is its own (the worker's is never passed on): a parameter.
+        out = workers.run_cli(
+            ["submit", "python", str(script), "--param", f"marks={marks}", "--json"], env
+        )
         assert out.returncode == 0, out.stderr
         daemon = wait_for(lambda: cs.pids_in(marks), 30, "the job's daemon", context=worker.log)
         assert cs.alive(daemon[0]) and cs.job_dirs(manager)

@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -45,7 +45,10 @@ def submit(
     max_procs: str | None, no_profile: bool, wait: bool, as_json: bool,
 ) -> None:  # fmt: skip
     """Run SCRIPT with a registered TOOL (see 'jobprobe tools')."""
-    from jobprobe.tasks import submission
+    try:  # the task layer's import is most of a submit's time: Ctrl-C there stores nothing
+        from jobprobe.tasks import submission
+    except KeyboardInterrupt:
+        _interrupted(None)
 
     settings = context.current().settings
     given: dict[str, Any] = dict(
@@ -93,21 +96,25 @@ def _queue(tool: str, script: str, given: dict[str, Any]) -> str:
         created.append(job_id)
         _announce(job_id, "queued")
 
-    try:
-        from jobprobe.tasks import submission
+    from jobprobe.tasks import submission
 
+    try:
         return submission.submit(tool, script, on_created=on_created, **given)
     except KeyboardInterrupt:
-        if not created:
-            click.echo("\ninterrupted: nothing was submitted", err=True)
-        else:
-            job_id = created[0]
-            click.echo(
-                f"\ninterrupted: job {job_id} is queued and will run; follow it: "
-                f"jobprobe job-details {job_id[:8]}; cancel it: jobprobe cancel {job_id[:8]}",
-                err=True,
-            )
-        raise SystemExit(130) from None
+        _interrupted(created[0] if created else None)
+
+
+def _interrupted(job_id: str | None) -> NoReturn:
+    """Ctrl-C while submitting: what exists, how to follow or cancel it; exit 130."""
+    if job_id is None:
+        click.echo("\ninterrupted: nothing was submitted", err=True)
+    else:
+        click.echo(
+            f"\ninterrupted: job {job_id} is queued and will run; follow it: "
+            f"jobprobe job-details {job_id[:8]}; cancel it: jobprobe cancel {job_id[:8]}",
+            err=True,
+        )
+    raise SystemExit(130)
 
 
 class _Runner(threading.Thread):

@@ -18,7 +18,7 @@ from jobprobe.store import jobs as store_jobs
 from jobprobe.store import records
 from jobprobe.store.status import TERMINAL
 from jobprobe.tasks import broker, errors, input_limits
-from jobprobe.worker import runtime
+from jobprobe.worker import runtime, secrets
 from jobprobe.worker.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -84,7 +84,10 @@ def _check_broker(app: Celery) -> None:
             conn.ensure_connection(max_retries=1, timeout=3)
     except broker.BROKER_ERRORS as exc:
         raise errors.BrokerUnavailable(
-            f"cannot reach the broker {app.conf.broker_url} ({exc}); start it or fix JOBPROBE_BROKER_URL"
+            secrets.mask(
+                f"cannot reach the broker {app.conf.broker_url} ({exc}); "
+                "start it or fix JOBPROBE_BROKER_URL"
+            )
         ) from exc
 
 
@@ -315,7 +318,10 @@ def submit(
                     raise
     except broker.BROKER_ERRORS as exc:
         raise errors.BrokerUnavailable(
-            f"cannot reach the broker {app.conf.broker_url} ({exc}); start it or fix JOBPROBE_BROKER_URL"
+            secrets.mask(
+                f"cannot reach the broker {app.conf.broker_url} ({exc}); "
+                "start it or fix JOBPROBE_BROKER_URL"
+            )
         ) from exc
     if interrupt.pending:
         raise KeyboardInterrupt  # asked for while the job was sent: it is queued

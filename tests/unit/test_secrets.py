@@ -41,3 +41,21 @@ def test_known_values_come_from_variables_and_files(tmp_path: Path) -> None:
     assert set(secrets.known_values(environ)) == {
         "sk-llm-424242", "iss-secret-1", "brokerpass77", "filepass99",
     }  # fmt: skip
+
+
+def test_the_python_api_names_an_unreachable_broker_without_its_password(tmp_path: Path) -> None:
+    import pytest
+
+    from jobprobe.tasks import errors, submission
+    from jobprobe.worker.settings import load_settings
+
+    script = tmp_path / "s.sh"
+    script.write_text("true\n")
+    settings = load_settings(
+        broker_url="redis://:api-pass-4242@127.0.0.1:9/0", data_dir=tmp_path / "data",
+        database_url=f"sqlite:///{tmp_path / 'jp.db'}",
+    )  # fmt: skip
+    with pytest.raises(errors.BrokerUnavailable) as info:
+        submission.create("bash", script, settings=settings)
+    assert "api-pass-4242" not in str(info.value)
+    assert "redis://:***@127.0.0.1:9/0" in str(info.value)

@@ -76,8 +76,10 @@ def _launch_argv(
     job's program runs; the parent-death signal survives both execs.
 
     With ``user`` (uid, gid), a second ``setpriv`` after the join drops to that account
-    (no supplementary groups, no new privileges) and sets the parent-death signal again: the
-    kernel clears it when the process's user changes.
+    (the account's own supplementary groups, none of the worker's: ``--init-groups``, so an
+    account an administrator put in ``video``/``render`` reaches GPU device nodes that are not
+    world-accessible; no new privileges) and sets the parent-death signal again: the kernel
+    clears it when the process's user changes.
     """
     program = [_resolve(argv[0], env), *argv[1:]]
     if user is not None:
@@ -88,7 +90,7 @@ def _launch_argv(
             )
         uid, gid = user
         program = [
-            setpriv, f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--no-new-privs",
+            setpriv, f"--reuid={uid}", f"--regid={gid}", "--init-groups", "--no-new-privs",
             "--pdeathsig", "KILL", "--", *program,
         ]  # fmt: skip
         if not join:

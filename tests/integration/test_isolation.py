@@ -34,6 +34,7 @@ probe() { # name, command...: prints "name: DENIED" when the command fails
   if out=$("$@" 2>/dev/null) && [ -n "$out" ]; then echo "$name: READ $out"; else echo "$name: DENIED"; fi
 }
 echo "uid: $(id -u) user: $USER home: $HOME"
+echo "groups: $(id -G)"
 probe parent-environ cat /proc/$PPID/environ
 probe worker-environ cat /proc/$SIM_WORKER_PID/environ
 probe test-environ cat /proc/$SIM_TEST_PID/environ
@@ -132,6 +133,7 @@ def test_a_job_reaches_nothing_of_the_worker_nor_of_other_jobs(
     )
     uid = pwd.getpwnam(account).pw_uid
     assert lines["uid"].startswith(f"{uid} user: {account} home: {record['workdir']}")
+    assert lines["groups"] == str(pwd.getpwnam(account).pw_gid)  # none of the worker's groups
     probes = [
         "parent-environ", "worker-environ", "test-environ", "other-job-list", "other-job-file",
         "other-job-script", "spool-list", "spool-write", "store-file", "store-wal", "data-list",

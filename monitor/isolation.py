@@ -143,7 +143,8 @@ def reclaim(workdir: Path, account: Account) -> None:
 
     The worker then reads the job's logs, metrics and artifacts as itself: a link the job made
     to a file only the worker may read (``/proc/<worker>/environ``, the store) is removed
-    first, so that nothing of the worker's ends up in the job's record.
+    first, so that nothing of the worker's ends up in the job's record; so is a file it does
+    not own (a hard link to someone else's file, where ``fs.protected_hardlinks`` is off).
     """
     if not account.switch:
         return
@@ -154,6 +155,10 @@ def reclaim(workdir: Path, account: Account) -> None:
     for folder, dirs, files in os.walk(workdir):
         for name in (*dirs, *files):
             path = Path(folder) / name
+            info = path.lstat()
+            if stat.S_ISREG(info.st_mode) and info.st_uid != account.uid:
+                path.unlink()
+                continue
             os.chown(path, uid, gid, follow_symlinks=False)
             if path.is_symlink():
                 try:

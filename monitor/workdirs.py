@@ -12,6 +12,7 @@ import contextlib
 import errno
 import os
 import shutil
+import stat
 import time
 from pathlib import Path
 from typing import Literal
@@ -105,7 +106,8 @@ def trim_log(path: Path, max_bytes: int) -> bool:
         f"\n[jobprobe: {size - 2 * half} bytes cut from the middle of this log "
         f"(JOBPROBE_LOG_MAX_MB); its first and last {half} bytes are kept]\n"
     ).encode()
-    with path.open("r+b") as fh:
+    # Never through a link: a running job owns its directory and could point its log anywhere.
+    with os.fdopen(os.open(path, os.O_RDWR | os.O_NOFOLLOW), "r+b") as fh:
         fh.seek(half)
         fh.write(note)
         dst, src = half + len(note), size - half
@@ -126,7 +128,9 @@ def trim_logs(data_dir: Path, *, max_bytes: int, idle_s: float, now: float | Non
     for name in LOG_FILES.values():
         for path in (data_dir / "jobs").glob(f"*/{_PREFIX}*/{name}"):
             try:
-                st = path.stat()
+                st = path.lstat()
+                if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+                    continue  # a link a job made in place of its log: not the job's to trim
                 if st.st_size > max_bytes and now - st.st_mtime >= idle_s:
                     trimmed += trim_log(path, max_bytes)
             except FileNotFoundError:

@@ -64,3 +64,18 @@ def test_reclaim_removes_links_that_lead_outside(tmp_path: Path) -> None:
     me = isolation.Account(name="x", uid=os.geteuid(), gid=os.getegid(), switch=True)
     isolation.reclaim(workdir, me)
     assert sorted(p.name for p in workdir.iterdir()) == ["inside", "out.txt"]
+
+
+def test_reclaim_removes_files_the_job_does_not_own(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to make a file another user owns")
+    workdir = tmp_path / "job"
+    workdir.mkdir()
+    secret = tmp_path / "worker-secret"
+    secret.write_text("s")
+    os.chown(secret, 54321, 54321)  # stands for a file the job could hard-link, not its own
+    os.link(secret, workdir / "stdout.log")
+    (workdir / "own.txt").write_text("x")
+    me = isolation.Account(name="x", uid=os.geteuid(), gid=os.getegid(), switch=True)
+    isolation.reclaim(workdir, me)
+    assert sorted(p.name for p in workdir.iterdir()) == ["own.txt"]

@@ -90,3 +90,17 @@ def test_a_full_or_unwritable_data_directory_is_one_clear_line(tmp_path: Path) -
         f"data directory {tmp_path} is not writable (Permission denied); "
         "fix its permissions or set JOBPROBE_DATA_DIR"
     )
+
+
+def test_a_log_a_job_replaced_by_a_link_is_never_trimmed(tmp_path: Path) -> None:
+    # A job owns its directory while it runs: its "log" may point at a file of the worker's.
+    victim = tmp_path / "worker-file.db"
+    victim.write_bytes(b"v" * 3 * 2**20)
+    then = time.time() - 3600
+    os.utime(victim, (then, then))
+    workdir = workdirs.attempt_dir(tmp_path, "linked", 1)
+    workdir.mkdir(parents=True)
+    workdirs.log_path(workdir, "stdout").symlink_to(victim)
+    os.link(victim, workdirs.log_path(workdir, "stderr"))
+    assert workdirs.trim_logs(tmp_path, max_bytes=2**20, idle_s=60) == 0
+    assert victim.read_bytes() == b"v" * 3 * 2**20

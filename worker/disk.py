@@ -64,7 +64,7 @@ def problem(data_dir: Path, min_free_mb: float, *, probe: bool = True) -> str | 
 def _write_probe(data_dir: Path) -> None:
     probe = data_dir / f".jobprobe-probe-{os.getpid()}"
     try:
-        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
         try:
             os.write(fd, b"\0" * 4096)
             os.fsync(fd)

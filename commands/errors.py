@@ -62,11 +62,15 @@ class CliError(click.ClickException):
         click.echo(f"error: {message}", err=True)
 
 
+class CliUsageError(CliError):
+    """A one-line error about how the command was called: exit code 2."""
+
+    exit_code = USAGE_ERROR
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
-    """Stop with one clear line on stderr and exit ``code``."""
-    err = CliError(message)
-    err.exit_code = code
-    raise err
+    """Stop with one clear line on stderr and exit ``code`` (1, or ``USAGE_ERROR``)."""
+    raise (CliUsageError if code == USAGE_ERROR else CliError)(message)
 
 
 def loaded(names: tuple[tuple[str, str], ...]) -> tuple[type[BaseException], ...]:

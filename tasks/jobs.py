@@ -48,7 +48,7 @@ def run_simulation(self: Task, job_id: str) -> dict[str, Any]:
         on_replayed=queue_analysis,
         cgroup_parent=settings.cgroup_parent,
         lease_seconds=settings.lease_seconds,
-        job_user=settings.job_user,
+        job_user=settings.resolved_job_user,
     )
     # A spooled outcome is not in the store yet: its analysis is queued when it is replayed.
     if result.get("unreported"):

@@ -248,11 +248,13 @@ class Settings(BaseModel):
     default_max_procs: int | None = Field(
         None, ge=1, description="Task limit of a job when neither submit nor its tool sets one."
     )
-    job_user: str = Field(
-        "jobprobe-job",
+    job_user: str | None = Field(
+        None,
         min_length=1,
         description="Account process jobs run as when the worker is root (a tool's `user` may "
-        "name another); `worker` runs them as the worker's own user. The account must exist.",
+        "name another); `worker` runs them as the worker's own user. The account must exist. "
+        "Default: `jobprobe-job` on workers (a broker is set); in embedded mode your jobs run "
+        "in your own process, as you.",
     )
     reports_dir: Path | None = Field(
         None,
@@ -321,6 +323,15 @@ class Settings(BaseModel):
     def embedded(self) -> bool:
         """True when no broker is configured: jobs run in-process."""
         return self.broker_url is None
+
+    @property
+    def resolved_job_user(self) -> str:
+        """The account process jobs run as: the setting, else ``jobprobe-job`` on a worker that
+        takes jobs from a broker (its jobs come from others and must not read its secrets),
+        else ``worker``: an embedded job is the user's own, run in the user's own process."""
+        if self.job_user is not None:
+            return self.job_user
+        return "worker" if self.embedded else "jobprobe-job"
 
     @property
     def resolved_database_url(self) -> str:

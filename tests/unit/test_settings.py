@@ -115,4 +115,11 @@ def test_an_unreadable_secret_file_is_one_line(
 
 def test_jobs_run_as_the_job_account_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("JOBPROBE_JOB_USER", raising=False)
-    assert Settings().job_user == "jobprobe-job"
+    monkeypatch.setenv("JOBPROBE_BROKER_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("JOBPROBE_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1/x")
+    assert Settings().resolved_job_user == "jobprobe-job"  # a worker's jobs come from others
+    monkeypatch.delenv("JOBPROBE_BROKER_URL")
+    monkeypatch.delenv("JOBPROBE_DATABASE_URL")
+    assert Settings().resolved_job_user == "worker"  # embedded: the user's own job, as the user
+    monkeypatch.setenv("JOBPROBE_JOB_USER", "jobprobe-job")
+    assert Settings().resolved_job_user == "jobprobe-job"

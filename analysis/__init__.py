@@ -3,7 +3,8 @@
 Modules (import and qualify: ``from jobprobe.analysis import bottleneck`` then ``bottleneck.classify``):
 
 - ``bottleneck``: ``classify(record) -> Verdict`` and the ``RULES`` table.
-- ``saturation``: ``knee``, ``usl_fit``, ``slo_limit``, ``sweep_report``.
+- ``saturation``: ``knee``, ``slo_limit``, ``sweep_report``.
+- ``usl``: ``usl_model``, ``usl_fit`` (the Universal Scalability Law, unit-independent).
 - ``sweep``: a sweep's ``facts`` from its jobs' records (points, fingerprint, summary).
 - ``regression``: ``compare(baseline, candidate, thresholds=...) -> Comparison``.
 - ``trends``: ``usage_over_time``, ``trend_direction``, ``compare_periods``, ``drilldown``.
@@ -30,4 +31,5 @@ __all__ = [
     "stats",
     "sweep",
     "trends",
+    "usl",
 ]

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from jobprobe.analysis import saturation
+from jobprobe.analysis import saturation, usl
 
 LOADS = np.array([1, 2, 4, 6, 8, 10, 12, 16, 20, 24], dtype=float)
 SHORT = np.array([1, 2, 3, 4, 6, 8], dtype=float)
@@ -54,7 +54,7 @@ def test_a_latency_knee_is_found_through_noise(noise: float) -> None:
 
 
 def test_a_usl_curve_knee_is_found_through_noise() -> None:
-    rate = _found(lambda x: saturation.usl_model(x, 100, 0.05, 0.01), LOADS, 0.05, seed=5)
+    rate = _found(lambda x: usl.usl_model(x, 100, 0.05, 0.01), LOADS, 0.05, seed=5)
     assert rate >= 0.95
 
 

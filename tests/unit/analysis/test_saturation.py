@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from jobprobe.analysis import saturation
+from jobprobe.analysis import saturation, usl
 
 Loader = Callable[[str], dict[str, Any]]
 LOADS = [1, 2, 4, 6, 8, 10, 12, 16, 20, 24]
@@ -61,7 +61,7 @@ def test_knee_rejects_mismatched_lengths() -> None:
 def test_usl_fit_recovers_known_coefficients() -> None:
     rng = np.random.default_rng(42)
     n = np.array([1, 2, 4, 8, 12, 16, 24, 32, 48, 64], dtype=float)
-    truth = saturation.usl_model(n, 950.0, 0.04, 0.0006)
+    truth = usl.usl_model(n, 950.0, 0.04, 0.0006)
     fit = saturation.usl_fit(n, truth * (1 + rng.normal(0, 0.01, n.size)))
     assert fit.ok
     assert fit.lambda_ == pytest.approx(950.0, rel=0.10)
@@ -75,7 +75,7 @@ def test_usl_fit_recovers_known_coefficients() -> None:
 
 def test_usl_fit_with_no_coherency_has_no_peak() -> None:
     n = np.array([1, 2, 4, 8, 16], dtype=float)
-    fit = saturation.usl_fit(n, saturation.usl_model(n, 100.0, 0.1, 0.0))
+    fit = saturation.usl_fit(n, usl.usl_model(n, 100.0, 0.1, 0.0))
     assert fit.ok and fit.peak_n is None
     assert fit.sigma == pytest.approx(0.1, rel=0.05)
 

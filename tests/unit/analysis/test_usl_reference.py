@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jobprobe.analysis import saturation
+from jobprobe.analysis import saturation, usl
 from tests.unit.analysis import usl_data
 
 #: name -> (sigma, kappa, peak load) as published (sources in tests/data/usl/*.csv).
@@ -52,7 +52,7 @@ def test_the_fit_does_not_depend_on_the_throughputs_units() -> None:
 
 def test_requests_per_second_loads_in_the_tens_of_thousands() -> None:
     loads = np.array([5e3, 1e4, 2e4, 3e4, 4e4, 6e4, 8e4])
-    truth = saturation.usl_model(loads / 1e3, 900.0, 0.05, 0.002)
+    truth = usl.usl_model(loads / 1e3, 900.0, 0.05, 0.002)
     rng = np.random.default_rng(11)
     fit = saturation.usl_fit(loads, truth * (1 + rng.normal(0, 0.01, loads.size)))
     assert fit.ok and fit.r2 is not None and fit.r2 > 0.95
@@ -69,7 +69,7 @@ def test_a_fit_worse_than_a_flat_line_is_refused() -> None:
 
 def test_a_peak_far_beyond_the_tested_loads_is_not_claimed() -> None:
     n = np.array([1, 2, 4, 8, 16], dtype=float)
-    fit = saturation.usl_fit(n, saturation.usl_model(n, 100.0, 0.02, 1e-6))
+    fit = saturation.usl_fit(n, usl.usl_model(n, 100.0, 0.02, 1e-6))
     assert fit.ok and fit.peak_n is None and "beyond" in (fit.peak_note or "")
 
 
@@ -94,6 +94,6 @@ def test_published_fits_are_well_determined() -> None:
 
 def test_amdahl_data_have_no_coherency_and_a_determined_fit() -> None:
     n = np.array([1, 2, 4, 8, 16, 32], dtype=float)
-    fit = saturation.usl_fit(n, saturation.usl_model(n, 10.0, 0.1, 0.0))
+    fit = saturation.usl_fit(n, usl.usl_model(n, 10.0, 0.1, 0.0))
     assert fit.sigma == pytest.approx(0.1, rel=1e-3) and fit.peak_n is None
     assert fit.peak_note == "no retrograde region (kappa = 0)" and fit.well_determined is True

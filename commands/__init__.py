@@ -37,6 +37,10 @@ COMMANDS: dict[str, str] = {
     "iss": "jobprobe.commands.iss:iss",
     # the worker pool
     "workers": "jobprobe.commands.fleet:workers",
+    # the web app: HTTP API, dashboard, Prometheus metrics
+    "serve": "jobprobe.commands.serve:serve",
+    # questions in plain language, answered from the store's figures
+    "ask": "jobprobe.commands.ask:ask",
 }
 
 __all__ = ["COMMANDS"]

@@ -261,6 +261,34 @@ class Settings(BaseModel):
         description="Where follow-up tasks write job and sweep reports (Markdown, JSON, PNG). "
         "Default: DATA_DIR/reports.",
     )
+    web_host: str = Field(
+        "127.0.0.1", min_length=1, description="Address `jobprobe serve` listens on."
+    )
+    web_port: int = Field(8040, ge=0, le=65535, description="Port `jobprobe serve` listens on.")
+    web_read_token: SecretStr | None = Field(
+        None,
+        description="Bearer token for reading the web API and pages from beyond loopback. "
+        "Unset: reading is allowed from loopback only.",
+    )
+    web_write_token: SecretStr | None = Field(
+        None,
+        description="Bearer token for changing state over the web (submit, cancel). Unset: "
+        "nothing can be changed over the web.",
+    )
+    flower_url: str | None = Field(
+        None, description="Flower's address, linked from the dashboard's workers page."
+    )
+    chat_session_hours: float = Field(
+        24.0, gt=0, description="Hours a `jobprobe ask` conversation is kept after its last turn."
+    )
+    chat_max_tool_calls: int = Field(
+        8, ge=1, le=64, description="Tool calls the language model may make for one question."
+    )
+    chat_tool_result_tokens: int = Field(
+        3000,
+        ge=200,
+        description="Token budget of one tool result handed to the language model (compacted).",
+    )
 
     @field_validator("broker_url", "database_url", "result_backend", mode="before")
     @classmethod
@@ -372,7 +400,7 @@ def _env_names(name: str, alias: object) -> list[str]:
 #: so that a secret need not sit in the worker's environment.
 FILE_SETTINGS = frozenset(
     {"broker_url", "result_backend", "database_url", "iss_client_secret", "llm_api_key",
-     "iss_aws_secret_access_key"}
+     "iss_aws_secret_access_key", "web_read_token", "web_write_token"}
 )  # fmt: skip
 
 

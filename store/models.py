@@ -259,3 +259,23 @@ class SyncState(Base):
 
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class Conversation(Base):
+    """A conversation of ``jobprobe ask`` (a chat session): its turns and the entities in context.
+
+    ``turns`` holds, per question, the question, the answer, the tool calls with their compact
+    results and the entities the turn used; ``context`` the entities a follow-up inherits. A
+    session untouched for longer than the ``chat_session_hours`` setting counts as unknown.
+    """
+
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    provider: Mapped[str] = mapped_column(String(32))
+    turns: Mapped[list[Any]] = mapped_column(Json, default=list)
+    context: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+
+    __table_args__ = (Index("ix_conversations_updated", "updated_at"),)

@@ -22,3 +22,7 @@ class AmbiguousJobId(StoreError):
 class Superseded(StoreError):
     """This attempt of the job is no longer its current one (its lease expired and another
     attempt claimed it, or the job ended): it must stop and write nothing."""
+
+
+class ConversationNotFound(StoreError):
+    """No conversation has that session id, or it expired; start a new one (leave out --session)."""

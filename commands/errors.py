@@ -36,6 +36,7 @@ USAGE_ERRORS = (
     ("jobprobe.monitor.errors", "ToolError"),
     ("jobprobe.store.errors", "JobNotFound"),
     ("jobprobe.store.errors", "AmbiguousJobId"),
+    ("jobprobe.queries.errors", "QueryError"),
 )
 #: (module, class) of the error roots of jobprobe's packages: exit 1, never a traceback.
 RUNTIME_ERRORS = (

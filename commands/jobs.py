@@ -7,7 +7,6 @@ import json
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
@@ -15,6 +14,8 @@ import click
 from jobprobe.commands import context, options, rendering
 from jobprobe.commands.errors import EXIT_FOR_STATUS, fail, guarded
 from jobprobe.commands.rendering import emit_json, fmt_num, fmt_when, sparkline, table
+from jobprobe.queries import jobs as query_jobs
+from jobprobe.queries.filters import JobFilters
 from jobprobe.store.status import TERMINAL, JobStatus
 
 if TYPE_CHECKING:
@@ -185,17 +186,12 @@ def _follow(job_id: str, runner: _Runner | None) -> None:
 @options.with_filters
 @options.json_option
 @guarded
-def job_history(limit: int, cursor: str | None, filters: options.JobFilters, as_json: bool) -> None:
+def job_history(limit: int, cursor: str | None, filters: JobFilters, as_json: bool) -> None:
     """Jobs, newest first."""
-    from jobprobe.store import jobs as store_jobs
-    from jobprobe.store import records
-
-    with context.current().store.session() as session:
-        jobs = store_jobs.job_history(session, limit=limit, cursor=cursor, **filters.as_kwargs())
-        recs = [records.to_record(j) for j in jobs]
-        next_cursor = store_jobs.encode_cursor(jobs[-1]) if len(jobs) == limit else None
+    page = query_jobs.job_history(context.current().store, filters, limit=limit, cursor=cursor)
+    recs, next_cursor = page["jobs"], page["next_cursor"]
     if as_json:
-        emit_json({"jobs": recs, "next_cursor": next_cursor})
+        emit_json(page)
         return
     if not recs:
         click.echo("no jobs match")
@@ -219,22 +215,12 @@ def job_history(limit: int, cursor: str | None, filters: options.JobFilters, as_
 @guarded
 def job_details(job_id: str, timeseries: bool, as_json: bool) -> None:
     """Everything about one job: record, profile, status history, reports."""
-    from jobprobe.store import jobs as store_jobs
-    from jobprobe.store import records
-    from jobprobe.store import reports as store_reports
-    from jobprobe.store import samples as store_samples
-
-    with context.current().store.session() as session:
-        job = store_jobs.get_job(session, job_id)
-        series = store_samples.load_timeseries(session, job.id)
-        rec = records.to_record(
-            job, events=store_jobs.status_history(session, job.id),
-            timeseries=series if timeseries else None,
-            reports=store_reports.reports_for_job(session, job.id),
-        )  # fmt: skip
+    store = context.current().store
+    rec = query_jobs.job_details(store, job_id, timeseries=timeseries)
     if as_json:
         emit_json(rec)
         return
+    series = query_jobs.job_timeseries(store, rec["task_id"])
     rendering.echo_lines(rendering.job_summary(rec))
     click.echo(f"tool/script  {rec['tool']} {rec['script']}  params {json.dumps(rec['params'])}")
     click.echo(
@@ -266,14 +252,12 @@ def job_details(job_id: str, timeseries: bool, as_json: bool) -> None:
 @options.with_filters
 @options.json_option
 @guarded
-def job_stats(by: str, filters: options.JobFilters, as_json: bool) -> None:
+def job_stats(by: str, filters: JobFilters, as_json: bool) -> None:
     """Counts, success rate, duration percentiles, CPU-seconds and peak memory per group."""
-    from jobprobe.store import jobs as store_jobs
-
-    with context.current().store.session() as session:
-        rows = store_jobs.job_stats(session, by=by, **filters.as_kwargs())
+    stats = query_jobs.job_stats(context.current().store, filters, by=by)
+    rows = stats["groups"]
     if as_json:
-        emit_json({"by": by, "groups": rows})
+        emit_json(stats)
         return
     if not rows:
         click.echo("no jobs match")
@@ -294,57 +278,27 @@ def job_stats(by: str, filters: options.JobFilters, as_json: bool) -> None:
 @click.option("--follow", "-f", is_flag=True, help="Keep printing until the job ends.")
 @options.json_option
 @guarded
-def logs(job_id: str, which: str, follow: bool, as_json: bool) -> None:
+def logs(job_id: str, which: query_jobs.Stream, follow: bool, as_json: bool) -> None:
     """A job's stdout (or --stderr), from its log file where this machine can read it."""
-    from jobprobe.store import jobs as store_jobs
-
     inv = context.current()
-    with inv.store.session() as session:
-        job = store_jobs.get_job(session, job_id)
-        path = job.stdout_path if which == "stdout" else job.stderr_path
-        tail = job.stdout_tail if which == "stdout" else job.stderr_tail
-        workdir, status, worker, full_id = job.workdir, job.status, job.worker, job.id
-    if path is None and workdir is None and status == JobStatus.RUNNING:
-        path = _running_log(inv.settings.data_dir, full_id, which)
-    local = Path(path) if path else None
-    readable = local is not None and local.is_file()
     if as_json:
-        text = local.read_text(errors="replace") if local and readable else (tail or "")
-        emit_json(
-            {"task_id": full_id, "stream": which, "path": path, "local": readable, "text": text}
-        )
+        emit_json(query_jobs.read_log(inv.store, inv.settings, job_id, stream=which))
         return
-    if local is None or not readable:
-        if status == JobStatus.QUEUED:
-            fail(f"job {full_id[:8]} has not started yet; try again with --follow once it runs")
-        click.echo(tail or "", nl=False)
-        if path:
-            click.echo(f"\n(the last 4 KB stored; the full log is {path} on {worker})", err=True)
+    source = query_jobs.log_source(inv.store, inv.settings, job_id, stream=which)
+    if source.local_path is None:
+        if source.status == JobStatus.QUEUED:
+            fail(
+                f"job {source.task_id[:8]} has not started yet; try again with --follow once it runs"
+            )
+        click.echo(source.tail or "", nl=False)
+        if source.path:
+            click.echo(
+                f"\n(the last 4 KB stored; the full log is {source.path} on {source.worker})",
+                err=True,
+            )
         return
-    offset = 0
-    while True:
-        with local.open("rb") as fh:
-            fh.seek(offset)
-            chunk = fh.read()
-            offset += len(chunk)
-        if chunk:
-            click.echo(chunk.decode("utf-8", "replace"), nl=False)
-        if not follow:
-            return
-        with inv.store.session() as session:
-            if store_jobs.get_job(session, full_id).status in TERMINAL:
-                follow = False  # one more read picks up the last bytes
-                continue
-        time.sleep(0.5)
-
-
-def _running_log(data_dir: Path, job_id: str, which: str) -> str | None:
-    """The log of a job running on this machine, in its newest attempt directory."""
-    from jobprobe.monitor import workdirs
-
-    attempt = workdirs.latest_attempt_dir(data_dir, job_id)
-    stream: workdirs.Stream = "stderr" if which == "stderr" else "stdout"
-    return str(workdirs.log_path(attempt, stream)) if attempt is not None else None
+    for chunk in query_jobs.follow_log(inv.store, source, follow=follow):
+        click.echo(chunk, nl=False)
 
 
 @click.command()
@@ -356,21 +310,18 @@ def cancel(job_id: str, as_json: bool) -> None:
     second (SIGTERM, grace, SIGKILL)."""
     from jobprobe.store import jobs as store_jobs
 
-    with context.current().store.session() as session:
-        job = store_jobs.request_cancel(session, job_id)
-        status, full_id, lease = job.status, job.id, job.lease_expires_at
-    ended = status in TERMINAL
+    outcome = query_jobs.cancel_job(context.current().store, job_id)
+    status, short, lease = outcome.status, outcome.task_id[:8], outcome.lease_expires_at
     if as_json:
-        requested = not ended or status == JobStatus.CANCELLED
-        emit_json({"task_id": full_id, "status": status, "cancel_requested": requested})
+        emit_json(outcome.as_dict())
     elif status == JobStatus.CANCELLED:
-        click.echo(f"job {full_id[:8]} cancelled")
-    elif ended:
-        click.echo(f"job {full_id[:8]} already ended ({status}); nothing to cancel")
+        click.echo(f"job {short} cancelled")
+    elif outcome.ended:
+        click.echo(f"job {short} already ended ({status}); nothing to cancel")
     else:
         left = 0.0 if lease is None else (lease - store_jobs.utcnow()).total_seconds()
         click.echo(
-            f"job {full_id[:8]} is {status}; its worker stops it within a second (if that "
+            f"job {short} is {status}; its worker stops it within a second (if that "
             f"worker is gone, it is cancelled when its lease expires, in {max(left, 0):.0f} s)"
         )
 
@@ -380,16 +331,13 @@ def cancel(job_id: str, as_json: bool) -> None:
 @guarded
 def tools(as_json: bool) -> None:
     """The registered tools (JOBPROBE_TOOLS_FILE, DATA_DIR/tools.toml or the bundled ones)."""
-    from jobprobe.monitor.tools import load_registry
-
-    registry = load_registry(context.current().settings.resolved_tools_file)
+    registry = query_jobs.tools(context.current().settings)
     if as_json:
-        emit_json({name: {"kind": t.kind, "command": list(t.command), "image": t.image, "queue": t.queue,
-                          "timeout": t.timeout, "gpus": t.gpus, "description": t.description}
-                   for name, t in registry.items()})  # fmt: skip
+        emit_json(registry)
         return
     click.echo(table(
         ["TOOL", "KIND", "RUNS", "QUEUE", "TIMEOUT s", "GPUS", "DESCRIPTION"],
-        [(n, t.kind, (f"{t.image}: " if t.image else "") + " ".join(t.command), t.queue or "-",
-          fmt_num(t.timeout, 0), t.gpus, t.description) for n, t in sorted(registry.items())],
+        [(n, t["kind"], (f"{t['image']}: " if t["image"] else "") + " ".join(t["command"]),
+          t["queue"] or "-", fmt_num(t["timeout"], 0), t["gpus"], t["description"])
+         for n, t in sorted(registry.items())],
     ))  # fmt: skip

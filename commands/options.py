@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import click
 
 from jobprobe.commands.errors import USAGE_ERROR, fail
-from jobprobe.store import timestamps
-from jobprobe.store.status import JobStatus
+from jobprobe.queries import errors as query_errors
+from jobprobe.queries import filters as query_filters
+from jobprobe.queries.filters import JobFilters
 
 R = TypeVar("R")
 
@@ -43,14 +41,17 @@ _FILTERS = (
 
 def with_filters(fn: Callable[..., R]) -> Callable[..., R]:
     """The job filters (--status, --tool, --label, --since, --queue, --source), given to the
-    command as one checked ``filters`` argument (a ``JobFilters``)."""
+    command as one checked ``filters`` argument (a ``queries.filters.JobFilters``)."""
 
     @functools.wraps(fn)
     def wrapper(
         *args: Any, status: str | None, tool: str | None, labels: tuple[str, ...],
         since: str | None, queue: str | None, source: str | None, **kwargs: Any,
     ) -> R:  # fmt: skip
-        filters = JobFilters.parse(status, tool, labels, since, queue, source)
+        try:
+            filters = JobFilters.parse(status, tool, labels, since, queue, source)
+        except query_errors.BadFilter as exc:
+            fail(str(exc), USAGE_ERROR)
         return fn(*args, filters=filters, **kwargs)
 
     command: Callable[..., R] = wrapper
@@ -59,53 +60,12 @@ def with_filters(fn: Callable[..., R]) -> Callable[..., R]:
     return command
 
 
-@dataclass(frozen=True)
-class JobFilters:
-    """Parsed job filters, in the keyword form of ``store.jobs.job_history``."""
-
-    status: str | None = None
-    tool: str | None = None
-    labels: dict[str, Any] | None = None
-    since: datetime | None = None
-    queue: str | None = None
-    source: str | None = None
-
-    @classmethod
-    def parse(
-        cls, status: str | None, tool: str | None, labels: Sequence[str], since: str | None,
-        queue: str | None, source: str | None,
-    ) -> JobFilters:  # fmt: skip
-        """Check and convert the filter options' raw values."""
-        if status and status not in set(JobStatus):
-            fail(f"unknown --status {status!r}; use one of {', '.join(JobStatus)}", USAGE_ERROR)
-        return cls(
-            status=status, tool=tool, labels=parse_pairs(labels, "--label"),
-            since=parse_since(since), queue=queue, source=source,
-        )  # fmt: skip
-
-    def as_kwargs(self) -> dict[str, Any]:
-        """The filters as keyword arguments of the store's queries."""
-        return {
-            "status": self.status, "tool": self.tool, "labels": self.labels, "since": self.since,
-            "queue": self.queue, "source": self.source,
-        }  # fmt: skip
-
-
 def parse_pairs(pairs: Sequence[str], what: str) -> dict[str, Any]:
     """``k=v`` items into a dict; ``--param`` values that parse as JSON become those."""
-    out: dict[str, Any] = {}
-    for item in pairs:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            fail(f"malformed {what} {item!r}; write it as NAME=VALUE", USAGE_ERROR)
-        value: Any = raw
-        if what == "--param":
-            try:
-                value = json.loads(raw)
-            except (ValueError, RecursionError):
-                value = raw
-        out[key] = value
-    return out
+    try:
+        return query_filters.parse_pairs(pairs, what, json_values=what == "--param")
+    except query_errors.BadFilter as exc:
+        fail(str(exc), USAGE_ERROR)
 
 
 def parse_params(pairs: Sequence[str], params_json: str | None) -> dict[str, Any]:
@@ -123,25 +83,6 @@ def parse_params(pairs: Sequence[str], params_json: str | None) -> dict[str, Any
         merged.update(loaded)
     merged.update(parse_pairs(pairs, "--param"))
     return merged
-
-
-_RELATIVE = re.compile(r"^(\d+)([smhdw])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_since(text: str | None) -> datetime | None:
-    """An ISO date/time or a relative span like 30m, 6h, 2d, 1w (naive times are UTC)."""
-    if not text:
-        return None
-    m = _RELATIVE.match(text)
-    if m:
-        return datetime.now(UTC) - timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
-    at = timestamps.parse_utc(text)
-    if at is None:
-        fail(
-            f"--since {text!r} is neither a date (2026-11-01) nor a span (30m, 6h, 2d)", USAGE_ERROR
-        )
-    return at
 
 
 def parse_vary(text: str) -> tuple[str, list[Any]]:

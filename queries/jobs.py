@@ -1,0 +1,250 @@
+"""Jobs as the command line's ``--json`` prints them: the filtered history (with its cursor),
+one job's details (status history, reports, optionally its samples), per-group stats, its
+logs (read once, or followed while it runs), a cancel request, and the tool registry.
+
+Imports stay light (the store and the standard library, loaded in each function): the read
+commands that call these start fast, without Celery, numpy or Alembic.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from jobprobe.queries import errors
+from jobprobe.queries.filters import JobFilters
+from jobprobe.store.status import TERMINAL, JobStatus
+
+if TYPE_CHECKING:
+    from jobprobe.store.db import Store
+    from jobprobe.worker.settings import Settings
+
+#: The most jobs one page of the history holds.
+MAX_LIMIT = 10_000
+Stream = Literal["stdout", "stderr"]
+
+
+def job_history(
+    store: Store, filters: JobFilters | None = None, *, limit: int = 20, cursor: str | None = None
+) -> dict[str, Any]:
+    """``{"jobs": [record, ...], "next_cursor": str | None}``: jobs newest first, after
+    ``cursor`` (the ``next_cursor`` of the page before); ``next_cursor`` is None on the last
+    page. A bad limit or cursor is a ``BadFilter``."""
+    from jobprobe.store import errors as store_errors
+    from jobprobe.store import jobs as store_jobs
+    from jobprobe.store import records
+
+    if not 1 <= limit <= MAX_LIMIT:
+        raise errors.BadFilter(f"limit must be 1 to {MAX_LIMIT} (got {limit})", field="limit")
+    kwargs = (filters or JobFilters()).as_kwargs()
+    with store.session() as session:
+        try:
+            jobs = store_jobs.job_history(session, limit=limit, cursor=cursor, **kwargs)
+        except store_errors.StoreError as exc:  # database errors surface at the session's end
+            raise errors.BadFilter(str(exc), field="cursor") from exc
+        recs = [records.to_record(j) for j in jobs]
+        next_cursor = store_jobs.encode_cursor(jobs[-1]) if len(jobs) == limit else None
+    return {"jobs": recs, "next_cursor": next_cursor}
+
+
+def job_details(store: Store, job_id: str, *, timeseries: bool = False) -> dict[str, Any]:
+    """The job's record (id or unique prefix of 6+) with ``status_history`` and ``reports``,
+    and its samples as columns under ``detailed_profile.timeseries`` when ``timeseries`` (and
+    it has a profile). ``NotFound``/``AmbiguousId`` for an unknown or shared id."""
+    from jobprobe.store import jobs as store_jobs
+    from jobprobe.store import records
+    from jobprobe.store import reports as store_reports
+    from jobprobe.store import samples as store_samples
+
+    with errors.looked_up(job_id), store.session() as session:
+        job = store_jobs.get_job(session, job_id)
+        return records.to_record(
+            job, events=store_jobs.status_history(session, job.id),
+            timeseries=store_samples.load_timeseries(session, job.id) if timeseries else None,
+            reports=store_reports.reports_for_job(session, job.id),
+        )  # fmt: skip
+
+
+def job_timeseries(store: Store, job_id: str) -> dict[str, list[Any]]:
+    """The job's stored samples as columns (``t`` and one list per metric; None where a
+    metric was not measured), also while it runs and when it has no profile yet."""
+    from jobprobe.store import jobs as store_jobs
+    from jobprobe.store import samples as store_samples
+
+    with errors.looked_up(job_id), store.session() as session:
+        return store_samples.load_timeseries(session, store_jobs.get_job(session, job_id).id)
+
+
+def job_stats(
+    store: Store, filters: JobFilters | None = None, *, by: str = "tool"
+) -> dict[str, Any]:
+    """``{"by": by, "groups": [...]}``: per group (tool, queue, worker, status, source or
+    label:KEY) counts, success rate, duration percentiles, CPU-seconds, peak memory and mean
+    queue wait. An unknown ``by`` is a ``BadFilter``."""
+    from jobprobe.store import errors as store_errors
+    from jobprobe.store import jobs as store_jobs
+
+    try:
+        store_jobs.group_column(by)
+    except store_errors.StoreError as exc:
+        raise errors.BadFilter(str(exc), field="by") from exc
+    with store.session() as session:
+        rows = store_jobs.job_stats(session, by=by, **(filters or JobFilters()).as_kwargs())
+    return {"by": by, "groups": rows}
+
+
+@dataclass(frozen=True)
+class LogSource:
+    """Where one of a job's logs is: its file (``path``, on the worker that ran it) and the
+    last 4 KB the store keeps (``tail``)."""
+
+    task_id: str
+    stream: Stream
+    path: str | None
+    tail: str | None
+    status: str
+    worker: str | None
+
+    @property
+    def local_path(self) -> Path | None:
+        """The log file when this machine can read it."""
+        local = Path(self.path) if self.path else None
+        return local if local is not None and local.is_file() else None
+
+
+def log_source(
+    store: Store, settings: Settings, job_id: str, *, stream: Stream = "stdout"
+) -> LogSource:
+    """Where the job's ``stream`` log is; a job running on this machine without a stored path
+    yet points at its newest attempt directory's log."""
+    from jobprobe.store import jobs as store_jobs
+
+    with errors.looked_up(job_id), store.session() as session:
+        job = store_jobs.get_job(session, job_id)
+        path = job.stdout_path if stream == "stdout" else job.stderr_path
+        tail = job.stdout_tail if stream == "stdout" else job.stderr_tail
+        workdir, status, worker, full_id = job.workdir, job.status, job.worker, job.id
+    if path is None and workdir is None and status == JobStatus.RUNNING:
+        path = _running_log(settings.data_dir, full_id, stream)
+    return LogSource(full_id, stream, path, tail, status, worker)
+
+
+def _running_log(data_dir: Path, job_id: str, stream: Stream) -> str | None:
+    """The log of a job running on this machine, in its newest attempt directory."""
+    from jobprobe.monitor import workdirs
+
+    attempt = workdirs.latest_attempt_dir(data_dir, job_id)
+    return str(workdirs.log_path(attempt, stream)) if attempt is not None else None
+
+
+def read_log(
+    store: Store, settings: Settings, job_id: str, *, stream: Stream = "stdout"
+) -> dict[str, Any]:
+    """``{"task_id", "stream", "path", "local", "text"}``: the whole log where this machine can
+    read its file (``local`` true), else the last 4 KB the store keeps."""
+    source = log_source(store, settings, job_id, stream=stream)
+    local = source.local_path
+    text = local.read_text(errors="replace") if local is not None else (source.tail or "")
+    return {
+        "task_id": source.task_id, "stream": stream, "path": source.path,
+        "local": local is not None, "text": text,
+    }  # fmt: skip
+
+
+def read_log_chunk(path: Path, offset: int) -> tuple[bytes, int]:
+    """The bytes of ``path`` from ``offset`` on, and the offset after them (poll with it)."""
+    with path.open("rb") as fh:
+        fh.seek(offset)
+        chunk = fh.read()
+    return chunk, offset + len(chunk)
+
+
+def job_ended(store: Store, job_id: str) -> bool:
+    """Whether the job is in a terminal status."""
+    from jobprobe.store import jobs as store_jobs
+
+    with errors.looked_up(job_id), store.session() as session:
+        return store_jobs.get_job(session, job_id).status in TERMINAL
+
+
+def follow_log(
+    store: Store, source: LogSource, *, follow: bool = False, poll_s: float = 0.5
+) -> Iterator[str]:
+    """The log file's text in chunks as it grows: once (``follow`` false), or until the job
+    ends, re-reading every ``poll_s`` seconds and once more after the end. Nothing when this
+    machine cannot read the file (use ``source.tail``)."""
+    path = source.local_path
+    if path is None:
+        return
+    offset = 0
+    while True:
+        chunk, offset = read_log_chunk(path, offset)
+        if chunk:
+            yield chunk.decode("utf-8", "replace")
+        if not follow:
+            return
+        if job_ended(store, source.task_id):
+            follow = False  # one more read picks up the last bytes
+            continue
+        time.sleep(poll_s)
+
+
+@dataclass(frozen=True)
+class CancelOutcome:
+    """What a cancel request did: the job's status after it, and until when a running job's
+    worker holds it (a gone worker's job is cancelled when that lease expires)."""
+
+    task_id: str
+    status: str
+    lease_expires_at: datetime | None
+
+    @property
+    def ended(self) -> bool:
+        """Whether the job is over (cancelled now, or it had ended before)."""
+        return self.status in TERMINAL
+
+    @property
+    def cancel_requested(self) -> bool:
+        """Whether the request stands: the job was cancelled or is still to stop."""
+        return not self.ended or self.status == JobStatus.CANCELLED
+
+    def as_dict(self) -> dict[str, Any]:
+        """``{"task_id", "status", "cancel_requested"}`` (``cancel --json``)."""
+        return {
+            "task_id": self.task_id, "status": self.status,
+            "cancel_requested": self.cancel_requested,
+        }  # fmt: skip
+
+
+def cancel_job(store: Store, job_id: str) -> CancelOutcome:
+    """Ask for the job to be cancelled (``store.jobs.request_cancel``: a queued job ends now,
+    a running one at its worker's next check)."""
+    from jobprobe.store import jobs as store_jobs
+
+    with errors.looked_up(job_id), store.session() as session:
+        job = store_jobs.request_cancel(session, job_id)
+        return CancelOutcome(job.id, job.status, job.lease_expires_at)
+
+
+def tools(settings: Settings) -> dict[str, dict[str, Any]]:
+    """The registered tools (JOBPROBE_TOOLS_FILE, DATA_DIR/tools.toml or the bundled ones):
+    name to kind, command, image, queue, timeout, gpus and description."""
+    from jobprobe.monitor.tools import load_registry
+
+    registry = load_registry(settings.resolved_tools_file)
+    return {
+        name: {
+            "kind": t.kind,
+            "command": list(t.command),
+            "image": t.image,
+            "queue": t.queue,
+            "timeout": t.timeout,
+            "gpus": t.gpus,
+            "description": t.description,
+        }
+        for name, t in registry.items()
+    }

@@ -74,12 +74,30 @@ class BedrockProvider:
 
     def complete(self, system: str, prompt: str) -> str:
         """The assistant text Converse returns for ``prompt`` under ``system``."""
+        response = self.converse(
+            messages=[{"role": "user", "content": [{"text": prompt}]}],
+            system=[{"text": system}],
+        )
         try:
-            response = self._client.converse(
+            blocks = response["output"]["message"]["content"]
+            text = "".join(b["text"] for b in blocks if "text" in b)
+        except (KeyError, TypeError) as exc:
+            raise errors.LlmResponseError(
+                f"Bedrock sent an unusable answer: {response!r:.200}"
+            ) from exc
+        if not text.strip():
+            raise errors.LlmResponseError("Bedrock sent an empty answer")
+        return text
+
+    def converse(self, **request: Any) -> dict[str, Any]:
+        """One Converse call (``messages``, ``system``, ``toolConfig``...) for this model with
+        its inference settings; botocore's errors become ``LlmUnavailable`` (transient) or
+        ``LlmResponseError``. Shared by insight reports and the chat agent (``llm.chat``)."""
+        try:
+            response: dict[str, Any] = self._client.converse(
                 modelId=self.model,
-                messages=[{"role": "user", "content": [{"text": prompt}]}],
-                system=[{"text": system}],
                 inferenceConfig={"maxTokens": self.max_tokens, "temperature": self.temperature},
+                **request,
             )
         except (
             ReadTimeoutError,
@@ -99,13 +117,4 @@ class BedrockProvider:
             ) from exc
         except BotoCoreError as exc:
             raise errors.LlmUnavailable(f"Bedrock call failed: {exc}") from exc
-        try:
-            blocks = response["output"]["message"]["content"]
-            text = "".join(b["text"] for b in blocks if "text" in b)
-        except (KeyError, TypeError) as exc:
-            raise errors.LlmResponseError(
-                f"Bedrock sent an unusable answer: {response!r:.200}"
-            ) from exc
-        if not text.strip():
-            raise errors.LlmResponseError("Bedrock sent an empty answer")
-        return text
+        return response

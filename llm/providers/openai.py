@@ -87,11 +87,19 @@ class OpenAIProvider:
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
         }
+        return self._parse(self.post("chat/completions", body))
+
+    def post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        """POST ``body`` to ``path`` with the retry policy; the first answer that is not to be
+        retried (the caller checks its status), or ``LlmUnavailable`` once retries run out.
+
+        Shared by insight reports and the chat agent (``llm.chat``), which sends tools too.
+        """
         last: errors.LlmError = errors.LlmUnavailable()
         for attempt in range(self.max_retries + 1):
             response: httpx.Response | None = None
             try:
-                response = self._client.post("chat/completions", json=body)
+                response = self._client.post(path, json=body)
             except httpx.TimeoutException as exc:
                 last = errors.LlmUnavailable(
                     f"{self.base_url} did not answer within {self.timeout_s:g} s ({exc!r})"
@@ -100,7 +108,7 @@ class OpenAIProvider:
                 last = errors.LlmUnavailable(f"cannot reach {self.base_url}: {exc}")
             else:
                 if response.status_code not in RETRY_STATUS:
-                    return self._parse(response)
+                    return response
                 last = errors.LlmUnavailable(
                     f"{self.base_url} answered {response.status_code} after {attempt + 1} "
                     f"attempt(s): {response.text[:200]}"

@@ -16,7 +16,7 @@ import logging
 import os
 import pwd
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +38,21 @@ class Account:
     gid: int
     switch: bool
     reason: str | None = None
+    #: The account's groups (its own gid first), which the job keeps; none of the worker's.
+    groups: tuple[int, ...] = ()
+    #: True when the job runs under a uid of its own (``job_uids``), not the account's.
+    own_uid: bool = False
+
+    def with_uid(self, uid: int) -> Account:
+        """This account's name and groups under a uid of the job's own."""
+        return replace(self, uid=uid, own_uid=True)
 
     def as_record(self) -> dict[str, Any]:
         """The ``containment.isolation`` field of a job's record."""
-        return {"user": self.name, "uid": self.uid, "separate": self.switch, "reason": self.reason}
+        return {
+            "user": self.name, "uid": self.uid, "separate": self.switch, "reason": self.reason,
+            "own_uid": self.own_uid,
+        }  # fmt: skip
 
 
 def _own_account(reason: str | None) -> Account:
@@ -84,7 +95,10 @@ def resolve(job_user: str | None, tool_user: str | None = None) -> Account:
         )
         _warn_once(reason)
         return _own_account(reason)
-    return Account(name=entry.pw_name, uid=entry.pw_uid, gid=entry.pw_gid, switch=True)
+    groups = tuple(dict.fromkeys(os.getgrouplist(entry.pw_name, entry.pw_gid)))
+    return Account(
+        name=entry.pw_name, uid=entry.pw_uid, gid=entry.pw_gid, switch=True, groups=groups
+    )
 
 
 def prepare(workdir: Path, account: Account, private_root: Path | None) -> None:

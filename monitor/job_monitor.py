@@ -19,7 +19,7 @@ from typing import Any
 
 import psutil
 
-from jobprobe.monitor import cgroups, isolation, outcome, process, workdirs
+from jobprobe.monitor import cgroups, isolation, job_uids, outcome, process, workdirs
 from jobprobe.monitor import container as container_mod
 from jobprobe.monitor.limits import Limits
 from jobprobe.monitor.sample_buffer import SampleBuffer
@@ -159,6 +159,7 @@ class JobMonitor:
         cgroups: cgroups.Cgroups | None = None,
         job_user: str | None = None,
         private_root: Path | None = None,
+        own_uids: job_uids.UidRange | None = None,
     ) -> None:
         self.enable_profiling = enable_profiling
         self.sample_interval = sample_interval
@@ -174,6 +175,8 @@ class JobMonitor:
         self.job_user = job_user
         #: The data directory: only the jobs' own folders in it are reachable by a job.
         self.private_root = private_root
+        #: Uids from which each job of ``job_user`` gets one of its own (None: the account's).
+        self.own_uids = own_uids
         self._cancel = threading.Event()
 
     def cancel(self) -> None:
@@ -194,6 +197,17 @@ class JobMonitor:
     def run(self, spec: JobSpec, workdir: Path) -> JobOutcome:
         """Run ``spec`` in ``workdir`` to its end and return the outcome."""
         account = None if spec.tool.image else isolation.resolve(self.job_user, spec.tool.user)
+        uid_claim = None
+        if account is not None and account.switch and spec.tool.user is None and self.own_uids:
+            uid_claim = job_uids.claim(self.own_uids)
+            account = account.with_uid(uid_claim.uid)
+        try:
+            return self._run(spec, workdir, account)
+        finally:
+            if uid_claim is not None:
+                uid_claim.release()
+
+    def _run(self, spec: JobSpec, workdir: Path, account: isolation.Account | None) -> JobOutcome:
         self._prepare(spec, workdir, account)
         stdout, stderr = workdirs.log_path(workdir, "stdout"), workdirs.log_path(workdir, "stderr")
         buffer = (
@@ -318,7 +332,7 @@ class JobMonitor:
                 stdout=stdout,
                 stderr=stderr,
                 join=group.join_files,
-                user=(account.uid, account.gid) if account.switch else None,
+                user=(account.uid, account.gid, account.groups) if account.switch else None,
             )
         except BaseException:
             _dispose(group, guard)

@@ -65,7 +65,7 @@ JOIN_FAILED = 125
 
 def _launch_argv(
     argv: Sequence[str], env: Mapping[str, str], join: Sequence[Path] = (),
-    user: tuple[int, int] | None = None,
+    user: tuple[int, int, Sequence[int]] | None = None,
 ) -> tuple[list[str], bool]:  # fmt: skip
     """The argv to exec, and whether a preexec_fn must set the parent-death signal.
 
@@ -75,10 +75,11 @@ def _launch_argv(
     files), a ``sh`` between the two moves the process into the job's groups before the
     job's program runs; the parent-death signal survives both execs.
 
-    With ``user`` (uid, gid), a second ``setpriv`` after the join drops to that account
-    (the account's own supplementary groups, none of the worker's: ``--init-groups``, so an
-    account an administrator put in ``video``/``render`` reaches GPU device nodes that are not
-    world-accessible; no new privileges) and sets the parent-death signal again: the kernel
+    With ``user`` (uid, gid, groups), a second ``setpriv`` after the join drops to that uid
+    with the account's own groups, none of the worker's (so an account an administrator put in
+    ``video``/``render`` reaches GPU device nodes that are not world-accessible; the uid may be
+    one of the job's own with no passwd entry, hence groups given rather than looked up; no new
+    privileges) and sets the parent-death signal again: the kernel
     clears it when the process's user changes.
     """
     program = [_resolve(argv[0], env), *argv[1:]]
@@ -88,9 +89,10 @@ def _launch_argv(
             raise errors.LaunchError(
                 "cannot run the job as another user: setpriv (util-linux) is not installed"
             )
-        uid, gid = user
+        uid, gid, groups = user
+        group_args = [f"--groups={','.join(map(str, groups))}"] if groups else ["--clear-groups"]
         program = [
-            setpriv, f"--reuid={uid}", f"--regid={gid}", "--init-groups", "--no-new-privs",
+            setpriv, f"--reuid={uid}", f"--regid={gid}", *group_args, "--no-new-privs",
             "--pdeathsig", "KILL", "--", *program,
         ]  # fmt: skip
         if not join:
@@ -127,7 +129,7 @@ class ProcessJob:
 
     def __init__(
         self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], stdout: Path, stderr: Path,
-        join: Sequence[Path] = (), user: tuple[int, int] | None = None,
+        join: Sequence[Path] = (), user: tuple[int, int, Sequence[int]] | None = None,
     ) -> None:  # fmt: skip
         launch, needs_preexec = _launch_argv(argv, env, join, user)
         self.launcher_peak_kb = own_peak_rss_kb()

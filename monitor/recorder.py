@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from jobprobe.monitor import cgroups, workdirs
+from jobprobe.monitor import cgroups, job_uids, workdirs
 from jobprobe.monitor.job_monitor import JobMonitor, JobSpec
 from jobprobe.monitor.limits import Limits
 from jobprobe.monitor.tools import Tool, get_tool, load_registry
@@ -47,6 +47,7 @@ def run_recorded(
     cgroup_parent: str | None = None,
     lease_seconds: float = attempts.DEFAULT_LEASE_SECONDS,
     job_user: str | None = None,
+    own_uids: job_uids.UidRange | None = None,
 ) -> dict[str, Any]:
     """Run job ``job_id`` (one delivery) and record it; returns a small summary.
 
@@ -57,7 +58,8 @@ def run_recorded(
     A job stored without a timeout gets ``default_timeout`` seconds (``Settings.default_timeout``).
     Its processes run in a control group of its own beneath ``cgroup_parent``
     (``Settings.cgroup_parent``; default: a ``jobprobe`` group beneath the worker's own).
-    Process jobs run as ``job_user`` (``Settings.job_user``; None: the worker's own user).
+    Process jobs run as ``job_user`` (``Settings.job_user``; None: the worker's own user), each
+    under a uid of its own from ``own_uids`` (``Settings.job_uids``) when given.
     Outcomes spooled earlier are written first; ``on_replayed(job_id)`` is called for each of
     those jobs that ran. In the summary, ``recorded`` is False when this outcome was spooled,
     and ``unreported`` is True when the store holds the job's run but no report of it yet.
@@ -105,6 +107,7 @@ def run_recorded(
         kill_grace=kill_grace, flush_seconds=flush_seconds, docker_base_url=docker_base_url,
         write_samples=lease.write_samples, should_cancel=lease.should_cancel,
         cgroups=cgroups.Cgroups(cgroup_parent), job_user=job_user, private_root=data_dir,
+        own_uids=own_uids,
     )  # fmt: skip
     workdir = workdirs.attempt_dir(data_dir, job_id, attempt)
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import re
@@ -133,6 +134,45 @@ def _write_stamp(stamp: Path, head: str) -> None:
     tmp.replace(stamp)
 
 
+def _current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return None
+        value = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+        return None if value is None else str(value)
+
+
+#: The PostgreSQL advisory lock key that serialises schema upgrades ("jobprobe" in ASCII).
+_MIGRATION_LOCK_KEY = 0x6A6F6270726F6265
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """Held while this process upgrades the schema, so that two processes never both do.
+
+    PostgreSQL: a session advisory lock. SQLite: an ``flock`` on a file beside the database.
+    """
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK_KEY})
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK_KEY})
+        return
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    lock_path = Path(database).expanduser().with_name(f".{Path(database).name}.migrate-lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def init_db(engine: Engine, *, stamp: Path | None = None) -> None:
     """Bring the schema to the newest migration (once per engine URL and process).
 
@@ -150,16 +190,12 @@ def init_db(engine: Engine, *, stamp: Path | None = None) -> None:
             _ready.add(key)
             return
         try:
-            with engine.connect() as conn:
-                current = None
-                if sa.inspect(conn).has_table("alembic_version"):
-                    current = conn.execute(
-                        sa.text("SELECT version_num FROM alembic_version")
-                    ).scalar()
-            if current != head:
-                from alembic import command
+            if _current_revision(engine) != head:
+                with _migration_lock(engine):  # another process may be upgrading the same store
+                    if _current_revision(engine) != head:
+                        from alembic import command
 
-                command.upgrade(_alembic_config(engine), "head")
+                        command.upgrade(_alembic_config(engine), "head")
         except exc.OperationalError as e:
             raise errors.StoreUnavailable(describe_unavailable(engine, e)) from e
         if stamp is not None:

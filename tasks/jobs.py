@@ -49,6 +49,7 @@ def run_simulation(self: Task, job_id: str) -> dict[str, Any]:
         cgroup_parent=settings.cgroup_parent,
         lease_seconds=settings.lease_seconds,
         job_user=settings.resolved_job_user,
+        own_uids=settings.job_uid_range,
     )
     # A spooled outcome is not in the store yet: its analysis is queued when it is replayed.
     if result.get("unreported"):

@@ -26,6 +26,7 @@ from pydantic import (
     field_validator,
 )
 
+from jobprobe.monitor.job_uids import UidRange, parse_range
 from jobprobe.worker import errors, secrets
 
 
@@ -256,6 +257,12 @@ class Settings(BaseModel):
         "Default: `jobprobe-job` on workers (a broker is set); in embedded mode your jobs run "
         "in your own process, as you.",
     )
+    job_uids: str = Field(
+        "1900000000-1900065535",
+        description="Uids (FIRST-LAST) from which each job of the job account gets one of its "
+        "own while it runs, so that concurrent jobs cannot read each other's files or processes; "
+        "`off`: all its jobs share the account's uid.",
+    )
     reports_dir: Path | None = Field(
         None,
         description="Where follow-up tasks write job and sweep reports (Markdown, JSON, PNG). "
@@ -300,6 +307,12 @@ class Settings(BaseModel):
     def _queue_named(cls, value: str) -> str:
         if not value.strip() or value != value.strip():
             raise ValueError("a queue needs a name without surrounding spaces")
+        return value
+
+    @field_validator("job_uids")
+    @classmethod
+    def _uid_range(cls, value: str) -> str:
+        parse_range(value)  # ValueError: one line naming the setting
         return value
 
     @field_validator("database_url")
@@ -360,6 +373,11 @@ class Settings(BaseModel):
         if self.job_user is not None:
             return self.job_user
         return "worker" if self.embedded else "jobprobe-job"
+
+    @property
+    def job_uid_range(self) -> UidRange | None:
+        """``job_uids`` parsed (None: off)."""
+        return parse_range(self.job_uids)
 
     @property
     def resolved_database_url(self) -> str:

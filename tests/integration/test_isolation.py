@@ -11,6 +11,8 @@ import os
 import pwd
 import shutil
 import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -131,7 +133,9 @@ def test_a_job_reaches_nothing_of_the_worker_nor_of_other_jobs(
     lines = dict(
         line.split(": ", 1) for line in record["logs"]["stdout_tail"].splitlines() if ": " in line
     )
-    uid = pwd.getpwnam(account).pw_uid
+    # A uid of the job's own (JOBPROBE_JOB_UIDS), the account's name, group and home.
+    uid = record["isolation"]["uid"]
+    assert uid != pwd.getpwnam(account).pw_uid and uid >= 65_536
     assert lines["uid"].startswith(f"{uid} user: {account} home: {record['workdir']}")
     assert lines["groups"] == str(pwd.getpwnam(account).pw_gid)  # none of the worker's groups
     probes = [
@@ -146,7 +150,7 @@ def test_a_job_reaches_nothing_of_the_worker_nor_of_other_jobs(
     # The links it left were removed before the worker read its files as root.
     assert not (Path(record["workdir"]) / "linked-credentials.txt").exists()
     assert record["isolation"] == {
-        "user": account, "uid": uid, "separate": True, "reason": None,
+        "user": account, "uid": uid, "separate": True, "reason": None, "own_uid": True,
     }  # fmt: skip
     workdir = Path(record["workdir"])
     assert workdir.stat().st_uid == os.geteuid() and workdir.stat().st_mode & 0o077 == 0
@@ -159,3 +163,66 @@ def test_a_job_reaches_nothing_of_the_worker_nor_of_other_jobs(
     )  # fmt: skip
     for secret in [*SECRETS.values(), DB_PASSWORD, database_url]:
         assert secret not in seen
+
+
+RUNNING_JOB = r"""
+echo $$ > "$SIM_MEET/a.pid"; pwd > "$SIM_MEET/a.dir"
+echo 'a private result' > private.txt
+for _ in $(seq 300); do [ -e "$SIM_MEET/b.done" ] && break; sleep 0.1; done
+echo "uid: $(id -u)"
+"""
+NEIGHBOUR = r"""
+for _ in $(seq 300); do [ -s "$SIM_MEET/a.dir" ] && break; sleep 0.1; done
+a_pid=$(cat "$SIM_MEET/a.pid"); a_dir=$(cat "$SIM_MEET/a.dir")
+probe() { name=$1; shift
+  if out=$("$@" 2>/dev/null) && [ -n "$out" ]; then echo "$name: READ"; else echo "$name: DENIED"; fi; }
+probe running-environ cat /proc/$a_pid/environ
+probe running-cwd ls /proc/$a_pid/cwd/
+probe running-list ls "$a_dir"
+probe running-file cat "$a_dir/private.txt"
+echo "uid: $(id -u)"
+touch "$SIM_MEET/b.done"
+"""
+
+
+def test_jobs_running_at_once_cannot_read_each_other(account: str, tmp_path: Path) -> None:
+    """Two jobs of the one job account, at the same time: each has a uid of its own."""
+    data = tmp_path / "data"
+    # Where the two jobs leave each other their pid and folder (pytest's tmp_path lies in a
+    # folder only root may enter).
+    meet = Path(tempfile.mkdtemp(prefix="jobprobe-meet-"))
+    meet.chmod(0o1777)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JOBPROBE_")} | {
+        "JOBPROBE_DATA_DIR": str(data), "JOBPROBE_JOB_USER": account,
+        "PYTHONPATH": str(workers.ROOT),
+    }  # fmt: skip
+    scripts = {}
+    for name, text in (("running.sh", RUNNING_JOB), ("neighbour.sh", NEIGHBOUR)):
+        scripts[name] = tmp_path / name
+        scripts[name].write_text(text)
+    args = ["--param", f"meet={meet}", "--wait", "--json"]
+    first = subprocess.Popen(
+        [sys.executable, str(workers.ROOT / "cli.py"), "submit", "bash",
+         str(scripts["running.sh"]), *args],
+        cwd=workers.ROOT, env=workers.JOB_USER | env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        second = _cli(["submit", "bash", str(scripts["neighbour.sh"]), *args], env)
+        out, err = first.communicate(timeout=120)
+    finally:
+        if first.poll() is None:
+            first.kill()
+        shutil.rmtree(meet, ignore_errors=True)
+    assert first.returncode == 0 and second.returncode == 0, (err, second.stderr)
+    running, neighbour = json.loads(out), json.loads(second.stdout)
+    lines = dict(
+        line.split(": ", 1)
+        for line in neighbour["logs"]["stdout_tail"].splitlines()
+        if ": " in line
+    )
+    for name in ("running-environ", "running-cwd", "running-list", "running-file"):
+        assert lines.get(name) == "DENIED", (name, lines)
+    assert running["isolation"]["own_uid"] and neighbour["isolation"]["own_uid"]
+    assert running["isolation"]["uid"] != neighbour["isolation"]["uid"]
+    assert f"uid: {running['isolation']['uid']}" in running["logs"]["stdout_tail"]

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
-
 import click
 
 from jobprobe.analysis.trends import TREND_METRICS
 from jobprobe.commands import context, options, rendering
 from jobprobe.commands.errors import guarded
 from jobprobe.commands.rendering import emit_json, fmt_change, fmt_hours, sparkline, table
+from jobprobe.queries import usage as query_usage
+from jobprobe.queries.filters import JobFilters
 
 by_option = click.option(
     "--by", default="tool", show_default=True, help="tool, queue, worker or label:KEY"
 )
-
-
-def _records(**filters: Any) -> list[dict[str, Any]]:
-    """Finished jobs' records matching ``filters``, oldest first."""
-    from jobprobe.store import sweeps as store_sweeps
-
-    with context.current().store.session() as session:
-        return list(store_sweeps.records_between(session, **filters))
 
 
 @click.command()
@@ -34,25 +25,19 @@ def _records(**filters: Any) -> list[dict[str, Any]]:
 @options.json_option
 @guarded
 def trend(
-    by: str, bucket: str, metric: str, plot: str | None, filters: options.JobFilters, as_json: bool
+    by: str, bucket: str, metric: str, plot: str | None, filters: JobFilters, as_json: bool
 ) -> None:
     """Usage over time per group (CPU-hours, GPU-hours, wasted GPU-hours) and its direction."""
-    from jobprobe.analysis import plots, trends
-
-    usage = trends.usage_trend(
-        _records(**filters.as_kwargs()), bucket="day" if bucket == "day" else "hour", by=by,
-        metric=metric,
-    )  # fmt: skip
-    out: dict[str, Any] = {"by": by, "bucket": bucket, "metric": metric, **usage}
-    if plot:
-        out["plot"] = str(plots.plot_trend(usage["rows"], plot, metric=metric))
+    out = query_usage.trend(
+        context.current().store, filters, by=by, bucket=bucket, metric=metric, plot=plot
+    )
     if as_json:
         emit_json(out)
         return
-    if not usage["rows"]:
+    if not out["rows"]:
         click.echo("no finished jobs match")
         return
-    buckets, groups = usage["buckets"], usage["groups"]
+    buckets, groups = out["buckets"], out["groups"]
     span = f"{buckets[0][:16]} .. {buckets[-1][:16]}" if buckets else "- .. -"
     click.echo(f"{metric} per {bucket} by {by}, {span}")
     click.echo(table(
@@ -84,16 +69,13 @@ def compare_periods(
     as_json: bool,
 ) -> None:
     """The last DAYS against the DAYS before, per group."""
-    from jobprobe.analysis import trends
-
-    now = datetime.now(UTC)
-    recs = _records(
-        since=now - timedelta(days=2 * days), tool=tool, queue=queue,
+    out = query_usage.compare_periods(
+        context.current().store, days=days, by=by, tool=tool, queue=queue,
         labels=options.parse_pairs(labels, "--label"),
     )  # fmt: skip
-    rows = trends.compare_periods(recs, period_days=days, now=now, by=by)
+    rows = out["groups"]
     if as_json:
-        emit_json({"by": by, "days": days, "now": now.isoformat(), "groups": rows})
+        emit_json(out)
         return
     if not rows:
         click.echo(f"no finished jobs in the last {2 * days:g} days")
@@ -117,13 +99,10 @@ def compare_periods(
 @options.with_filters
 @options.json_option
 @guarded
-def drilldown(path_: str, top: int, filters: options.JobFilters, as_json: bool) -> None:
+def drilldown(path_: str, top: int, filters: JobFilters, as_json: bool) -> None:
     """Queue → label → tool → job, ranked by wasted GPU-hours (GPUs x idle fraction x hours)."""
-    from jobprobe.analysis import trends
-
-    levels = [p.strip() for p in path_.split(",") if p.strip()]
-    tree = trends.drilldown(_records(**filters.as_kwargs()), path=levels, top=top)
+    out = query_usage.drilldown(context.current().store, filters, path=path_, top=top)
     if as_json:
-        emit_json({"path": levels, "top": top, "tree": tree})
+        emit_json(out)
         return
-    rendering.echo_lines(rendering.tree_lines(tree))
+    rendering.echo_lines(rendering.tree_lines(out["tree"]))

@@ -22,6 +22,11 @@ jobs:
     follow_log(store, source: LogSource, *, follow=False, poll_s=0.5) -> Iterator[str]
     cancel_job(store, job_id: str) -> CancelOutcome  (.as_dict() -> {"task_id", "status", "cancel_requested"})
     tools(settings) -> {name: {"kind", "command", "image", "queue", "timeout", "gpus", "description"}}
+usage:
+    finished_records(store, **store_filters) -> list[record]  (finished jobs, oldest first)
+    trend(store, filters=None, *, by="tool", bucket="day", metric="cpu_hours", plot: str | Path | None = None) -> {"by", "bucket", "metric", "buckets", "groups", "rows"[, "plot"]}
+    compare_periods(store, *, days=7.0, by="tool", tool=None, queue=None, labels: Mapping | None = None, now: datetime | None = None) -> {"by", "days", "now", "groups"}
+    drilldown(store, filters=None, *, path: Sequence[str] | str = ("queue", "label:team", "tool"), top=5) -> {"path", "top", "tree"}
 """
 
 from __future__ import annotations

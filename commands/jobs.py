@@ -100,7 +100,10 @@ def _queue(tool: str, script: str, given: dict[str, Any]) -> str:
     from jobprobe.tasks import submission
 
     try:
-        return submission.submit(tool, script, on_created=on_created, **given)
+        return submission.submit(
+            tool, script, on_created=on_created,
+            on_warning=lambda message: click.echo(f"warning: {message}", err=True), **given,
+        )  # fmt: skip
     except KeyboardInterrupt:
         _interrupted(created[0] if created else None)
 

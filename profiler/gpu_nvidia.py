@@ -7,6 +7,7 @@ A field the device does not support becomes ``None`` and is warned about once.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Collection
@@ -247,3 +248,26 @@ class NvidiaSampler(Sampler):
             self._nvml.nvmlShutdown()
         except self._nvml.NVMLError as exc:
             log.warning("nvmlShutdown failed: %s", exc)
+
+
+def visible_gpus(nvml: Any = None) -> tuple[int, str | None]:
+    """How many GPUs a job started by this process could use, and why none when it is 0.
+
+    NVML's device count, cut to the devices ``CUDA_VISIBLE_DEVICES`` names when it is set
+    (NVML itself ignores that variable).
+    """
+    try:
+        sampler = NvidiaSampler(nvml=nvml)
+    except errors.SamplerUnavailable as exc:
+        return 0, str(exc)
+    count = len(sampler.devices)
+    sampler.close()
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        names = [n for n in visible.split(",") if n.strip()]
+        if names and names[0].strip() == "-1":
+            names = []
+        count = min(count, len(names))
+        if count == 0:
+            return 0, f"CUDA_VISIBLE_DEVICES={visible!r} hides every GPU"
+    return count, None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import signal
 import threading
@@ -24,6 +25,7 @@ from jobprobe.worker.settings import Settings, load_settings
 if TYPE_CHECKING:
     from celery import Celery
 
+log = logging.getLogger(__name__)
 _PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LABEL_KEY = re.compile(r"^[A-Za-z0-9_.\-/]{1,128}$")
 
@@ -123,6 +125,8 @@ def _prepare(
     gpus_ = spec.gpus if gpus is None else gpus
     if gpus_ < 0:
         raise errors.SubmitError(f"--gpus must be 0 or more (got {gpus_})")
+    if gpus_ > 0 and settings.embedded:
+        _check_local_gpus(gpus_)
     timeout_ = timeout if timeout is not None else (spec.timeout or settings.default_timeout)
     if not 0 < timeout_ <= settings.max_timeout:
         raise errors.SubmitError(
@@ -149,6 +153,42 @@ def _prepare(
         gpus=gpus_, timeout_s=timeout_, profile_enabled=profile, sweep_id=sweep_id,
         mem_limit_bytes=limits.mem_bytes, cpu_limit=limits.cpus, max_procs=limits.max_procs,
     )  # fmt: skip
+
+
+def _check_local_gpus(wanted: int) -> None:
+    """Embedded jobs run here: refuse a GPU request this machine cannot meet (it would run on
+    the CPU, or not at all, while its record said it had GPUs)."""
+    from jobprobe.profiler.gpu_nvidia import visible_gpus
+
+    have, why = visible_gpus()
+    if have < wanted:
+        where = f"this machine has {have} GPU(s) jobprobe can use" + (f" ({why})" if why else "")
+        raise errors.SubmitError(
+            f"--gpus {wanted}: {where}, and embedded mode runs the job here; drop --gpus or "
+            "submit to GPU workers (set JOBPROBE_BROKER_URL)"
+        )
+
+
+#: Seconds ``submit`` waits for workers to say which queues they take (GPU jobs only).
+GPU_WORKER_WAIT_S = 1.0
+
+
+def gpu_queue_unserved(
+    app: Celery, queue: str, *, timeout: float = GPU_WORKER_WAIT_S
+) -> str | None:
+    """A warning when no live worker takes ``queue`` (a GPU job there would wait for one to
+    start); None when one does, or when the workers could not be asked."""
+    try:
+        replies = app.control.inspect(timeout=timeout).active_queues() or {}
+    except Exception as exc:  # only a warning: the submit itself reports a broker that is down
+        log.debug("could not ask the workers for their queues: %s", exc)
+        return None
+    if any(q.get("name") == queue for queues in replies.values() for q in queues or []):
+        return None
+    return (
+        f"no live worker takes the queue {queue!r}: the job waits there until a GPU worker "
+        f"starts (celery -A jobprobe.worker.app worker -Q {queue} on a GPU host)"
+    )
 
 
 def _store_job(settings: Settings, fields: Mapping[str, Any]) -> str:
@@ -279,8 +319,11 @@ def submit(
     cpus: float | str | None = None,
     max_procs: int | str | None = None,
     on_created: Callable[[str], object] | None = None,
+    on_warning: Callable[[str], object] | None = None,
 ) -> str:
     """Queue a job and return its id. Embedded mode runs the job to its end before returning.
+
+    ``on_warning(message)`` hears of a job that may wait long: a GPU job no live worker takes.
 
     Distributed: the job is checked and the broker connection opened first; then the job is
     stored, ``on_created(job_id)`` told, and its message sent on that connection, with Ctrl-C
@@ -304,6 +347,10 @@ def submit(
         return job_id
     app = create_app(settings)
     runtime.get_store(settings)  # connected (and its schema checked) before the job exists
+    if fields["gpus"] > 0 and on_warning is not None:
+        warning = gpu_queue_unserved(app, fields["queue"])
+        if warning is not None:
+            on_warning(warning)
     try:
         with app.producer_or_acquire() as producer:
             producer.connection.ensure_connection(max_retries=1, timeout=3)

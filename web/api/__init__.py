@@ -1,7 +1,16 @@
-"""The HTTP API (JSON under /api/v1): the same records the CLI prints with ``--json``."""
+"""The HTTP API (JSON under /api/v1): the same records the CLI prints with ``--json``.
+
+One router module per resource; every route needs read access (``web.auth.require_read``),
+and those that change state the write token too. Order matters where paths overlap:
+``/jobs/stats`` is declared before ``/jobs/{job_id}``.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
-router = APIRouter()
+from jobprobe.web import auth
+from jobprobe.web.api import jobs
+
+router = APIRouter(dependencies=[Depends(auth.require_read)])
+router.include_router(jobs.router)

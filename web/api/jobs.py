@@ -1,0 +1,200 @@
+"""Jobs: the history (filters, cursor), stats, one job's details, samples, logs and live
+events, submit and cancel. Each route calls ``queries.jobs`` (what ``--json`` prints) and
+computes nothing of its own."""
+
+from __future__ import annotations
+
+import codecs
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+
+from jobprobe.web import auth, errors, live
+from jobprobe.web.deps import SettingsDep, StoreDep
+from jobprobe.web.submit import JobRequest
+
+router = APIRouter(tags=["jobs"])
+
+#: The largest request body a submit takes beyond the script's own limit (params, labels).
+_BODY_OVERHEAD = 256 * 1024
+
+
+class Filters:
+    """The job filters of the listing routes (``job-history``'s), as query parameters."""
+
+    def __init__(
+        self,
+        status: Annotated[str | None, Query(description="Only jobs with this status.")] = None,
+        tool: Annotated[str | None, Query(description="Only jobs of this tool.")] = None,
+        queue: Annotated[str | None, Query(description="Only jobs of this queue.")] = None,
+        label: Annotated[
+            list[str] | None, Query(description="KEY=VALUE; repeat for several (all must match).")
+        ] = None,
+        since: Annotated[
+            str | None, Query(description="Submitted since: 2026-11-01, or a span: 30m, 6h, 2d.")
+        ] = None,
+        until: Annotated[
+            str | None, Query(description="Submitted before: a date/time or a span ago.")
+        ] = None,
+        source: Annotated[str | None, Query(description="local or iss.")] = None,
+    ) -> None:
+        from jobprobe.queries.filters import JobFilters
+
+        parsed = JobFilters.parse(
+            status=status, tool=tool, labels=label or (), since=since, queue=queue,
+            source=source, flag="",
+        )  # fmt: skip
+        if until:
+            parsed = _with_until(parsed, until)
+        self.value = parsed
+
+
+def _with_until(parsed: Any, until: str) -> Any:
+    """The filters with ``until`` when the read layer knows it (else a 422 saying so)."""
+    import dataclasses
+
+    from jobprobe.queries.filters import parse_since
+
+    if "until" not in {f.name for f in dataclasses.fields(parsed)}:
+        raise errors.BadInput("until is not supported by this server's job filters yet")
+    return dataclasses.replace(parsed, until=parse_since(until, flag=""))
+
+
+FiltersDep = Annotated[Filters, Depends()]
+
+
+@router.get("/jobs")
+def job_history(
+    store: StoreDep,
+    filters: FiltersDep,
+    limit: Annotated[int, Query(description="Jobs per page (1 to 10000).")] = 20,
+    cursor: Annotated[str | None, Query(description="next_cursor of the page before.")] = None,
+) -> dict[str, Any]:
+    """Jobs newest first: ``{"jobs": [record, ...], "next_cursor"}`` (``job-history --json``)."""
+    from jobprobe.queries import jobs
+
+    return jobs.job_history(store, filters.value, limit=limit, cursor=cursor)
+
+
+@router.get("/jobs/stats")
+def job_stats(
+    store: StoreDep,
+    filters: FiltersDep,
+    by: Annotated[
+        str, Query(description="tool, queue, worker, status, source or label:KEY")
+    ] = "tool",
+) -> dict[str, Any]:
+    """Counts, success rate, duration percentiles, CPU-seconds, peak memory per group."""
+    from jobprobe.queries import jobs
+
+    return jobs.job_stats(store, filters.value, by=by)
+
+
+@router.post("/jobs", status_code=202, dependencies=[Depends(auth.require_write)])
+def submit_job(request: Request, body: JobRequest, settings: SettingsDep) -> dict[str, Any]:
+    """Submit a job of a registered tool (write token): ``{"task_id", "status": "queued"}``."""
+    from jobprobe.web import submit
+
+    return submit.submit(body, settings=settings, runs=request.app.state.embedded_runs)
+
+
+@router.get("/jobs/{job_id}")
+def job_details(
+    store: StoreDep,
+    job_id: str,
+    timeseries: Annotated[bool, Query(description="Include every stored sample.")] = False,
+) -> dict[str, Any]:
+    """One job's record, status history and reports (id or a prefix of 6+ characters)."""
+    from jobprobe.queries import jobs
+
+    return jobs.job_details(store, job_id, timeseries=timeseries)
+
+
+@router.get("/jobs/{job_id}/timeseries")
+def job_timeseries(store: StoreDep, job_id: str) -> dict[str, list[Any]]:
+    """The job's stored samples as columns (``t`` in unix seconds; null: not measured)."""
+    from jobprobe.queries import jobs
+
+    return jobs.job_timeseries(store, job_id)
+
+
+@router.get("/jobs/{job_id}/events", response_class=StreamingResponse)
+def job_events(
+    request: Request,
+    store: StoreDep,
+    job_id: str,
+    after: Annotated[
+        int | None, Query(description="Send samples stored after this sample id only.")
+    ] = None,
+) -> StreamingResponse:
+    """Server-sent events: ``status`` (history, then each change), ``sample`` (each stored
+    sample, within a second), ``end`` when the job has ended."""
+    from jobprobe.queries import jobs
+
+    full_id = jobs.job_details(store, job_id)["task_id"]  # 404 before the stream starts
+    return live.stream(
+        live.job_events(request, store, full_id, after=live.resume_after(request, after))
+    )
+
+
+@router.get("/jobs/{job_id}/logs", response_model=None)
+def job_logs(
+    request: Request,
+    store: StoreDep,
+    settings: SettingsDep,
+    job_id: str,
+    stream: Literal["stdout", "stderr"] = "stdout",
+    follow: Annotated[bool, Query(description="Stream it (text/event-stream).")] = False,
+) -> dict[str, Any] | StreamingResponse:
+    """The job's log (``logs --json``): the file where this machine can read it, else the last
+    4 KB stored. ``follow=true``: server-sent ``log`` events as it grows, ``end`` at the end."""
+    from jobprobe.queries import jobs
+
+    if not follow:
+        return jobs.read_log(store, settings, job_id, stream=stream)
+    source = jobs.log_source(store, settings, job_id, stream=stream)
+    reader = _LogReader(store, settings, source)
+    return live.stream(live.log_events(request, reader.read))
+
+
+class _LogReader:
+    """Reads a followed log from where the last read stopped; its file may appear only once
+    the job starts. Where this machine cannot read the file, the stored tail (its last 4 KB)
+    is sent whole, once at the start and once at the end (``replace``)."""
+
+    def __init__(self, store: Any, settings: Any, source: Any) -> None:
+        self.store, self.settings, self.source = store, settings, source
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.sent_tail = False
+
+    def read(self, offset: int) -> tuple[str, int, bool, bool]:
+        from jobprobe.queries import jobs
+
+        ended = jobs.job_ended(self.store, self.source.task_id)  # before reading: nothing lost
+        path = self.source.local_path
+        if path is None and not ended:
+            self.source = jobs.log_source(
+                self.store, self.settings, self.source.task_id, stream=self.source.stream
+            )
+            path = self.source.local_path
+        if path is None:
+            if ended:
+                self.source = jobs.log_source(
+                    self.store, self.settings, self.source.task_id, stream=self.source.stream
+                )
+            if ended or not self.sent_tail:
+                self.sent_tail = True
+                return self.source.tail or "", offset, ended, True
+            return "", offset, ended, False
+        chunk, offset = jobs.read_log_chunk(path, offset)
+        return self.decoder.decode(chunk, final=ended), offset, ended, False
+
+
+@router.post("/jobs/{job_id}/cancel", dependencies=[Depends(auth.require_write)])
+def cancel_job(store: StoreDep, job_id: str) -> dict[str, Any]:
+    """Ask for the job to be cancelled (write token): ``{"task_id", "status",
+    "cancel_requested"}``; a queued job is cancelled at once, a running one within a second."""
+    from jobprobe.queries import jobs
+
+    return jobs.cancel_job(store, job_id).as_dict()

@@ -80,7 +80,8 @@ def submit(
         emit_json(rec)
     else:
         rendering.echo_lines(rendering.job_summary(rec))
-    raise SystemExit(EXIT_FOR_STATUS.get(rec["status"], 1) if wait else 0)
+    # An embedded job has run to its end here, with or without --wait: exit with its outcome.
+    raise SystemExit(EXIT_FOR_STATUS.get(rec["status"], 1) if wait or settings.embedded else 0)
 
 
 def _announce(job_id: str, how: str) -> None:

@@ -221,7 +221,8 @@ def create(
     Nothing is stored when any input is wrong (unknown tool, missing or oversized script,
     bad params, bad timeout) or, in distributed mode, when the broker cannot be reached.
     A job stored and never sent is published by reconciliation once it has waited
-    ``JOBPROBE_REQUEUE_AFTER`` seconds; ``submit`` sends it at once.
+    ``JOBPROBE_REQUEUE_AFTER`` seconds; ``submit`` sends it at once. In embedded mode the task
+    layer is loaded first (``enqueue`` then runs the job at once).
     """
     from jobprobe.worker.app import create_app
 
@@ -231,9 +232,19 @@ def create(
         profile=profile, sweep_id=sweep_id, settings=settings, mem=mem, cpus=cpus,
         max_procs=max_procs,
     )  # fmt: skip
-    if not settings.embedded:
+    if settings.embedded:
+        _load_task_layer(settings)
+    else:
         _check_broker(create_app(settings))
     return _store_job(settings, fields)
+
+
+def _load_task_layer(settings: Settings) -> None:
+    """Embedded mode: load the task that runs jobs here before the job is stored, so that
+    the job's queue wait is not this process's start-up (a second or more)."""
+    from jobprobe.worker.app import RUN_SIMULATION, create_app, task
+
+    task(create_app(settings), RUN_SIMULATION)
 
 
 def publish(app: Celery, job_id: str, queue: str, *, producer: Any = None) -> None:
@@ -340,6 +351,7 @@ def submit(
         max_procs=max_procs,
     )  # fmt: skip
     if settings.embedded:
+        _load_task_layer(settings)
         job_id = _store_job(settings, fields)
         if on_created is not None:
             on_created(job_id)

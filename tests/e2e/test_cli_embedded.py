@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -96,6 +97,9 @@ def test_exit_code_follows_the_job(env: dict[str, str], tmp_path: Path) -> None:
     script = tmp_path / "fail.sh"
     script.write_text("exit 4\n")
     assert cli(["submit", "bash", str(script), "--wait"], env).returncode == 1
+    # Embedded mode runs the job to its end with or without --wait: the exit code is its own.
+    assert cli(["submit", "bash", str(script)], env).returncode == 1
+    assert cli(["submit", "bash", str(script), "--json"], env).returncode == 1
     script.write_text("sleep 20\n")
     assert cli(["submit", "bash", str(script), "--timeout", "0.5", "--wait"], env).returncode == 124
 
@@ -116,3 +120,18 @@ def test_console_script_is_installed() -> None:
     from shutil import which
 
     assert which("jobprobe") is not None
+
+
+def test_an_embedded_jobs_queue_wait_is_not_the_commands_start_up(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """The command loads what runs the job before storing it: a job that runs at once waited
+    a small part of the command's time (it used to count the task layer's import, 1-4 s)."""
+    script = tmp_path / "quick.sh"
+    script.write_text("true\n")
+    started = time.monotonic()
+    out = cli(["submit", "bash", str(script), "--json"], env)
+    wall = time.monotonic() - started
+    assert out.returncode == 0, out.stderr
+    waited = json.loads(out.stdout)["queue_wait_seconds"]
+    assert 0 <= waited < wall / 4, (waited, wall)

@@ -3,25 +3,15 @@ comparison of two jobs or two groups that exits 1 on a regression."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import click
 
 from jobprobe.commands import context, options
 from jobprobe.commands.errors import USAGE_ERROR, fail, guarded
 from jobprobe.commands.rendering import emit_json, fmt_sig, table
+from jobprobe.queries import comparison as query_comparison
 
-if TYPE_CHECKING:
-    from jobprobe.analysis.regression import Thresholds
-
-#: ``--threshold`` names and the ``regression.Thresholds`` field each sets.
-THRESHOLD_FIELDS = {
-    "duration": "duration_pct", "memory": "memory_pct", "cost": "cost_pct",
-    "latency": "latency_pct", "throughput": "throughput_pct",
-    "success": "success_rate_points", "alpha": "alpha",
-}  # fmt: skip
 TWO_SIDES = "give two job ids (compare A B) or --baseline-label and --candidate-label"
 
 
@@ -93,21 +83,19 @@ def compare(
 
     A one-sided test with 3+ runs a side confirms a change; one run against one reports a
     change past its threshold as unconfirmed (exit code 0) and says how to confirm it."""
-    from jobprobe.tasks import reporting
-
-    limits = _thresholds(thresholds)
+    store = context.current().store
+    limits = query_comparison.thresholds(options.parse_pairs(thresholds, "--threshold"))
     if jobs:
         if len(jobs) != 2 or baseline_label or candidate_label:
             fail(TWO_SIDES, USAGE_ERROR)
-        base, cand = [jobs[0]], [jobs[1]]
+        facts = query_comparison.compare_jobs(store, [jobs[0]], [jobs[1]], thresholds=limits)
     else:
         if not baseline_label or not candidate_label:
             fail(TWO_SIDES, USAGE_ERROR)
-        base, cand = _label_group(baseline_label, tool), _label_group(candidate_label, tool)
-        if not base or not cand:
-            side = "baseline" if not base else "candidate"
-            fail(f"no finished jobs in the {side} group", USAGE_ERROR)
-    facts = reporting.comparison(context.current().store, base, cand, thresholds=limits)
+        facts = query_comparison.compare_groups(
+            store, options.parse_pairs(baseline_label, "--label"),
+            options.parse_pairs(candidate_label, "--label"), tool=tool, thresholds=limits,
+        )  # fmt: skip
     if as_json:
         emit_json(facts)
     else:
@@ -133,29 +121,3 @@ def compare(
              for r in facts["rows"]],
         ))  # fmt: skip
     raise SystemExit(1 if facts["regressed"] else 0)
-
-
-def _thresholds(items: Sequence[str]) -> Thresholds:
-    """``--threshold NAME=VALUE`` items as regression thresholds."""
-    from jobprobe.analysis import regression
-
-    values: dict[str, Any] = {}
-    for name, raw in options.parse_pairs(items, "--threshold").items():
-        if name not in THRESHOLD_FIELDS:
-            fail(f"unknown --threshold {name!r}; use {', '.join(THRESHOLD_FIELDS)}", USAGE_ERROR)
-        try:
-            values[THRESHOLD_FIELDS[name]] = float(raw)
-        except ValueError:
-            fail(f"--threshold {name}={raw!r} is not a number", USAGE_ERROR)
-    return regression.Thresholds(**values)
-
-
-def _label_group(pairs: Sequence[str], tool: str | None) -> list[str]:
-    """The ids of the finished jobs with all these labels (and of ``tool``)."""
-    from jobprobe.store import sweeps as store_sweeps
-
-    labels = options.parse_pairs(pairs, "--label")
-    with context.current().store.session() as session:
-        return [
-            r["task_id"] for r in store_sweeps.records_between(session, labels=labels, tool=tool)
-        ]

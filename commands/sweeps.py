@@ -10,6 +10,7 @@ import click
 from jobprobe.commands import context, options, rendering
 from jobprobe.commands.errors import fail, guarded
 from jobprobe.commands.rendering import emit_json
+from jobprobe.queries import sweeps as query_sweeps
 
 
 @click.command()
@@ -82,18 +83,12 @@ def sweep(
 def _await_report(sweep_id: str, timeout: float) -> dict[str, Any]:
     """The sweep's facts once its report for the jobs ended so far is stored (progress on
     stderr); a usage error after ``timeout`` seconds."""
-    from jobprobe.store import sweeps as store_sweeps
-    from jobprobe.tasks import reporting
-
     store = context.current().store
     deadline = time.monotonic() + timeout
     while True:
-        with store.session() as session:
-            sweep_ = store_sweeps.get_sweep(session, sweep_id)
-            facts = reporting.sweep_facts(session, sweep_)
-            stored = store_sweeps.current_report(session, sweep_.id, facts["jobs_fingerprint"])
-            if stored is not None:
-                return {**facts, "report_path": stored.path}
+        facts, report_path = query_sweeps.reported_facts(store, sweep_id)
+        if report_path is not None:
+            return {**facts, "report_path": report_path}
         if time.monotonic() >= deadline:
             fail(f"sweep {sweep_id[:8]} not reported after {timeout:g} s; check 'jobprobe workers'")
         jobs = facts["jobs"]
@@ -124,19 +119,10 @@ def sweep_report(
     as_json: bool,
 ) -> None:  # fmt: skip
     """A sweep's saturation point, latency knee, USL fit, SLO limit and saturating resource."""
-    from jobprobe.analysis import plots
-    from jobprobe.store import sweeps as store_sweeps
-    from jobprobe.tasks import reporting
-
-    with context.current().store.session() as session:
-        sweep_ = store_sweeps.get_sweep(session, sweep_id)
-        facts = reporting.sweep_facts(
-            session, sweep_, throughput_metric=throughput_metric, latency_metric=latency_metric
-        )
-        stored = store_sweeps.latest_report(session, kind="sweep", sweep_id=sweep_.id)
-        facts["report_path"] = stored.path if stored is not None else None
-    if plot:
-        facts["plot"] = str(plots.plot_sweep(facts, plot))
+    facts = query_sweeps.sweep_report(
+        context.current().store, sweep_id, throughput_metric=throughput_metric,
+        latency_metric=latency_metric, plot=plot,
+    )  # fmt: skip
     if as_json:
         emit_json(facts)
         return

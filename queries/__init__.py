@@ -27,6 +27,16 @@ usage:
     trend(store, filters=None, *, by="tool", bucket="day", metric="cpu_hours", plot: str | Path | None = None) -> {"by", "bucket", "metric", "buckets", "groups", "rows"[, "plot"]}
     compare_periods(store, *, days=7.0, by="tool", tool=None, queue=None, labels: Mapping | None = None, now: datetime | None = None) -> {"by", "days", "now", "groups"}
     drilldown(store, filters=None, *, path: Sequence[str] | str = ("queue", "label:team", "tool"), top=5) -> {"path", "top", "tree"}
+comparison:
+    thresholds(values: Mapping[str, Any], *, what="--threshold") -> analysis.regression.Thresholds  (names: THRESHOLD_FIELDS)
+    compare_jobs(store, baseline_ids: Sequence[str], candidate_ids: Sequence[str], *, thresholds=None) -> facts (rows, regressed, regressions, unconfirmed, baseline_ids, candidate_ids, ...)
+    label_group(store, labels: Mapping[str, Any], *, tool=None) -> list[job_id]  (finished jobs, oldest first)
+    compare_groups(store, baseline_labels: Mapping, candidate_labels: Mapping, *, tool=None, thresholds=None) -> facts
+sweeps:
+    list_sweeps(store, *, limit=20, status: str | None = None, tool: str | None = None) -> {"sweeps": [sweep record + created_at + jobs{total, ended, succeeded}]}
+    sweep_facts(session, sweep: Sweep, *, throughput_metric=None, latency_metric=None) -> facts
+    sweep_report(store, sweep_id: str, *, throughput_metric=None, latency_metric=None, plot: str | Path | None = None) -> facts + report_path[, plot]
+    reported_facts(store, sweep_id: str) -> (facts, report_path | None)  (the report for the jobs ended so far)
 """
 
 from __future__ import annotations

@@ -140,3 +140,32 @@ def records_between(
         stmt = stmt.limit(limit)
     for job in session.scalars(stmt.execution_options(yield_per=batch)):
         yield records.to_record(job)
+
+
+def list_sweeps(
+    session: Session, *, limit: int = 20, status: SweepStatus | None = None,
+    tool: str | None = None,
+) -> list[Sweep]:  # fmt: skip
+    """Sweeps newest first (of ``status`` and ``tool`` when given)."""
+    stmt = sa.select(Sweep)
+    if status:
+        stmt = stmt.where(Sweep.status == status)
+    if tool:
+        stmt = stmt.where(Sweep.tool == tool)
+    stmt = stmt.order_by(Sweep.created_at.desc(), Sweep.id.desc()).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def job_counts(session: Session, sweep_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Per sweep the number of its jobs in each status (``{sweep_id: {status: n}}``)."""
+    if not sweep_ids:
+        return {}
+    stmt = (
+        sa.select(Job.sweep_id, Job.status, sa.func.count())
+        .where(Job.sweep_id.in_(list(sweep_ids)))
+        .group_by(Job.sweep_id, Job.status)
+    )
+    out: dict[str, dict[str, int]] = {}
+    for sweep_id, status, n in session.execute(stmt):
+        out.setdefault(str(sweep_id), {})[str(status)] = int(n)
+    return out

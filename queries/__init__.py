@@ -37,6 +37,9 @@ sweeps:
     sweep_facts(session, sweep: Sweep, *, throughput_metric=None, latency_metric=None) -> facts
     sweep_report(store, sweep_id: str, *, throughput_metric=None, latency_metric=None, plot: str | Path | None = None) -> facts + report_path[, plot]
     reported_facts(store, sweep_id: str) -> (facts, report_path | None)  (the report for the jobs ended so far)
+fleet (from the store, no broker; live broker replies stay with the workers command):
+    workers_seen(store, *, within_s=3600.0, now: datetime | None = None) -> {"since", "workers": [{"worker", "last_seen", "running", "jobs", "queues"}]}
+    queue_lengths(store) -> {"queues": [{"queue", "queued", "running", "oldest_queued_at"}]}
 """
 
 from __future__ import annotations

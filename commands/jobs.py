@@ -7,6 +7,7 @@ import json
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
@@ -150,26 +151,30 @@ def _follow(job_id: str, runner: _Runner | None) -> None:
     from jobprobe.store import jobs as store_jobs
     from jobprobe.store import samples as store_samples
 
-    store = context.current().store
+    invocation = context.current()
+    store = invocation.store
     tty = sys.stderr.isatty()
-    t0 = time.monotonic()
     last_print = 0.0
     try:
         while True:
             with store.session() as session:
-                status = store_jobs.get_job(session, job_id).status
+                job = store_jobs.get_job(session, job_id)
+                status = job.status
+                # Running: time since the job started; queued: time since it was submitted.
+                since = job.started_at if status == JobStatus.RUNNING else job.submitted_at
                 running = status == JobStatus.RUNNING
                 sample = store_samples.latest_sample(session, job_id) if running else None
             if status in TERMINAL and (runner is None or not runner.is_alive()):
                 break
             now = time.monotonic()
-            line = rendering.live_line(sample, now - t0, status)
+            elapsed = (datetime.now(UTC) - since).total_seconds() if since else 0.0
+            line = rendering.live_line(sample, max(0.0, elapsed), status)
             if tty:
                 click.echo("\r" + line.ljust(70), nl=False, err=True)
             elif now - last_print >= 5:
                 click.echo(line, err=True)
                 last_print = now
-            time.sleep(0.5)
+            time.sleep(invocation.settings.sample_interval)  # samples land once per interval
     except KeyboardInterrupt:
         if runner is None:
             click.echo(
@@ -232,9 +237,16 @@ def job_details(job_id: str, timeseries: bool, as_json: bool) -> None:
     )
     click.echo(f"submitted    {fmt_when(rec['submitted_at'])}  waited {fmt_num(rec['queue_wait_seconds'], 2, ' s')}")  # fmt: skip
     if series["t"]:
-        cpu, rss = series["proc_cpu_percent"], series["proc_rss_mb"]
+        cpu = series["proc_cpu_percent"]
+        mem_key = (
+            "cg_mem_current_mb" if any(series.get("cg_mem_current_mb") or []) else "proc_rss_mb"
+        )
+        mem, mem_name = (
+            series[mem_key],
+            "MEM MB group" if mem_key != "proc_rss_mb" else "RSS MB tree",
+        )
         click.echo(f"CPU % tree   {sparkline(cpu)}  max {fmt_num(rendering.series_max(cpu), 0)}")
-        click.echo(f"RSS MB tree  {sparkline(rss)}  max {fmt_num(rendering.series_max(rss), 1)}")
+        click.echo(f"{mem_name:<12} {sparkline(mem)}  max {fmt_num(rendering.series_max(mem), 1)}")
         if any(v is not None for v in series["gpu_util_percent"]):
             click.echo(f"GPU %        {sparkline(series['gpu_util_percent'])}")
     click.echo("history:")
@@ -244,6 +256,9 @@ def job_details(job_id: str, timeseries: bool, as_json: bool) -> None:
         click.echo(f"report ({rep['kind']}, {fmt_when(rep['created_at'])}):")
         for line in (rep.get("summary") or "").splitlines():
             click.echo(f"  {line}")
+    if timeseries:
+        click.echo(f"samples ({len(series['t'])}):")
+        click.echo(rendering.sample_table(series))
 
 
 @click.command("job-stats")

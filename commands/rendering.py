@@ -102,12 +102,48 @@ def series_max(values: Sequence[float | None]) -> float | None:
 # ---------------------------------------------------------------- jobs
 
 
+def job_memory(sample: Mapping[str, Any]) -> tuple[str, float | None]:
+    """The job's memory in one sample: the process tree's RSS, or its control group's charge
+    (``MEM``: anonymous memory and page cache) where the group is what is sampled."""
+    if sample.get("proc_rss_mb") is None and sample.get("cg_mem_current_mb") is not None:
+        return "MEM", sample["cg_mem_current_mb"]
+    return "RSS", sample.get("proc_rss_mb")
+
+
+#: The columns ``job-details --timeseries`` prints: (heading, key, digits).
+SAMPLE_TABLE: tuple[tuple[str, str, int], ...] = (
+    ("CPU %", "proc_cpu_percent", 0), ("RSS MB", "proc_rss_mb", 1),
+    ("MEM MB", "cg_mem_current_mb", 1), ("READ B/s", "proc_read_bps", 0),
+    ("WRITE B/s", "proc_write_bps", 0), ("NET IN B/s", "net_recv_bps", 0),
+    ("NET OUT B/s", "net_sent_bps", 0), ("GPU %", "gpu_util_percent", 0),
+    ("GPU MB", "gpu_mem_used_mb", 0), ("GPU W", "gpu_power_w", 0),
+    ("CTR CPU %", "container_cpu_percent", 0), ("CTR MB", "container_mem_mb", 1),
+)  # fmt: skip
+
+
+def sample_table(series: Mapping[str, list[Any]]) -> str:
+    """Every sample of ``series`` (``load_timeseries``' columns) as a table: seconds since the
+    first sample, then each figure of SAMPLE_TABLE that any sample measured ("-": not measured)."""
+    if not series.get("t"):
+        return "no samples stored"
+    t0 = series["t"][0]
+    columns = [
+        (h, k, d) for h, k, d in SAMPLE_TABLE if any(v is not None for v in series.get(k, []))
+    ]
+    rows = [
+        (f"{t - t0:.1f}", *(fmt_num(series[k][i], d) for _, k, d in columns))
+        for i, t in enumerate(series["t"])
+    ]
+    return table(["T s", *(h for h, _, _ in columns)], rows)
+
+
 def live_line(sample: Mapping[str, Any] | None, elapsed: float, status: str) -> str:
     """One line of a running job's progress: status, elapsed time, CPU, RSS (and GPU)."""
     parts = [f"{status:<8}", f"{elapsed:7.1f}s"]
     if sample:
         parts.append(f"CPU {fmt_num(sample.get('proc_cpu_percent'), 0, '%'):>6}")
-        parts.append(f"RSS {fmt_num(sample.get('proc_rss_mb'), 1, ' MB'):>10}")
+        name, mb = job_memory(sample)
+        parts.append(f"{name} {fmt_num(mb, 1, ' MB'):>10}")
         if sample.get("gpu_util_percent") is not None:
             parts.append(f"GPU {fmt_num(sample.get('gpu_util_percent'), 0, '%')}")
     return "  ".join(parts)

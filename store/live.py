@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from jobprobe.store.models import Job, Sample, StatusEvent
-from jobprobe.store.samples import COLUMNS
+from jobprobe.store.samples import COLUMNS, scalar_extras
 
 
 def job_state(session: Session, job_id: str) -> tuple[str, str] | None:
@@ -26,7 +26,7 @@ def samples_after(
     session: Session, job_id: str, after_id: int, *, limit: int = 2000
 ) -> list[dict[str, Any]]:
     """The job's samples stored after sample ``after_id`` (at most ``limit``), in the order
-    they were stored; each as ``load_timeseries``' columns plus ``id`` and ``attempt``, ``t``
+    they were stored; each as ``load_timeseries``' columns (and numeric extras) plus ``id`` and ``attempt``, ``t``
     in unix seconds."""
     stmt = (
         sa.select(Sample)
@@ -38,6 +38,8 @@ def samples_after(
     for s in session.scalars(stmt):
         row: dict[str, Any] = {"id": s.id, "attempt": s.attempt, "t": s.t.timestamp()}
         row.update({c: getattr(s, c) for c in COLUMNS})
+        row.update(scalar_extras(s.extra))
+        row.update(scalar_extras(s.extra))
         out.append(row)
     return out
 

@@ -15,6 +15,7 @@ from jobprobe.store.models import SAMPLE_FLOAT_COLUMNS, SAMPLE_INT_COLUMNS, Samp
 
 COLUMNS: tuple[str, ...] = SAMPLE_FLOAT_COLUMNS + SAMPLE_INT_COLUMNS
 COPY_COLUMNS: tuple[str, ...] = ("job_id", "attempt", "t", *COLUMNS, "extra")
+_FIXED = frozenset({"t", "attempt", *COLUMNS})
 _KNOWN = frozenset(COLUMNS) | {"t"}
 
 
@@ -83,15 +84,32 @@ def _copy_rows(conn: sa.Connection, rows: Iterable[tuple[Any, ...]]) -> None:
         raise errors.StoreError(f"writing samples failed: {str(e).splitlines()[0]}") from e
 
 
+def scalar_extras(extra: Any) -> dict[str, float | int | None]:
+    """The numbers among a sample's ``extra`` figures (a control group's memory, per-GPU
+    figures, ...); lists such as the top processes are left out of a time series."""
+    if not isinstance(extra, dict):
+        return {}
+    return {
+        k: v for k, v in extra.items()
+        if k not in _FIXED and (v is None or (isinstance(v, int | float) and not isinstance(v, bool)))
+    }  # fmt: skip
+
+
 def load_timeseries(session: Session, job_id: str) -> dict[str, list[Any]]:
-    """All stored samples of a job as columns (``t`` as unix seconds), oldest first."""
+    """All stored samples of a job as columns (``t`` as unix seconds), oldest first: the
+    common columns, then every numeric figure of ``extra`` (null where a sample lacks it)."""
     stmt = sa.select(Sample).where(Sample.job_id == job_id).order_by(Sample.t, Sample.id)
     out: dict[str, list[Any]] = {"t": [], "attempt": [], **{c: [] for c in COLUMNS}}
-    for s in session.scalars(stmt):
+    for n, s in enumerate(session.scalars(stmt)):
         out["t"].append(s.t.timestamp())
         out["attempt"].append(s.attempt)
         for c in COLUMNS:
             out[c].append(getattr(s, c))
+        extras = scalar_extras(s.extra)
+        for key in out.keys() - {"t", "attempt", *COLUMNS} - extras.keys():
+            out[key].append(None)
+        for key, value in extras.items():
+            out.setdefault(key, [None] * n).append(value)
     return out
 
 
@@ -103,7 +121,7 @@ def latest_sample(session: Session, job_id: str) -> dict[str, Any] | None:
     s = session.scalars(stmt.limit(1)).first()
     if s is None:
         return None
-    sample: dict[str, Any] = {c: getattr(s, c) for c in COLUMNS}
+    sample: dict[str, Any] = {c: getattr(s, c) for c in COLUMNS} | scalar_extras(s.extra)
     sample["t"] = s.t.timestamp()
     return sample
 

@@ -99,7 +99,11 @@ class Settings(BaseModel):
         0.5, ge=0.05, le=60, description="Seconds between profiler samples (0.05 to 60)."
     )
     sample_flush_seconds: float = Field(
-        2.0, gt=0, le=60, description="How often samples of a running job are written to the store."
+        0.5,
+        gt=0,
+        le=60,
+        description="How often samples of a running job are written to the store (the live "
+        "line, the dashboard's charts and /metrics see them then).",
     )
     default_timeout: float = Field(
         3600.0,

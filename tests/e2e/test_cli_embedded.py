@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import subprocess
 import sys
 import time
@@ -135,3 +136,45 @@ def test_an_embedded_jobs_queue_wait_is_not_the_commands_start_up(
     assert out.returncode == 0, out.stderr
     waited = json.loads(out.stdout)["queue_wait_seconds"]
     assert 0 <= waited < wall / 4, (waited, wall)
+
+
+def test_job_details_timeseries_prints_every_sample(env: dict[str, str]) -> None:
+    out = cli(["submit", "python", "examples/poisson.py", "--param", "n=96", "--param",
+               "iterations=12000", "--json"], env)  # fmt: skip
+    record = json.loads(out.stdout)
+    plain = cli(["job-details", record["task_id"]], env).stdout
+    with_samples = cli(["job-details", record["task_id"], "--timeseries"], env).stdout
+    count = record["detailed_profile"]["samples_collected"]
+    assert f"samples ({count}):" in with_samples and "samples (" not in plain
+    table = with_samples.split(f"samples ({count}):\n", 1)[1].splitlines()
+    assert table[0].split()[:3] == ["T", "s", "CPU"] and len(table) == 1 + count
+
+
+def test_the_live_line_shows_each_sample_from_the_jobs_start(env: dict[str, str]) -> None:
+    """On a terminal the live line is redrawn with every sample (0.5 s), its clock counting
+    from the job's start, with CPU and memory from the first sample on."""
+    main, child = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "cli.py"), "submit", "python", "examples/poisson.py",
+         "--param", "n=128", "--param", "iterations=40000", "--wait"],
+        cwd=ROOT, env=workers.JOB_USER | env, stdin=subprocess.DEVNULL, stdout=child,
+        stderr=child,
+    )  # fmt: skip
+    os.close(child)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:  # the child side closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(main)
+    assert proc.wait(timeout=120) == 0
+    text = b"".join(chunks).decode(errors="replace").replace("\r", "\n")
+    running = [line.split() for line in text.splitlines() if line.startswith("running")]
+    clocks = [float(parts[1].rstrip("s")) for parts in running]
+    assert clocks and clocks[0] < 1.0, running  # from the job's start, not the command's
+    with_figures = [parts for parts in running if "CPU" in parts and parts[3] != "-"]
+    assert len(with_figures) >= 2, running

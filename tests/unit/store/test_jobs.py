@@ -173,6 +173,9 @@ def test_samples_round_trip_with_nulls_and_extras(store: Store) -> None:
     assert series["proc_cpu_percent"] == [0.0, 100.0, 200.0, 300.0, 400.0]
     assert series["gpu_util_percent"] == [None] * 5  # not measured stays null, never 0
     assert latest is not None and latest["proc_cpu_percent"] == 400.0
+    # Numeric extras become columns too (a group's memory, per-GPU figures); lists do not.
+    assert series["gpu0_temp_c"] == [None] * 5 and "cpu_per_core" not in series
+    assert "gpu0_temp_c" in latest and "cpu_per_core" not in latest
 
 
 def test_spool_keeps_outcomes_until_the_database_takes_them(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from jobprobe.commands import context, options, rendering
-from jobprobe.commands.errors import fail, guarded
+from jobprobe.commands.errors import USAGE_ERROR, fail, guarded
 from jobprobe.commands.rendering import emit_json
 from jobprobe.queries import sweeps as query_sweeps
 
@@ -16,7 +16,10 @@ from jobprobe.queries import sweeps as query_sweeps
 @click.command()
 @click.argument("tool")
 @click.argument("script", type=click.Path(dir_okay=False))
-@click.option("--vary", required=True, metavar="NAME=v1,v2,...", help="The parameter to sweep.")
+@click.option(
+    "--vary", "varies", required=True, multiple=True, metavar="NAME=v1,v2,...",
+    help="The parameter to sweep (one per sweep).",
+)  # fmt: skip
 @click.option("--repeat", type=click.IntRange(1, 100), default=1, show_default=True)
 @click.option(
     "--param", "params", multiple=True, metavar="NAME=VALUE", help="A fixed parameter (repeatable)."
@@ -37,7 +40,8 @@ from jobprobe.queries import sweeps as query_sweeps
 @options.json_option
 @guarded
 def sweep(
-    tool: str, script: str, vary: str, repeat: int, params: tuple[str, ...], labels: tuple[str, ...],
+    tool: str, script: str, varies: tuple[str, ...], repeat: int, params: tuple[str, ...],
+    labels: tuple[str, ...],
     slo_p99: float | None, queue: str | None, timeout: float | None, parallel: int, wait: bool,
     wait_timeout: float, as_json: bool,
 ) -> None:  # fmt: skip
@@ -45,7 +49,14 @@ def sweep(
     from jobprobe.tasks import sweeps
 
     settings = context.current().settings
-    name, values = options.parse_vary(vary)
+    if len(varies) > 1:
+        names = ", ".join(v.split("=", 1)[0] for v in varies)
+        fail(
+            f"--vary given {len(varies)} times ({names}): a sweep varies one parameter; run one "
+            "sweep per parameter and fix the others with --param",
+            USAGE_ERROR,
+        )
+    name, values = options.parse_vary(varies[0])
     follow = wait or settings.embedded
 
     def created(sweep_id: str) -> None:

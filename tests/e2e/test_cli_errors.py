@@ -95,6 +95,12 @@ SUBMIT_CASES: list[tuple[str, list[str], dict[str, str], tuple[str, ...]]] = [
         ("cannot reach the database", "JOBPROBE_DATABASE_URL"),
     ),
     (
+        "vary-given-twice",
+        ["sweep", "python", "{ok}", "--vary", "n=1,2", "--vary", "iterations=3,4"],
+        {},
+        ("--vary given 2 times (n, iterations)", "one parameter"),
+    ),
+    (
         "bad-setting",
         ["submit", "python", "{ok}"],
         {"JOBPROBE_SAMPLE_INTERVAL": "0"},

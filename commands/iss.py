@@ -3,7 +3,6 @@ tracked in the store beside local ones."""
 
 from __future__ import annotations
 
-from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +11,7 @@ import click
 from jobprobe.commands import context, options
 from jobprobe.commands.errors import guarded
 from jobprobe.commands.rendering import emit_json, fmt_num, fmt_when, table
+from jobprobe.queries import iss as query_iss
 
 if TYPE_CHECKING:
     from jobprobe.iss_client import IssClient
@@ -24,15 +24,6 @@ def _client() -> IssClient:
     from jobprobe.tasks import iss as iss_tasks
 
     return iss_tasks.make_client(context.current().settings)
-
-
-def _kind(job_type: str) -> str:
-    """The schema/file kind (iwps, isim, coho) for a kind or a job type."""
-    from jobprobe.iss_client import models
-
-    if job_type.lower() in models.FILE_KINDS:
-        return job_type.lower()
-    return models.KIND_BY_TYPE.get(job_type, job_type.lower())
 
 
 def _job_row(raw: dict[str, Any]) -> tuple[Any, ...]:
@@ -60,10 +51,11 @@ def iss() -> None:
 def iss_platforms(as_json: bool) -> None:
     """Platforms ISS offers."""
     with _client() as client:
-        platforms = [p.raw() for p in client.list_platforms()]
+        out = query_iss.iss_platforms(client)
     if as_json:
-        emit_json({"platforms": platforms})
+        emit_json(out)
         return
+    platforms = out["platforms"]
     click.echo(table(
         ["ID", "NAME", "TYPE", "CORES", "MEMORY", "FEATURES"],
         [(p.get("PlatformID"), p.get("PlatformName"), p.get("PlatformType"), p.get("Cores"),
@@ -78,7 +70,7 @@ def iss_platforms(as_json: bool) -> None:
 def iss_platform(platform_id: str, as_json: bool) -> None:
     """One platform by PlatformID (or name)."""
     with _client() as client:
-        platform = client.get_platform(platform_id).raw()
+        platform = query_iss.iss_platform(client, platform_id)
     if as_json:
         emit_json(platform)
         return
@@ -98,12 +90,11 @@ def iss_platform(platform_id: str, as_json: bool) -> None:
 @guarded
 def iss_jobs(status: str | None, job_type: str | None, limit: int, as_json: bool) -> None:
     """Jobs on ISS (newest pages first, as ISS lists them)."""
-    filters = {k: v for k, v in {"status": status, "job_type": job_type}.items() if v}
     with _client() as client:
-        found = islice(client.iter_jobs(page_size=min(limit, 100), **filters), limit)
-        jobs = [j.raw() for j in found]
+        out = query_iss.iss_jobs(client, status=status, job_type=job_type, limit=limit)
+    jobs = out["jobs"]
     if as_json:
-        emit_json({"jobs": jobs})
+        emit_json(out)
     elif not jobs:
         click.echo("no ISS jobs match")
     else:
@@ -117,7 +108,7 @@ def iss_jobs(status: str | None, job_type: str | None, limit: int, as_json: bool
 def iss_job(job_id: str, as_json: bool) -> None:
     """One ISS job with its details and status history."""
     with _client() as client:
-        raw = client.get_job(job_id).raw()
+        raw = query_iss.iss_job(client, job_id)
     if as_json:
         emit_json(raw)
         return
@@ -143,7 +134,7 @@ def iss_job(job_id: str, as_json: bool) -> None:
 def iss_schema(job_type: str, platform: str, as_json: bool) -> None:
     """The parameter schema of a job kind (iwps, isim, coho, or a job type) on a platform."""
     with _client() as client:
-        schema = client.get_schema(_kind(job_type), platform)
+        schema = client.get_schema(query_iss.file_kind(job_type), platform)
     emit_json(schema)  # a schema is JSON either way
 
 
@@ -158,21 +149,18 @@ def iss_schema(job_type: str, platform: str, as_json: bool) -> None:
 @guarded
 def iss_files(job_id: str, kind: str | None, dest: Path | None, as_json: bool) -> None:
     """A job's artifacts; --download DIR fetches them."""
-    from jobprobe.iss_client import models
-
     downloaded: list[dict[str, Any]] = []
     with _client() as client:
-        kind = _kind(kind) if kind else models.artifact_kind(client.get_job(job_id).raw())
-        files = [f for f in client.list_files(job_id, kind).files if not f.is_dir]
+        found = query_iss.iss_files(client, job_id, kind)
+        kind, listing = found["kind"], found["files"]
         if dest is not None:
             dest.mkdir(parents=True, exist_ok=True)
-            for f in files:
-                target = dest / Path(f.path or f.name).name
-                size = client.download_file(job_id, kind, f.path or f.name, target)
-                downloaded.append({"name": f.name, "path": str(target), "size": size})
-    listing = [{"name": f.name, "path": f.path, "size": f.size, "type": f.type} for f in files]
+            for f in listing:
+                target = dest / Path(f["path"] or f["name"]).name
+                size = client.download_file(job_id, kind, f["path"] or f["name"], target)
+                downloaded.append({"name": f["name"], "path": str(target), "size": size})
     if as_json:
-        emit_json({"job": job_id, "kind": kind, "files": listing, "downloaded": downloaded})
+        emit_json({**found, "downloaded": downloaded})
         return
     if not listing:
         click.echo(f"no artifacts for {job_id} ({kind}) yet")

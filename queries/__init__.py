@@ -40,6 +40,13 @@ sweeps:
 fleet (from the store, no broker; live broker replies stay with the workers command):
     workers_seen(store, *, within_s=3600.0, now: datetime | None = None) -> {"since", "workers": [{"worker", "last_seen", "running", "jobs", "queues"}]}
     queue_lengths(store) -> {"queues": [{"queue", "queued", "running", "oldest_queued_at"}]}
+iss (remote reads take an IssClient the caller builds, e.g. tasks.iss.make_client(settings), and closes; ISS errors pass through):
+    iss_jobs(client, *, status=None, job_type=None, limit=20) -> {"jobs": [raw ISS job]}
+    iss_job(client, job_id: str) -> raw ISS job (SubStates, Metadata, ...)
+    iss_platforms(client) -> {"platforms": [raw]};  iss_platform(client, platform_id: str) -> raw
+    iss_files(client, job_id: str, kind: str | None = None) -> {"job", "kind", "files": [{"name", "path", "size", "type"}]}
+    file_kind(job_type: str) -> str  (iwps, isim, coho)
+    tracked_jobs(store, filters=None, *, limit=20, cursor=None) -> job_history of the store's ISS jobs (source iss)
 """
 
 from __future__ import annotations

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import socket
+import sys
 from typing import TYPE_CHECKING
 
 import click
 
 from jobprobe.commands import context, options
 from jobprobe.commands.errors import USAGE_ERROR, fail, guarded
-from jobprobe.commands.rendering import emit_json
 
 if TYPE_CHECKING:
     from jobprobe.worker.settings import Settings
@@ -61,12 +62,13 @@ def serve(
     bound_port = sock.getsockname()[1]
     app = create_app(settings)
     url = f"http://{_url_host(host)}:{bound_port}"
-    if as_json:
-        emit_json({
+    if as_json:  # one line, flushed: a script reads it, then the server runs on
+        click.echo(json.dumps({
             "url": url, "host": host, "port": bound_port, "api": f"{url}/api/v1",
             "docs": f"{url}/api/docs", "metrics": f"{url}/metrics",
             "mode": "embedded" if settings.embedded else "distributed",
-        })  # fmt: skip
+        }))  # fmt: skip
+        sys.stdout.flush()
     else:
         click.echo(
             f"jobprobe serving {url}  (API {url}/api/v1, docs {url}/api/docs, metrics {url}/metrics)"

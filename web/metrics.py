@@ -6,7 +6,8 @@ Series and their labels (every label value comes from a bounded set):
   ``other``; ``queue`` one of the configured queues or ``other``; ``status`` the closed set.
 - ``jobprobe_job_duration_seconds`` and ``jobprobe_job_queue_wait_seconds{tool,queue}``:
   histograms over every job that has the figure (counted into buckets by the database).
-- ``jobprobe_running_job_cpu_percent``, ``..._memory_rss_bytes``, ``..._gpu_utilization_percent``,
+- ``jobprobe_running_job_cpu_percent``, ``..._memory_rss_bytes``, ``..._memory_cgroup_bytes``,
+  ``..._gpu_utilization_percent``,
   ``..._gpu_power_watts``, ``..._gpu_memory_used_bytes``, ``..._last_sample_timestamp_seconds``
   ``{job,tool,queue}``: the newest sample of each running job. Only these gauges carry a job
   label, and only for running jobs: as many series as the pool runs jobs at once. A figure
@@ -49,7 +50,11 @@ RUNNING_GAUGES = (
      "CPU of the running job's processes, percent of one core (newest sample)",
      "proc_cpu_percent", 1.0),
     ("jobprobe_running_job_memory_rss_bytes",
-     "Resident memory of the running job's processes (newest sample)", "proc_rss_mb", _MIB),
+     "Resident memory of the running job's process tree (newest sample; where the job runs "
+     "in its own control group, the group's charge is sampled instead)", "proc_rss_mb", _MIB),
+    ("jobprobe_running_job_memory_cgroup_bytes",
+     "Memory charged to the running job's control group: anonymous memory and page cache "
+     "(newest sample)", "cg_mem_current_mb", _MIB),
     ("jobprobe_running_job_gpu_utilization_percent",
      "GPU utilisation of the running job's GPUs, mean over them (newest sample)",
      "gpu_util_percent", 1.0),

@@ -8,7 +8,9 @@ Rules (so the model may round but not invent):
   ``n``'s precision (``|f - n| <= half a unit in n's last written digit``), comparing absolute
   values (a change of -12 % may be written "fell by 12 %"). A percentage (``%`` or
   ``percent``) is also supported by the fact ``n / 100`` (a fraction written as a percentage).
-- Fact numbers are every numeric value in the facts and every number inside their strings.
+- Fact numbers are every numeric value in the facts and every number inside their strings;
+  an ISO timestamp's parts count (``2026-11-25T08:00`` gives 2026, 11, 25, 8 and 0), so an
+  answer may name the day or the hour of a fact's time.
 - Exempt: list markers at the start of a line (``1.``, ``2)``). No other small integers are
   exempt: "3 GPUs" must be a fact.
 """
@@ -25,6 +27,7 @@ NUMBER = re.compile(
     r"(?<![\w.])(?P<num>[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<dec>\d+))?(?:[eE](?P<exp>[-+]?\d+))?)"
     r"(?![\w])(?P<pct>\s*(?:%|percent|per cent))?"
 )
+ISO_T = re.compile(r"(?<=\d)T(?=\d)")
 LIST_MARKER = re.compile(r"^\s*\d{1,2}[.)]\s", re.MULTILINE)
 
 
@@ -78,7 +81,7 @@ def _walk(node: Any) -> Iterator[float]:
         if math.isfinite(node):
             yield float(node)
     elif isinstance(node, str):
-        yield from (n.value for n in extract_numbers(node))
+        yield from (n.value for n in extract_numbers(ISO_T.sub(" ", node)))
     elif isinstance(node, Mapping):
         for value in node.values():
             yield from _walk(value)
@@ -114,3 +117,22 @@ def verify(text: str, facts: Mapping[str, Any]) -> Verification:
     numbers = extract_numbers(text)
     bad = [n.text for n in numbers if not supported(n, known)]
     return Verification(not bad, bad, len(numbers))
+
+
+#: What follows a number no fact supports, in a marked text.
+UNVERIFIED = "[unverified]"
+
+
+def verify_and_mark(
+    text: str, facts: Mapping[str, Any], *, marker: str = UNVERIFIED
+) -> tuple[str, Verification]:
+    """``verify`` ``text``, and the text with ``marker`` after each unsupported number (so a
+    reader sees which figure was not found in the facts, where it stands)."""
+    known = fact_numbers(facts)
+    numbers = extract_numbers(text)
+    bad = [n for n in numbers if not supported(n, known)]
+    marked = text
+    for n in reversed(bad):
+        end = n.start + len(n.text)
+        marked = f"{marked[:end]} {marker}{marked[end:]}"
+    return marked, Verification(not bad, [n.text for n in bad], len(numbers))

@@ -1,0 +1,380 @@
+"""The offline ``none`` provider: reads the question (``parser``), calls the same tools a model
+would, and writes the answer from their results. Every figure it prints is a value of a tool
+result (``narrative.num``; a fraction as a percentage), so its answers pass the number check.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jobprobe.llm.chat.entities import Entity
+from jobprobe.llm.chat.parser import Intent
+from jobprobe.llm.chat.toolbox import Toolbox
+from jobprobe.llm.narrative import num, pct
+
+CAN_ANSWER = (
+    'usage trends over a period ("GPU-hours trend over the past week"), this period against '
+    'the last ("why is ml-team\'s usage lower this week than last?"), the most wasteful jobs, '
+    'teams or queues, a job\'s status or output files ("show me the output files of job ID"), '
+    "what is running now and how many GPUs are in use, comparing two teams, queues or tools, "
+    "what an ISS job type takes on a platform, job counts and success rates, job listings, "
+    "and the workers"
+)
+METRIC_WORDS = {"cpu_hours": "CPU-hours", "gpu_hours": "GPU-hours held",
+                "wasted_gpu_hours": "wasted GPU-hours", "jobs": "jobs", "failures": "failed jobs"}  # fmt: skip
+
+
+def filters(intent: Intent, entities: list[Entity] | None = None) -> dict[str, Any]:
+    """The listing tools' filter arguments for the intent's entities, status and period."""
+    out: dict[str, Any] = {}
+    for entity in intent.entities if entities is None else entities:
+        for key, value in entity.filters().items():
+            if key == "labels":
+                out.setdefault("labels", {}).update(value)
+            else:
+                out[key] = value
+    if intent.status:
+        out["status"] = intent.status
+    if intent.period:
+        out["since"] = intent.period.since.isoformat()
+    return out
+
+
+def _subject(intent: Intent) -> str:
+    names = " and ".join(e.title for e in intent.entities)
+    return f" for {names}" if names else ""
+
+
+def _when(intent: Intent, default: str = "") -> str:
+    if not intent.period:
+        return default
+    phrase = intent.period.phrase
+    return f" in {phrase}" if phrase.startswith("the ") else f" {phrase}"
+
+
+def _error(result: Any) -> str | None:
+    """The message of a tool's error result (``{"error": ...}`` alone), else None."""
+    if isinstance(result, dict) and set(result) == {"error"}:
+        return str(result["error"])
+    return None
+
+
+def answer(intent: Intent, box: Toolbox) -> str:
+    """The answer to ``intent``, from the tools' results."""
+    writer = WRITERS.get(intent.kind)
+    if writer is None:
+        return f"I could not read that question. I can answer: {CAN_ANSWER}."
+    return writer(intent, box)
+
+
+def _trend(intent: Intent, box: Toolbox) -> str:
+    metric = intent.metric if intent.metric in METRIC_WORDS else "cpu_hours"
+    by = intent.by if intent.by and intent.by != "job" else "queue"
+    days = intent.period.days if intent.period else 7.0
+    args = {**filters(intent), "by": by, "metric": metric, "bucket": "hour" if days <= 2 else "day"}
+    if not intent.period:
+        args["since"] = f"{int(days)}d"
+    result = box.call("trend", args)
+    if (err := _error(result)) is not None:
+        return f"The trend could not be read: {err}."
+    groups = result.get("groups") or []
+    when = _when(intent, f" in the past {int(days)} days")
+    if not groups:
+        return f"No finished jobs{_subject(intent)}{when}."
+    lines = [f"{METRIC_WORDS[metric]} per {result.get('bucket')} by {by}{_subject(intent)}{when}:"]
+    if metric in ("gpu_hours", "wasted_gpu_hours"):
+        groups = [g for g in groups if g.get("gpu_hours")] or groups
+    for g in groups:
+        trend = g.get("trend") or {}
+        line = (f"- {g['group']}: {num(g.get(metric))} {METRIC_WORDS[metric]} over {num(g.get('jobs'))} "
+                f"jobs, trend {trend.get('direction', 'unknown')}")  # fmt: skip
+        if metric == "gpu_hours" and g.get("wasted_gpu_hours") is not None:
+            line += f"; {num(g['wasted_gpu_hours'])} of the GPU-hours wasted (GPUs idle)"
+        series = [f"{b[:10] if result.get('bucket') == 'day' else b[:13]} {num(v)}"
+                  for b, v in zip(result.get("buckets") or [], g.get("series") or [], strict=False)
+                  if v is not None]  # fmt: skip
+        if series:
+            line += " (" + ", ".join(series[-8:]) + ")"
+        lines.append(line + ".")
+    return "\n".join(lines)
+
+
+def _change(value: Any) -> str:
+    if value is None:
+        return "new (none before)"
+    return ("up " if value > 0 else "down " if value < 0 else "unchanged ") + pct(abs(value))
+
+
+def _period_rows(rows: list[dict[str, Any]], metric: str) -> list[str]:
+    """One line per group: ``metric`` first, then the other usage figures that are not 0."""
+    out = []
+    order = [metric] + [m for m in ("gpu_hours", "wasted_gpu_hours", "cpu_hours", "jobs")
+                        if m != metric]  # fmt: skip
+    for r in rows:
+        cur, prev, change = r.get("current") or {}, r.get("previous") or {}, r.get("change") or {}
+        bits = [
+            f"{num(cur.get(m))} {METRIC_WORDS[m]} against {num(prev.get(m))} before "
+            f"({_change(change.get(m))})"
+            for m in order
+            if m == metric or cur.get(m) or prev.get(m)
+        ]
+        out.append(f"- {r['group']}: " + "; ".join(bits) + ".")
+    return out
+
+
+def _compare_periods(intent: Intent, box: Toolbox) -> str:
+    days = intent.period.days if intent.period else 7.0
+    metric = intent.metric if intent.metric in ("gpu_hours", "cpu_hours", "wasted_gpu_hours",
+                                                 "failures", "jobs") else "cpu_hours"  # fmt: skip
+    base = {k: v for k, v in filters(intent).items() if k in ("labels", "queue", "tool")}
+    by = intent.entities[0].group_by() if intent.entities else (
+        intent.by if intent.by and intent.by != "job" else "queue")  # fmt: skip
+    result = box.call("compare_periods", {**base, "days": days, "by": by})
+    if (err := _error(result)) is not None:
+        return f"The periods could not be compared: {err}."
+    rows = result.get("groups") or []
+    span = f"the last {num(days)} days against the {num(days)} days before"
+    if not rows:
+        return f"No finished jobs{_subject(intent)} in {span}."
+    lines = [
+        f"{METRIC_WORDS[metric]}{_subject(intent)}, {span}, by {by}:",
+        *_period_rows(rows, metric),
+    ]
+    if intent.why or intent.entities:
+        detail = box.call("compare_periods", {**base, "days": days, "by": "tool"})
+        tools_rows = [] if _error(detail) else detail.get("groups") or []
+        # Largest change first: the workloads that moved the total.
+        tools_rows.sort(key=lambda r: -abs((r.get("current") or {}).get(metric, 0)
+                                           - (r.get("previous") or {}).get(metric, 0)))  # fmt: skip
+        if tools_rows:
+            lines.append("By workload (tool), largest change first:")
+            lines += _period_rows(tools_rows[:5], metric)
+    return "\n".join(lines)
+
+
+def _waste(intent: Intent, box: Toolbox) -> str:
+    by = intent.by if intent.by and intent.by != "job" else None
+    path = [by] if by else []
+    args = {**filters(intent), "path": path, "top": intent.top}
+    result = box.call("drilldown", args)
+    if (err := _error(result)) is not None:
+        return f"The waste could not be read: {err}."
+    tree = result.get("tree") or {}
+    kids = tree.get("children") or []
+    what = by or "jobs"
+    if not kids:
+        return f"No finished jobs{_subject(intent)}{_when(intent)}."
+    lines = [f"Most wasted GPU-hours (GPUs held x idle share x hours) by {what}{_subject(intent)}"
+             f"{_when(intent)}, of {num(tree.get('wasted_gpu_hours'))} wasted in all over "
+             f"{num(tree.get('jobs'))} jobs:"]  # fmt: skip
+    for c in kids:
+        wasted = (
+            "unknown (no GPU samples)"
+            if c.get("wasted_gpu_hours") is None
+            else num(c["wasted_gpu_hours"])
+        )
+        extra = (
+            f", {num(c.get('jobs'))} jobs" if c.get("level") != "job" else f", {c.get('status')}"
+        )
+        lines.append(f"- {c.get('level')} {c.get('name')}: {wasted} wasted of "
+                     f"{num(c.get('gpu_hours'))} GPU-hours held{extra}.")  # fmt: skip
+    if tree.get("gpu_unknown_jobs"):
+        lines.append(f"{num(tree['gpu_unknown_jobs'])} jobs held GPUs without GPU samples: their "
+                     "waste is unknown, not counted as 0.")  # fmt: skip
+    return "\n".join(lines)
+
+
+def _job(intent: Intent, box: Toolbox) -> dict[str, Any] | str:
+    result = box.call("job_details", {"job_id": str(intent.job_ref)})
+    if (err := _error(result)) is not None:
+        return f"No answer for job {intent.job_ref}: {err}."
+    return dict(result)
+
+
+def _job_status(intent: Intent, box: Toolbox) -> str:
+    rec = _job(intent, box)
+    if isinstance(rec, str):
+        return rec
+    usage = rec.get("resource_usage") or {}
+    parts = [f"Job {rec.get('task_id')} ({rec.get('tool')}, queue {rec.get('queue')}) is "
+             f"{rec.get('status')}"]  # fmt: skip
+    if rec.get("external_id"):
+        parts[0] += f" (ISS job {rec['external_id']})"
+    if rec.get("returncode") is not None:
+        parts.append(f"exit code {num(rec['returncode'])}")
+    if rec.get("duration_seconds") is not None:
+        parts.append(f"ran {num(rec['duration_seconds'])} s")
+    if usage.get("cpu_total_seconds") is not None:
+        parts.append(f"{num(usage['cpu_total_seconds'])} CPU-seconds")
+    if usage.get("memory_peak_mb") is not None:
+        parts.append(f"peak memory {num(usage['memory_peak_mb'])} MB")
+    if rec.get("gpus"):
+        parts.append(f"{num(rec['gpus'])} GPUs held")
+    text = ", ".join(parts) + "."
+    if rec.get("error"):
+        text += f" Error: {str(rec['error']).splitlines()[0][:200]}"
+    history = rec.get("status_history") or []
+    if history:
+        last = history[-1]
+        text += f" Last status change: {last.get('status')} at {str(last.get('at'))[:19]}."
+    return text
+
+
+def _job_files(intent: Intent, box: Toolbox) -> str:
+    rec = _job(intent, box)
+    if isinstance(rec, str):
+        return rec
+    files = rec.get("artifacts") or []
+    if not files and rec.get("external_id") and box.has("iss_files"):
+        listed = box.call("iss_files", {"job_id": str(rec["external_id"])})
+        files = [] if _error(listed) else listed.get("files") or []
+    if not files:
+        return f"Job {rec.get('task_id')} ({rec.get('status')}) has no output files recorded."
+    lines = [f"Output files of job {rec.get('task_id')} ({rec.get('status')}):"]
+    for f in files[:20]:
+        if isinstance(f, dict):
+            name = f.get("name") or f.get("path") or f.get("file_name") or f.get("id")
+            size = f.get("size") if f.get("size") is not None else f.get("size_bytes")
+            lines.append(f"- {name}" + (f" ({num(size)} bytes)" if size is not None else ""))
+        else:
+            lines.append(f"- {f}")
+    return "\n".join(lines)
+
+
+def _running(intent: Intent, box: Toolbox) -> str:
+    result = box.call("running_now", {})
+    if (err := _error(result)) is not None:
+        return f"What runs now could not be read: {err}."
+    lines = [f"Right now {num(result.get('running_jobs'))} jobs are running, holding "
+             f"{num(result.get('gpus_in_use'))} GPUs."]  # fmt: skip
+    for queue, row in sorted((result.get("by_queue") or {}).items()):
+        lines.append(f"- queue {queue}: {num(row.get('running_jobs'))} running, "
+                     f"{num(row.get('gpus_in_use'))} GPUs.")  # fmt: skip
+    if box.has("queues"):
+        queues = box.call("queues", {})
+        for row in [] if _error(queues) else queues.get("queues") or []:
+            if row.get("queued"):
+                lines.append(f"- queue {row.get('queue')}: {num(row['queued'])} waiting.")
+    for job in (result.get("jobs") or [])[:5]:
+        lines.append(f"  job {job.get('task_id')} ({job.get('tool')}, {num(job.get('gpus'))} GPUs)")
+    return "\n".join(lines)
+
+
+def _stats_line(group: dict[str, Any]) -> str:
+    rate = group.get("success_rate")
+    bits = [f"{num(group.get('jobs'))} jobs"]
+    if group.get("failed") is not None:
+        bits.append(f"{num(group['failed'])} failed")
+    if rate is not None:
+        bits.append(f"success rate {pct(rate) if rate <= 1 else num(rate) + '%'}")
+    for key, word in (("duration_p50_s", "median duration"), ("duration_p95_s", "p95 duration")):
+        if group.get(key) is not None:
+            bits.append(f"{word} {num(group[key])} s")
+    if group.get("cpu_seconds") is not None:
+        bits.append(f"{num(group['cpu_seconds'])} CPU-seconds")
+    return ", ".join(bits)
+
+
+def _stats(intent: Intent, box: Toolbox, entities: list[Entity] | None = None) -> str:
+    chosen = intent.entities if entities is None else entities
+    by = chosen[0].group_by() if len(chosen) == 1 else (
+        intent.by if intent.by and intent.by != "job" else "tool")  # fmt: skip
+    result = box.call("job_stats", {**filters(intent, chosen), "by": by})
+    if (err := _error(result)) is not None:
+        return f"The statistics could not be read: {err}."
+    groups = result.get("groups") or []
+    who = " and ".join(e.title for e in chosen)
+    status = f" {intent.status}" if intent.status else ""
+    if not groups:
+        return f"No{status} jobs{' for ' + who if who else ''}{_when(intent)}."
+    lines = [f"Jobs{status}{' for ' + who if who else ''}{_when(intent)} by {by}:"]
+    lines += [f"- {g.get('group')}: {_stats_line(g)}." for g in groups[:12]]
+    return "\n".join(lines)
+
+
+def _compare_groups(intent: Intent, box: Toolbox) -> str:
+    a, b = intent.entities[0], intent.entities[1]
+    lines = [f"{a.title} against {b.title}{_when(intent)}:"]
+    for entity in (a, b):
+        lines.append(_stats(intent, box, [entity]).split("\n", 1)[-1])
+        trend = box.call("trend", {**filters(intent, [entity]), "by": entity.group_by(),
+                                   "metric": "gpu_hours"})  # fmt: skip
+        for g in [] if _error(trend) else trend.get("groups") or []:
+            if g.get("group") == entity.value:
+                lines.append(f"  {entity.value}: {num(g.get('cpu_hours'))} CPU-hours, "
+                             f"{num(g.get('gpu_hours'))} GPU-hours held, "
+                             f"{num(g.get('wasted_gpu_hours'))} wasted.")  # fmt: skip
+    return "\n".join(lines)
+
+
+def _jobs(intent: Intent, box: Toolbox) -> str:
+    if intent.why and box.has("drilldown"):
+        return _waste(intent, box)
+    result = box.call("job_history", {**filters(intent), "limit": max(intent.top, 10)})
+    if (err := _error(result)) is not None:
+        return f"The jobs could not be listed: {err}."
+    jobs = result.get("jobs") or []
+    if not jobs:
+        return f"No jobs{_subject(intent)}{_when(intent)}."
+    lines = [f"Jobs{_subject(intent)}{_when(intent)}, newest first:"]
+    for j in jobs:
+        dur = j.get("duration_seconds")
+        lines.append(f"- {str(j.get('task_id'))[:8]} {j.get('tool')} {j.get('status')}"
+                     + (f", {num(dur)} s" if dur is not None else "")
+                     + f", submitted {str(j.get('submitted_at'))[:16]}")  # fmt: skip
+    return "\n".join(lines)
+
+
+def _workers(intent: Intent, box: Toolbox) -> str:
+    if not box.has("workers"):
+        return "Workers cannot be listed here (no workers tool)."
+    result = box.call("workers", {})
+    if (err := _error(result)) is not None:
+        return f"The workers could not be listed: {err}."
+    rows = result.get("workers") or []
+    if result.get("mode") == "embedded":
+        return "Embedded mode: jobs run inside the jobprobe command, there are no workers."
+    if not rows:
+        return "No worker answered."
+    return "\n".join([f"{num(len(rows))} workers answered:"] + [
+        f"- {w.get('worker')}: queues {', '.join(w.get('queues') or [])}, "
+        f"{num(w.get('active'))} active" for w in rows])  # fmt: skip
+
+
+def _iss_config(intent: Intent, box: Toolbox) -> str:
+    platform = next(e for e in intent.entities if e.kind == "platform")
+    if not box.has("iss_schema"):
+        return "ISS schemas cannot be read here (the ISS tools are not installed)."
+    result = box.call("iss_schema", {"job_type": str(intent.iss_type), "platform": platform.value})
+    if (err := _error(result)) is not None:
+        return f"The {intent.iss_type} schema for {platform.value} could not be read: {err}."
+    fields = result.get("fields") or result.get("parameters") or result.get("properties") or {}
+    items = fields.items() if isinstance(fields, dict) else ((f.get("name"), f) for f in fields)
+    lines = [f"{intent.iss_type} jobs on {platform.value} take:"]
+    for name, spec in items:
+        spec = spec if isinstance(spec, dict) else {}
+        bits = [str(spec.get("type", ""))]
+        if spec.get("default") is not None:
+            bits.append(f"default {spec['default']}")
+        if spec.get("enum"):
+            bits.append("one of " + ", ".join(map(str, spec["enum"])))
+        lines.append(f"- {name}: " + ", ".join(b for b in bits if b))
+    return "\n".join(lines)
+
+
+def _sweep(intent: Intent, box: Toolbox) -> str:
+    if not box.has("sweep_report"):
+        return "Sweep reports cannot be read here (no sweep tool)."
+    result = box.call("sweep_report", {"sweep_id": str(intent.job_ref)})
+    if (err := _error(result)) is not None:
+        return f"No answer for sweep {intent.job_ref}: {err}."
+    return "\n".join(f"- {line}" for line in (result.get("findings") or [])) or (
+        f"Sweep {intent.job_ref}: {result.get('status', 'no findings yet')}.")  # fmt: skip
+
+
+WRITERS = {
+    "trend": _trend, "compare_periods": _compare_periods, "waste": _waste,
+    "job_status": _job_status, "job_files": _job_files, "running": _running,
+    "compare_groups": _compare_groups, "stats": _stats, "jobs": _jobs, "workers": _workers,
+    "iss_config": _iss_config, "sweep_report": _sweep,
+}  # fmt: skip

@@ -95,6 +95,40 @@ def remove_old(data_dir: Path, *, max_age_s: float, now: float | None = None) ->
     return removed
 
 
+def _job_owns(st: os.stat_result, path: Path) -> bool:
+    """A regular file owned by the owner of its folder (the job while it runs, the worker
+    after), or by this process: not a FIFO, and not a hard link to someone else's file."""
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    try:
+        folder_uid = path.parent.stat().st_uid
+    except OSError:
+        return False
+    return st.st_uid in (folder_uid, os.geteuid())
+
+
+def is_log_file(path: Path) -> bool:
+    """Whether ``path`` is a job's own log, readable without following anything it made."""
+    try:
+        return _job_owns(path.lstat(), path)
+    except OSError:
+        return False
+
+
+def read_log_from(path: Path, offset: int = 0) -> bytes | None:
+    """The bytes of a job's log from ``offset`` on; None when it is not the job's own regular
+    file (a link, a FIFO or a hard link a running job put in its place), never followed."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        if not _job_owns(os.fstat(fd), path):
+            return None
+        fh.seek(offset)
+        return fh.read()
+
+
 def trim_log(path: Path, max_bytes: int) -> bool:
     """Keep the head and tail of a log over ``max_bytes`` (half each) with a note between them,
     in place (no second copy on a full disk); True when it was trimmed."""

@@ -79,6 +79,36 @@ def job_timeseries(store: Store, job_id: str) -> dict[str, list[Any]]:
         return store_samples.load_timeseries(session, store_jobs.get_job(session, job_id).id)
 
 
+def status_history(store: Store, job_id: str) -> list[dict[str, Any]]:
+    """The job's status events, oldest first: ``[{"status", "at", "detail"}]`` (as in
+    ``job_details``' ``status_history``)."""
+    from jobprobe.store import jobs as store_jobs
+    from jobprobe.store import records
+
+    with errors.looked_up(job_id), store.session() as session:
+        job = store_jobs.get_job(session, job_id)
+        rec = records.to_record(job, events=store_jobs.status_history(session, job.id))
+    history: list[dict[str, Any]] = rec["status_history"]
+    return history
+
+
+def job_progress(store: Store, job_id: str) -> dict[str, Any]:
+    """``{"task_id", "status", "since", "sample"}``: where the job is now, since when (ISO;
+    its start while it runs, its submission before) and, while it runs, its newest sample."""
+    from jobprobe.store import jobs as store_jobs
+    from jobprobe.store import samples as store_samples
+
+    with errors.looked_up(job_id), store.session() as session:
+        job = store_jobs.get_job(session, job_id)
+        running = job.status == JobStatus.RUNNING
+        since = job.started_at if running else job.submitted_at
+        return {
+            "task_id": job.id, "status": job.status,
+            "since": None if since is None else since.isoformat(),
+            "sample": store_samples.latest_sample(session, job.id) if running else None,
+        }  # fmt: skip
+
+
 def job_stats(
     store: Store, filters: JobFilters | None = None, *, by: str = "tool"
 ) -> dict[str, Any]:
@@ -111,9 +141,11 @@ class LogSource:
 
     @property
     def local_path(self) -> Path | None:
-        """The log file when this machine can read it."""
+        """The log file when this machine can read it (the job's own file, not a link)."""
+        from jobprobe.monitor import workdirs
+
         local = Path(self.path) if self.path else None
-        return local if local is not None and local.is_file() else None
+        return local if local is not None and workdirs.is_log_file(local) else None
 
 
 def log_source(
@@ -148,7 +180,8 @@ def read_log(
     read its file (``local`` true), else the last 4 KB the store keeps."""
     source = log_source(store, settings, job_id, stream=stream)
     local = source.local_path
-    text = local.read_text(errors="replace") if local is not None else (source.tail or "")
+    data = None if local is None else read_log_chunk(local, 0)[0]
+    text = data.decode("utf-8", "replace") if local is not None else (source.tail or "")
     return {
         "task_id": source.task_id, "stream": stream, "path": source.path,
         "local": local is not None, "text": text,
@@ -156,10 +189,11 @@ def read_log(
 
 
 def read_log_chunk(path: Path, offset: int) -> tuple[bytes, int]:
-    """The bytes of ``path`` from ``offset`` on, and the offset after them (poll with it)."""
-    with path.open("rb") as fh:
-        fh.seek(offset)
-        chunk = fh.read()
+    """The bytes of log ``path`` from ``offset`` on, and the offset after them (poll with it).
+    Nothing when the file is no longer the job's own (a running job swapped in a link)."""
+    from jobprobe.monitor import workdirs
+
+    chunk = workdirs.read_log_from(path, offset) or b""
     return chunk, offset + len(chunk)
 
 

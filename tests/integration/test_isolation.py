@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -226,3 +227,54 @@ def test_jobs_running_at_once_cannot_read_each_other(account: str, tmp_path: Pat
     assert running["isolation"]["own_uid"] and neighbour["isolation"]["own_uid"]
     assert running["isolation"]["uid"] != neighbour["isolation"]["uid"]
     assert f"uid: {running['isolation']['uid']}" in running["logs"]["stdout_tail"]
+
+
+SWAPS_ITS_LOG = r"""
+echo started
+rm -f stdout.log && ln -s "$SIM_CREDENTIALS" stdout.log && echo swapped > "$SIM_MEET/swapped"
+for _ in $(seq 100); do [ -e "$SIM_MEET/read" ] && break; sleep 0.1; done
+"""
+
+
+def test_logs_never_follow_a_link_a_running_job_made(account: str, tmp_path: Path) -> None:
+    """`logs` (run by root, as the worker's admin would) reads a running job's log while the
+    job has put a link to a root-only file in its place: the file is not read."""
+    data = tmp_path / "data"
+    credentials = tmp_path / "db-url"
+    credentials.write_text(f"postgresql+psycopg://u:{DB_PASSWORD}@db/x\n")
+    credentials.chmod(0o600)
+    meet = Path(tempfile.mkdtemp(prefix="jobprobe-meet-"))
+    meet.chmod(0o1777)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JOBPROBE_")} | {
+        "JOBPROBE_DATA_DIR": str(data), "JOBPROBE_JOB_USER": account,
+        "PYTHONPATH": str(workers.ROOT),
+    }  # fmt: skip
+    script = tmp_path / "swap.sh"
+    script.write_text(SWAPS_ITS_LOG)
+    job = subprocess.Popen(
+        [sys.executable, str(workers.ROOT / "cli.py"), "submit", "bash", str(script),
+         "--param", f"credentials={credentials}", "--param", f"meet={meet}", "--json"],
+        cwd=workers.ROOT, env=workers.JOB_USER | env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        for _ in range(300):
+            if (meet / "swapped").exists() or job.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert (meet / "swapped").exists(), job.communicate(timeout=30)
+        history = json.loads(_cli(["job-history", "--json"], env).stdout)
+        job_id = history["jobs"][0]["task_id"]
+        read = _cli(["logs", job_id], env)
+        read_json = _cli(["logs", job_id, "--json"], env)
+        (meet / "read").touch()
+        followed = _cli(["logs", job_id, "--follow"], env)
+        out, err = job.communicate(timeout=60)
+    finally:
+        if job.poll() is None:
+            job.kill()
+        shutil.rmtree(meet, ignore_errors=True)
+    assert job.returncode == 0, err
+    for result in (read, read_json, followed):
+        assert DB_PASSWORD not in result.stdout + result.stderr, result
+    assert DB_PASSWORD not in out + err

@@ -104,3 +104,20 @@ def test_a_log_a_job_replaced_by_a_link_is_never_trimmed(tmp_path: Path) -> None
     os.link(victim, workdirs.log_path(workdir, "stderr"))
     assert workdirs.trim_logs(tmp_path, max_bytes=2**20, idle_s=60) == 0
     assert victim.read_bytes() == b"v" * 3 * 2**20
+
+
+def test_a_log_is_read_only_when_it_is_the_jobs_own_file(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("db-password\n")
+    attempt = tmp_path / "attempt"
+    attempt.mkdir()
+    log = attempt / "stdout.log"
+    log.write_text("line 1\nline 2\n")
+    assert workdirs.is_log_file(log) and workdirs.read_log_from(log, 7) == b"line 2\n"
+    log.unlink()
+    log.symlink_to(secret)  # what a running job could put in place of its log
+    assert not workdirs.is_log_file(log) and workdirs.read_log_from(log) is None
+    log.unlink()
+    os.mkfifo(log)  # a FIFO would stall a reader
+    assert not workdirs.is_log_file(log) and workdirs.read_log_from(log) is None
+    assert workdirs.read_log_from(attempt / "missing.log") is None

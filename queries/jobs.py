@@ -180,8 +180,10 @@ def read_log(
     read its file (``local`` true), else the last 4 KB the store keeps."""
     source = log_source(store, settings, job_id, stream=stream)
     local = source.local_path
-    data = None if local is None else read_log_chunk(local, 0)[0]
-    text = data.decode("utf-8", "replace") if local is not None else (source.tail or "")
+    if local is not None:
+        text = read_log_chunk(local, 0)[0].decode("utf-8", "replace")
+    else:
+        text = source.tail or ""
     return {
         "task_id": source.task_id, "stream": stream, "path": source.path,
         "local": local is not None, "text": text,

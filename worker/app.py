@@ -12,7 +12,7 @@ from typing import Any
 from celery import Celery, Task
 from kombu import Exchange, Queue
 
-from jobprobe.worker import errors
+from jobprobe.worker import errors, log_masking
 from jobprobe.worker.settings import Settings, load_settings
 
 TASK_MODULES = [
@@ -44,6 +44,8 @@ class JobprobeCelery(Celery):
 def create_app(settings: Settings | None = None) -> JobprobeCelery:
     """Build the Celery app for ``settings`` (default: from the environment)."""
     settings = settings or load_settings()
+    # Secrets masked in every log line of a worker, beat or Flower process built on this app.
+    log_masking.connect()
     app = JobprobeCelery("jobprobe", include=TASK_MODULES, set_as_current=True)
     app.settings = settings
     queues = [settings.queue_cpu, settings.queue_gpu, settings.queue_iss, settings.queue_analysis]

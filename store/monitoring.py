@@ -1,6 +1,7 @@
 """What a monitoring scrape reads from the store: jobs by status, tool and queue; how long jobs
-ran and waited, counted into histogram buckets by the database; the workers seen lately; the
-running jobs (their latest samples come from ``store.samples.latest_sample``).
+ran and waited, counted into histogram buckets by the database; the running jobs (their
+latest samples come from ``store.samples.latest_sample``). The workers seen lately are
+``store.fleet``'s.
 
 Each is one aggregate query (one scan of ``jobs`` at most), so a scrape stays cheap at a million
 jobs.
@@ -96,10 +97,3 @@ def running_jobs(session: Session, *, limit: int = 1000) -> list[RunningJob]:
     for job in jobs:
         job.sample = samples.latest_sample(session, job.id)
     return jobs
-
-
-def workers_seen(session: Session, *, since: datetime) -> int:
-    """How many workers hold a running job or changed a job since ``since``."""
-    recent = sa.or_(Job.status == JobStatus.RUNNING, Job.updated_at >= since)
-    stmt = sa.select(sa.func.count(sa.distinct(Job.worker))).where(Job.worker.is_not(None), recent)
-    return int(session.scalar(stmt) or 0)

@@ -65,6 +65,12 @@ class Forbidden(WebError):
     status = 403
 
 
+class TooLarge(WebError):
+    """A request body over the size this route takes."""
+
+    status = 413
+
+
 class Unavailable(WebError):
     """A service behind the API (the database, the broker) cannot be reached."""
 

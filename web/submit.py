@@ -17,7 +17,9 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from jobprobe.web import errors
 
@@ -50,6 +52,36 @@ class JobRequest(BaseModel):
     cpus: str | None = Field(None, description="CPU quota in cores (1.5).")
     max_procs: str | None = Field(None, description="Most tasks the job may have.")
     profile: bool = Field(True, description="Sample the job while it runs.")
+
+
+#: What a submit's body may hold beyond the script itself (params, labels, the JSON around it).
+BODY_OVERHEAD = 256 * 1024
+
+
+async def read_request(request: Request, *, max_script_bytes: int) -> JobRequest:
+    """The request's body as a ``JobRequest``, read up to the script limit plus
+    ``BODY_OVERHEAD`` (413 beyond it, before the rest is read); 422 when it does not fit the
+    model (FastAPI's validation error, in one line like every other)."""
+    limit = max_script_bytes * 2 + BODY_OVERHEAD  # JSON escapes may double a script's size
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise errors.TooLarge(_too_large(limit))
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise errors.TooLarge(_too_large(limit))
+    try:
+        return JobRequest.model_validate_json(bytes(body))
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from exc
+
+
+def _too_large(limit: int) -> str:
+    return (
+        f"the request is over {limit} bytes; a script may have JOBPROBE_MAX_SCRIPT_BYTES, "
+        "ship data another way"
+    )
 
 
 def _file_name(name: str) -> str:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from jobprobe.web import auth
-from jobprobe.web.api import jobs
+from jobprobe.web.api import chat, compare, fleet, iss, jobs, reports, sweeps, usage
 
 router = APIRouter(dependencies=[Depends(auth.require_read)])
-router.include_router(jobs.router)
+for _module in (jobs, sweeps, compare, usage, reports, fleet, iss, chat):
+    router.include_router(_module.router)

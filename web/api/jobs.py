@@ -9,59 +9,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
-from jobprobe.web import auth, errors, live
+from jobprobe.web import auth, live, submit
+from jobprobe.web.api.filters import FiltersDep
 from jobprobe.web.deps import SettingsDep, StoreDep
-from jobprobe.web.submit import JobRequest
 
 router = APIRouter(tags=["jobs"])
-
-#: The largest request body a submit takes beyond the script's own limit (params, labels).
-_BODY_OVERHEAD = 256 * 1024
-
-
-class Filters:
-    """The job filters of the listing routes (``job-history``'s), as query parameters."""
-
-    def __init__(
-        self,
-        status: Annotated[str | None, Query(description="Only jobs with this status.")] = None,
-        tool: Annotated[str | None, Query(description="Only jobs of this tool.")] = None,
-        queue: Annotated[str | None, Query(description="Only jobs of this queue.")] = None,
-        label: Annotated[
-            list[str] | None, Query(description="KEY=VALUE; repeat for several (all must match).")
-        ] = None,
-        since: Annotated[
-            str | None, Query(description="Submitted since: 2026-11-01, or a span: 30m, 6h, 2d.")
-        ] = None,
-        until: Annotated[
-            str | None, Query(description="Submitted before: a date/time or a span ago.")
-        ] = None,
-        source: Annotated[str | None, Query(description="local or iss.")] = None,
-    ) -> None:
-        from jobprobe.queries.filters import JobFilters
-
-        parsed = JobFilters.parse(
-            status=status, tool=tool, labels=label or (), since=since, queue=queue,
-            source=source, flag="",
-        )  # fmt: skip
-        if until:
-            parsed = _with_until(parsed, until)
-        self.value = parsed
-
-
-def _with_until(parsed: Any, until: str) -> Any:
-    """The filters with ``until`` when the read layer knows it (else a 422 saying so)."""
-    import dataclasses
-
-    from jobprobe.queries.filters import parse_since
-
-    if "until" not in {f.name for f in dataclasses.fields(parsed)}:
-        raise errors.BadInput("until is not supported by this server's job filters yet")
-    return dataclasses.replace(parsed, until=parse_since(until, flag=""))
-
-
-FiltersDep = Annotated[Filters, Depends()]
 
 
 @router.get("/jobs")
@@ -91,12 +45,21 @@ def job_stats(
     return jobs.job_stats(store, filters.value, by=by)
 
 
-@router.post("/jobs", status_code=202, dependencies=[Depends(auth.require_write)])
-def submit_job(request: Request, body: JobRequest, settings: SettingsDep) -> dict[str, Any]:
-    """Submit a job of a registered tool (write token): ``{"task_id", "status": "queued"}``."""
-    from jobprobe.web import submit
-
-    return submit.submit(body, settings=settings, runs=request.app.state.embedded_runs)
+@router.post(
+    "/jobs", status_code=202, dependencies=[Depends(auth.require_write)],
+    openapi_extra={"requestBody": {"required": True, "content": {
+        "application/json": {"schema": submit.JobRequest.model_json_schema()}}}},
+)  # fmt: skip
+async def submit_job(request: Request, settings: SettingsDep) -> dict[str, Any]:
+    """Submit a job of a registered tool (write token), as ``jobprobe submit`` does: the
+    script's text in ``script``; ``{"task_id", "status": "queued"}``. Embedded mode runs it
+    in this server."""
+    body = await submit.read_request(request, max_script_bytes=settings.max_script_bytes)
+    runs = request.app.state.embedded_runs
+    result: dict[str, Any] = await run_in_threadpool(
+        submit.submit, body, settings=settings, runs=runs
+    )
+    return result
 
 
 @router.get("/jobs/{job_id}")

@@ -179,11 +179,10 @@ class _EventPrinter:
         self.shown = 0
 
     def __call__(self, job_id: str) -> None:
-        from jobprobe.store import jobs as store_jobs
+        from jobprobe.queries import jobs as query_jobs
 
-        with context.current().store.session() as session:
-            events = store_jobs.status_history(session, job_id)[self.shown :]
-            lines = [f"{e.status:<8} {e.detail or ''}" for e in events]
+        events = query_jobs.status_history(context.current().store, job_id)[self.shown :]
+        lines = [f"{e['status']:<8} {e['detail'] or ''}" for e in events]
         self.shown += len(lines)
         for line in lines:
             click.echo(line, err=True)

@@ -148,22 +148,16 @@ class _Runner(threading.Thread):
 
 def _follow(job_id: str, runner: _Runner | None) -> None:
     """Show a live line until the job ends; Ctrl-C cancels an embedded job, detaches otherwise."""
-    from jobprobe.store import jobs as store_jobs
-    from jobprobe.store import samples as store_samples
-
     invocation = context.current()
     store = invocation.store
     tty = sys.stderr.isatty()
     last_print = 0.0
     try:
         while True:
-            with store.session() as session:
-                job = store_jobs.get_job(session, job_id)
-                status = job.status
-                # Running: time since the job started; queued: time since it was submitted.
-                since = job.started_at if status == JobStatus.RUNNING else job.submitted_at
-                running = status == JobStatus.RUNNING
-                sample = store_samples.latest_sample(session, job_id) if running else None
+            # Running: time since the job started; queued: time since it was submitted.
+            progress = query_jobs.job_progress(store, job_id)
+            status, sample = progress["status"], progress["sample"]
+            since = datetime.fromisoformat(progress["since"]) if progress["since"] else None
             if status in TERMINAL and (runner is None or not runner.is_alive()):
                 break
             now = time.monotonic()
@@ -182,8 +176,7 @@ def _follow(job_id: str, runner: _Runner | None) -> None:
             )
             raise SystemExit(130) from None
         click.echo("\ncancelling...", err=True)
-        with store.session() as session:
-            store_jobs.request_cancel(session, job_id)
+        query_jobs.cancel_job(store, job_id)
         runner.join()
     if tty:
         click.echo("\r" + " " * 72 + "\r", nl=False, err=True)

@@ -14,6 +14,8 @@ jobs:
     job_history(store, filters: JobFilters | None = None, *, limit=20, cursor: str | None = None) -> {"jobs", "next_cursor"}
     job_details(store, job_id: str, *, timeseries=False) -> record (+ status_history, reports)
     job_timeseries(store, job_id: str) -> dict[str, list]  (columns: t, proc_cpu_percent, ...)
+    status_history(store, job_id: str) -> [{"status", "at", "detail"}]  (oldest first)
+    job_progress(store, job_id: str) -> {"task_id", "status", "since", "sample"}  (live: newest sample while running)
     job_stats(store, filters: JobFilters | None = None, *, by="tool") -> {"by", "groups"}
     log_source(store, settings, job_id: str, *, stream="stdout") -> LogSource
     read_log(store, settings, job_id: str, *, stream="stdout") -> {"task_id", "stream", "path", "local", "text"}

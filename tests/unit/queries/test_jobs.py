@@ -85,6 +85,23 @@ def test_details_carry_history_reports_and_samples_when_asked(store: Store) -> N
     assert jobs.job_timeseries(store, job_id[:6]) == series
 
 
+def test_progress_and_history_follow_the_job(store: Store) -> None:
+    job_id = make(store, 0)
+    queued = jobs.job_progress(store, job_id[:8])
+    assert queued == {
+        "task_id": job_id, "status": "queued", "since": T0.isoformat(), "sample": None,
+    }  # fmt: skip
+    started = T0 + timedelta(seconds=3)
+    finish(store, job_id, JobStatus.RUNNING, started_at=started)
+    store_samples.write_samples(store, job_id, 1, [{"t": 1.0e9, "proc_rss_mb": 12.5}])
+    running = jobs.job_progress(store, job_id)
+    assert (running["status"], running["since"]) == ("running", started.isoformat())
+    assert running["sample"]["proc_rss_mb"] == 12.5
+    history = jobs.status_history(store, job_id)
+    assert [(e["status"], e["detail"]) for e in history] == [("queued", None), ("running", "done")]
+    assert history == jobs.job_details(store, job_id)["status_history"]
+
+
 def test_unknown_short_and_shared_ids_are_typed_errors(store: Store) -> None:
     make(store, 0, job_id="abcdef01" + "0" * 24)
     make(store, 1, job_id="abcdef02" + "0" * 24)

@@ -11,8 +11,9 @@ Rules (so the model may round but not invent):
 - Fact numbers are every numeric value in the facts and every number inside their strings;
   an ISO timestamp's parts count (``2026-11-25T08:00`` gives 2026, 11, 25, 8 and 0), so an
   answer may name the day or the hour of a fact's time.
-- Exempt: list markers at the start of a line (``1.``, ``2)``). No other small integers are
-  exempt: "3 GPUs" must be a fact.
+- Exempt: list markers at the start of a line (``1.``, ``2)``), and names in backticks (a job
+  id such as `16517316` is a name even when all its characters are digits). No other small
+  integers are exempt: "3 GPUs" must be a fact.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ NUMBER = re.compile(
     r"(?![\w])(?P<pct>\s*(?:%|percent|per cent))?"
 )
 ISO_T = re.compile(r"(?<=\d)T(?=\d)")
+CODE_SPAN = re.compile(r"`[^`\n]*`")
 LIST_MARKER = re.compile(r"^\s*\d{1,2}[.)]\s", re.MULTILINE)
 
 
@@ -47,9 +49,10 @@ def extract_numbers(text: str) -> list[Number]:
     markers = {
         m.start() + len(m.group(0)) - len(m.group(0).lstrip()) for m in LIST_MARKER.finditer(text)
     }
+    names = [m.span() for m in CODE_SPAN.finditer(text)]
     out = []
     for match in NUMBER.finditer(text):
-        if match.start() in markers:
+        if match.start() in markers or any(a < match.start() < b for a, b in names):
             continue
         raw = match.group("num")
         decimals = len(match.group("dec") or "")

@@ -180,6 +180,52 @@ _STOP_AFTER_KIND = GENERIC | {"and", "or", "vs", "versus", "with", "than", "for"
                               "does", "did", "has", "have", "had", "most", "least", "top"}  # fmt: skip
 
 
+#: Words before a kind word that make it a grouping ("per queue"), not a name's kind.
+_GROUPING = frozenset({"per", "by", "each", "every", "which", "what", "all", "across", "any"})
+#: Words before "<kind> <name>" or "<name> <kind>" that introduce a name ("for team nlp").
+_INTRO = frozenset(
+    {
+        "the",
+        "for",
+        "of",
+        "on",
+        "in",
+        "from",
+        "compare",
+        "is",
+        "are",
+        "to",
+        "with",
+        "and",
+        "vs",
+        "versus",
+        "about",
+        "did",
+        "does",
+        "has",
+        "was",
+        "team",
+        "queue",
+    }
+)
+
+
+def _unknown_name(words: list[str], i: int, taken: set[int], kinds: dict[str, str]) -> str | None:
+    """The name next to kind word ``words[i]`` that no known value covered, or None."""
+    if i > 0 and words[i - 1] in _GROUPING:
+        return None
+
+    def usable(j: int) -> bool:
+        return (0 <= j < len(words) and j not in taken and words[j] not in _STOP_AFTER_KIND
+                and words[j] not in kinds and not words[j].isdigit())  # fmt: skip
+
+    if usable(i + 1) and (i == 0 or words[i - 1] in _INTRO):
+        return words[i + 1]
+    if usable(i - 1) and (i - 1 == 0 or words[i - 2] in _INTRO):
+        return words[i - 1]
+    return None
+
+
 def resolve(question: str, vocabulary: Vocabulary) -> Mentions:
     """The entities ``question`` names (see the module's rules)."""
     found = Mentions()
@@ -220,13 +266,9 @@ def resolve(question: str, vocabulary: Vocabulary) -> Mentions:
         by = kind_words.get(word)
         if by is None or i in taken or {i - 1, i + 1} & taken:
             continue
-        # "team nlp" / "nlp team": a name next to a kind word that no known value covers.
-        named = [j for j in (i + 1, i - 1) if 0 <= j < len(words) and j not in taken
-                 and words[j] not in _STOP_AFTER_KIND and words[j] not in kind_words
-                 and not words[j].isdigit()]  # fmt: skip
         if by not in found.by:
             found.by.append(by)
-        if named and not word.endswith("s"):
-            key = by.partition(":")[2] or by
-            found.unknown.append(Entity("unknown", words[named[0]], key))
+        name = _unknown_name(words, i, taken, kind_words)
+        if name is not None and not word.endswith("s"):
+            found.unknown.append(Entity("unknown", name, by.partition(":")[2] or by))
     return found

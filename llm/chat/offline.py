@@ -52,6 +52,13 @@ def _when(intent: Intent, default: str = "") -> str:
     return f" in {phrase}" if phrase.startswith("the ") else f" {phrase}"
 
 
+def _at(iso: Any) -> str:
+    """A stored time to the minute (``2026-12-01 02:36 UTC``): the seconds are left out, not
+    rounded, so every number shown is one of the time's own parts."""
+    text = str(iso or "")
+    return f"{text[:10]} {text[11:16]} UTC" if len(text) >= 16 else text
+
+
 def _error(result: Any) -> str | None:
     """The message of a tool's error result (``{"error": ...}`` alone), else None."""
     if isinstance(result, dict) and set(result) == {"error"}:
@@ -176,7 +183,8 @@ def _waste(intent: Intent, box: Toolbox) -> str:
         extra = (
             f", {num(c.get('jobs'))} jobs" if c.get("level") != "job" else f", {c.get('status')}"
         )
-        lines.append(f"- {c.get('level')} {c.get('name')}: {wasted} wasted of "
+        name = f"`{c.get('name')}`" if c.get("level") == "job" else c.get("name")
+        lines.append(f"- {c.get('level')} {name}: {wasted} wasted of "
                      f"{num(c.get('gpu_hours'))} GPU-hours held{extra}.")  # fmt: skip
     if tree.get("gpu_unknown_jobs"):
         lines.append(f"{num(tree['gpu_unknown_jobs'])} jobs held GPUs without GPU samples: their "
@@ -196,7 +204,7 @@ def _job_status(intent: Intent, box: Toolbox) -> str:
     if isinstance(rec, str):
         return rec
     usage = rec.get("resource_usage") or {}
-    parts = [f"Job {rec.get('task_id')} ({rec.get('tool')}, queue {rec.get('queue')}) is "
+    parts = [f"Job `{rec.get('task_id')}` ({rec.get('tool')}, queue {rec.get('queue')}) is "
              f"{rec.get('status')}"]  # fmt: skip
     if rec.get("external_id"):
         parts[0] += f" (ISS job {rec['external_id']})"
@@ -216,7 +224,7 @@ def _job_status(intent: Intent, box: Toolbox) -> str:
     history = rec.get("status_history") or []
     if history:
         last = history[-1]
-        text += f" Last status change: {last.get('status')} at {str(last.get('at'))[:19]}."
+        text += f" Last status change: {last.get('status')} at {_at(last.get('at'))}."
     return text
 
 
@@ -229,8 +237,8 @@ def _job_files(intent: Intent, box: Toolbox) -> str:
         listed = box.call("iss_files", {"job_id": str(rec["external_id"])})
         files = [] if _error(listed) else listed.get("files") or []
     if not files:
-        return f"Job {rec.get('task_id')} ({rec.get('status')}) has no output files recorded."
-    lines = [f"Output files of job {rec.get('task_id')} ({rec.get('status')}):"]
+        return f"Job `{rec.get('task_id')}` ({rec.get('status')}) has no output files recorded."
+    lines = [f"Output files of job `{rec.get('task_id')}` ({rec.get('status')}):"]
     for f in files[:20]:
         if isinstance(f, dict):
             name = f.get("name") or f.get("path") or f.get("file_name") or f.get("id")
@@ -256,7 +264,9 @@ def _running(intent: Intent, box: Toolbox) -> str:
             if row.get("queued"):
                 lines.append(f"- queue {row.get('queue')}: {num(row['queued'])} waiting.")
     for job in (result.get("jobs") or [])[:5]:
-        lines.append(f"  job {job.get('task_id')} ({job.get('tool')}, {num(job.get('gpus'))} GPUs)")
+        lines.append(
+            f"  job `{job.get('task_id')}` ({job.get('tool')}, {num(job.get('gpus'))} GPUs)"
+        )
     return "\n".join(lines)
 
 
@@ -319,9 +329,9 @@ def _jobs(intent: Intent, box: Toolbox) -> str:
     lines = [f"Jobs{_subject(intent)}{_when(intent)}, newest first:"]
     for j in jobs:
         dur = j.get("duration_seconds")
-        lines.append(f"- {str(j.get('task_id'))[:8]} {j.get('tool')} {j.get('status')}"
+        lines.append(f"- `{str(j.get('task_id'))[:8]}` {j.get('tool')} {j.get('status')}"
                      + (f", {num(dur)} s" if dur is not None else "")
-                     + f", submitted {str(j.get('submitted_at'))[:16]}")  # fmt: skip
+                     + f", submitted {_at(j.get('submitted_at'))}")  # fmt: skip
     return "\n".join(lines)
 
 

@@ -58,8 +58,11 @@ WASTE = _words(r"wast\w*", r"idle", r"idling", r"underutili[sz]\w*", r"under-uti
                r"squander\w*", r"unused", r"inefficien\w*", r"burn\w*")  # fmt: skip
 TREND = _words(r"trends?", r"trending", r"over time", r"daily", r"per day", r"each day",
                r"by day", r"day by day", r"hourly", r"per hour", r"by hour", r"evolv\w*",
-               r"history", r"timeline", r"over the (?:past|last)", r"during the (?:past|last)",
-               r"time series", r"growing", r"shrinking")  # fmt: skip
+               r"history", r"timeline", r"time series", r"growing", r"shrinking")  # fmt: skip
+TREND_WEAK = _words(r"over the (?:past|last)", r"during the (?:past|last)")
+STATS_STRONG = _words(r"how many", r"number of", r"count", r"success rate", r"average", r"mean",
+                      r"median", r"p50", r"p95", r"how long", r"duration", r"slowest",
+                      r"fastest", r"longest", r"statistics", r"stats")  # fmt: skip
 STATS = _words(r"how many", r"count", r"number of", r"success rate", r"succe\w*", r"fail\w*",
                r"average", r"mean", r"median", r"p50", r"p95", r"duration", r"how long",
                r"slowest", r"fastest", r"longest", r"stats", r"statistics", r"summary",
@@ -153,6 +156,10 @@ def _kind(text: str, found: Mentions) -> str:
     if re.search(r"\bwhat(?:'s| is) running\b|\bwho is running\b", text):
         return "running"
     if TREND.search(text) or (periods.parse(text) and CHANGE.search(text)):
+        return "trend"
+    if STATS_STRONG.search(text) and not LIST.search(text):
+        return "stats"
+    if TREND_WEAK.search(text) and not JOBS.search(text):
         return "trend"
     if WORKERS.search(text) and not JOBS.search(text):
         return "workers"

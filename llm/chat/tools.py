@@ -233,7 +233,7 @@ def _known_values(ctx: ToolContext, args: dict[str, Any]) -> Any:
 
     def names(by: str) -> list[str]:
         groups = jobs.job_stats(ctx.store, recent, by=by)["groups"]
-        ranked = sorted(groups, key=lambda g: -int(g.get("jobs") or g.get("count") or 0))
+        ranked = sorted(groups, key=lambda g: (-int(g.get("jobs") or 0), str(g.get("group"))))
         return [str(g["group"]) for g in ranked if g.get("group") not in (None, "(none)")][:40]
 
     labels = {key: names(f"label:{key}") for key in list(keys)[:12]}

@@ -1,0 +1,226 @@
+"""``jobprobe ask`` offline (the ``none`` provider) on SQLite and PostgreSQL: every question
+form answered from the read layer's own figures, asking back with the store's real names,
+follow-ups that reuse the conversation's context, and paraphrases it was not written for."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jobprobe.llm import chat
+from jobprobe.llm.narrative import num, pct
+from jobprobe.queries import jobs, usage
+from jobprobe.queries.filters import JobFilters
+from jobprobe.store import conversations
+from jobprobe.store.db import Store
+from tests import services
+from tests.stand_ins import fleet
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def filled(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Store, fleet.Fleet]]:
+    if request.param == "sqlite":
+        store = Store(f"sqlite:///{tmp_path_factory.mktemp('ask') / 'jp.db'}")
+        yield store, fleet.fill(store)
+        store.dispose()
+        return
+    url, name = services.create_pg_database()
+    store = Store(url)
+    try:
+        yield store, fleet.fill(store)
+    finally:
+        store.dispose()
+        services.drop_pg_database(name)
+
+
+def ask(store: Store, question: str, session_id: str | None = None) -> chat.Answer:
+    answer = chat.ask(question, store=store, session_id=session_id)
+    assert answer.verified, (question, answer.unverified_numbers, answer.answer)
+    return answer
+
+
+def names(answer: chat.Answer) -> list[str]:
+    return [c["name"] for c in answer.tool_calls if c["name"] != "known_values"]
+
+
+def test_gpu_trend_over_the_past_week(filled: tuple[Store, fleet.Fleet]) -> None:
+    store, _ = filled
+    answer = ask(store, "what's the GPU utilisation trend over the past week?")
+    want = usage.trend(store, JobFilters.parse(since="7d"), by="queue", metric="gpu_hours")
+    gpu = next(g for g in want["groups"] if g["group"] == "gpu")
+    assert names(answer) == ["trend"]
+    assert f"- gpu: {num(gpu['gpu_hours'])} GPU-hours held over {gpu['jobs']} jobs" in answer.answer
+    assert f"{num(gpu['wasted_gpu_hours'])} of the GPU-hours wasted" in answer.answer
+    assert f"trend {gpu['trend']['direction']}" in answer.answer
+    assert "- cpu:" not in answer.answer  # no GPU-hours there
+
+
+def test_why_lower_this_week_than_last_and_which_workloads(
+    filled: tuple[Store, fleet.Fleet],
+) -> None:
+    store, _ = filled
+    answer = ask(
+        store, "Why is ml-team's utilisation lower this week than last? Which workloads caused it?"
+    )
+    (team,) = usage.compare_periods(store, days=7, by="label:team", labels={"team": "ml-team"})[
+        "groups"
+    ]
+    by_tool = usage.compare_periods(store, days=7, by="tool", labels={"team": "ml-team"})["groups"]
+    assert names(answer) == ["compare_periods", "compare_periods"]
+    gpu_now, gpu_before = team["current"]["gpu_hours"], team["previous"]["gpu_hours"]
+    assert (f"{num(gpu_now)} GPU-hours held against {num(gpu_before)} before "
+            f"(down {pct(abs(team['change']['gpu_hours']))})") in answer.answer  # fmt: skip
+    workloads = answer.answer.split("By workload (tool), largest change first:")[1]
+    train = next(r for r in by_tool if r["group"] == "train")
+    assert workloads.strip().startswith(f"- train: {num(train['current']['cpu_hours'])} CPU-hours")
+
+
+def test_top_wasteful_jobs_and_teams(filled: tuple[Store, fleet.Fleet]) -> None:
+    store, _ = filled
+    answer = ask(store, "top 3 wasteful jobs")
+    tree = usage.drilldown(store, path=[], top=3)["tree"]
+    assert names(answer) == ["drilldown"]
+    for child in tree["children"]:
+        assert f"job `{child['name']}`: {num(child['wasted_gpu_hours'])} wasted" in answer.answer
+    assert "1 jobs held GPUs without GPU samples" in answer.answer  # unknown, never 0
+    teams = ask(store, "which teams waste the most GPU hours?")
+    ranked = usage.drilldown(store, path=["label:team"], top=5)["tree"]["children"]
+    lines = [line for line in teams.answer.splitlines() if line.startswith("- label:team")]
+    assert [line.split(":")[1].split()[1] for line in lines] == [c["name"] for c in ranked]
+    assert lines[0].startswith("- label:team ml-team")
+
+
+def test_status_and_output_files_of_a_job(filled: tuple[Store, fleet.Fleet]) -> None:
+    store, made = filled
+    local = made.ids["with_files"][0]
+    files = ask(store, f"show me the output files of job {local[:8]}")
+    assert names(files) == ["job_details"]
+    assert "- log.lammps (48,213 bytes)" in files.answer and "- dump.atom" in files.answer
+    iss_id = made.ids["iss_with_files"][0]
+    iss = ask(store, f"which files did {iss_id} produce?")
+    assert "- sim.log (2,048 bytes)" in iss.answer and "- stats.json" in iss.answer
+    status = ask(store, f"what's the status of job {local[:10]}?")
+    record = jobs.job_details(store, local)
+    assert f"Job `{local}` (lammps, queue cpu) is success" in status.answer
+    assert f"ran {num(record['duration_seconds'])} s" in status.answer
+    missing = ask(store, "status of job 0123456789abcdef")
+    assert "No answer for job 0123456789abcdef: no job" in missing.answer
+
+
+def test_what_runs_now_and_gpus_in_use(filled: tuple[Store, fleet.Fleet]) -> None:
+    store, _ = filled
+    running = jobs.job_history(store, JobFilters(status="running"), limit=50)["jobs"]
+    for question in ("what is running now?", "how many GPUs are in use right now?"):
+        answer = ask(store, question)
+        assert names(answer)[0] == "running_now"
+        gpus = sum(r["gpus"] for r in running)
+        assert f"Right now {len(running)} jobs are running, holding {gpus} GPUs." in answer.answer
+    assert "- queue cpu: 1 waiting." in answer.answer
+
+
+def test_compare_two_teams(filled: tuple[Store, fleet.Fleet]) -> None:
+    store, _ = filled
+    answer = ask(store, "compare ml-team and cv-team")
+    assert names(answer) == ["job_stats", "trend", "job_stats", "trend"]
+    for team in ("ml-team", "cv-team"):
+        (group,) = jobs.job_stats(store, JobFilters.parse(labels={"team": team}),
+                                  by="label:team")["groups"]  # fmt: skip
+        assert f"- {team}: {group['jobs']} jobs, {group['failed']} failed" in answer.answer
+
+
+def test_counts_listings_and_workers(filled: tuple[Store, fleet.Fleet]) -> None:
+    store, _ = filled
+    failed = ask(store, "how many jobs failed in the past 3 days, per team?")
+    want = jobs.job_stats(store, JobFilters.parse(status="failed", since="3d"), by="label:team")
+    assert names(failed) == ["job_stats"]
+    for group in want["groups"]:
+        assert (
+            f"- {group['group']}: {group['jobs']} jobs, {group['failed']} failed" in failed.answer
+        )
+    listing = ask(store, "list the failed jobs of cv-team")
+    listed = jobs.job_history(store, JobFilters.parse(status="failed", labels={"team": "cv-team"}),
+                              limit=10)["jobs"]  # fmt: skip
+    assert names(listing) == ["job_history"]
+    assert all(r["task_id"][:8] in listing.answer for r in listed) and listed
+    workers = ask(store, "which workers were busy lately?")
+    assert names(workers) == ["workers"]
+
+
+def test_asking_back_lists_the_real_options(filled: tuple[Store, fleet.Fleet]) -> None:
+    store, _ = filled
+    platforms = ask(store, "what can I configure for ISIM jobs on this platform?")
+    assert platforms.kind == "clarify"
+    assert platforms.options == ["GNR-AP", "LNL-M", "SRF-SP"]
+    one = ask(store, "compare ml-team")
+    assert one.kind == "clarify" and "cv-team" in one.options
+    team = ask(store, "how is the team nlp doing this week?")
+    assert team.kind == "clarify" and sorted(team.options) == ["cfd", "cv-team", "ml-team"]
+    which = ask(store, "what's my team's GPU trend?")
+    assert which.kind == "clarify" and "ml-team" in which.answer
+
+
+def test_a_follow_up_uses_the_conversations_context(filled: tuple[Store, fleet.Fleet]) -> None:
+    store, _ = filled
+    first = ask(store, "GPU hours trend of ml-team over the past week")
+    assert names(first) == ["trend"]
+    again = ask(store, "and last month?", first.session_id)
+    assert again.session_id == first.session_id and names(again) == ["trend"]
+    (call,) = [c for c in again.tool_calls if c["name"] == "trend"]
+    assert call["arguments"]["labels"] == {"team": "ml-team"}
+    assert call["arguments"]["since"] != first.tool_calls[1]["arguments"]["since"]
+    jobs_turn = ask(store, "which jobs?", first.session_id)
+    assert names(jobs_turn) == ["job_history"]
+    assert jobs_turn.tool_calls[1]["arguments"]["labels"] == {"team": "ml-team"}
+    with store.session() as s:
+        conv = conversations.load(s, first.session_id, max_age=timedelta(hours=1))
+        assert [t["question"] for t in conv.turns] == [
+            "GPU hours trend of ml-team over the past week",
+            "and last month?",
+            "which jobs?",
+        ]
+        assert conv.context["entities"] == [{"kind": "label", "value": "ml-team", "key": "team"}]
+
+
+def test_a_question_it_cannot_read_says_what_it_can_answer(
+    filled: tuple[Store, fleet.Fleet],
+) -> None:
+    store, _ = filled
+    answer = ask(store, "tell me a joke about kubernetes")
+    assert answer.kind == "unparsed" and "I could not read that question" in answer.answer
+    assert "what is running now" in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "tools", "args"),
+    [
+        ("How did CPU usage per queue evolve during the last 3 days?", ["trend"],
+         {"by": "queue", "metric": "cpu_hours"}),
+        ("Show me cv-team's GPU-hours day by day for the past two weeks", ["trend"],
+         {"labels": {"team": "cv-team"}, "metric": "gpu_hours"}),
+        ("Did cv-team use more GPU time compared to the previous week?", ["compare_periods"] * 2,
+         {"labels": {"team": "cv-team"}}),
+        ("Which users left their GPUs idle the most?", ["drilldown"], {"path": ["label:user"]}),
+        ("list the 5 worst jobs for idle GPUs this month", ["drilldown"], {"top": 5, "path": []}),
+        ("is anything running at the moment?", ["running_now", "queues"], {}),
+        ("cfd vs cv-team", ["job_stats", "trend", "job_stats", "trend"], {}),
+        ("success rate per tool over the last 10 days", ["job_stats"], {"by": "tool"}),
+        ("how many lammps jobs failed yesterday?", ["job_stats"], {"tool": "lammps",
+                                                                   "status": "failed"}),
+        ("jobs on the gpu queue today", ["job_history"], {"queue": "gpu"}),
+    ],
+)  # fmt: skip
+def test_paraphrases(
+    filled: tuple[Store, fleet.Fleet], question: str, tools: list[str], args: dict[str, Any],
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    store, _ = filled
+    answer = ask(store, question)
+    assert names(answer) == tools, answer.answer
+    first = next(c for c in answer.tool_calls if c["name"] == tools[0])
+    assert {k: first["arguments"].get(k) for k in args} == args

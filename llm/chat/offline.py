@@ -358,17 +358,22 @@ def _iss_config(intent: Intent, box: Toolbox) -> str:
     result = box.call("iss_schema", {"job_type": str(intent.iss_type), "platform": platform.value})
     if (err := _error(result)) is not None:
         return f"The {intent.iss_type} schema for {platform.value} could not be read: {err}."
-    fields = result.get("fields") or result.get("parameters") or result.get("properties") or {}
-    items = fields.items() if isinstance(fields, dict) else ((f.get("name"), f) for f in fields)
-    lines = [f"{intent.iss_type} jobs on {platform.value} take:"]
-    for name, spec in items:
+    schema = result.get("schema") or {}
+    required = set(schema.get("required") or [])
+    lines = [f"{intent.iss_type} jobs on {platform.value} take these parameters"
+             f"{' (* required)' if required else ''}:"]  # fmt: skip
+    for name, spec in (schema.get("properties") or {}).items():
         spec = spec if isinstance(spec, dict) else {}
         bits = [str(spec.get("type", ""))]
         if spec.get("default") is not None:
-            bits.append(f"default {spec['default']}")
-        if spec.get("enum"):
-            bits.append("one of " + ", ".join(map(str, spec["enum"])))
-        lines.append(f"- {name}: " + ", ".join(b for b in bits if b))
+            bits.append(f"default {num(spec['default'])}")
+        if spec.get("minimum") is not None or spec.get("maximum") is not None:
+            bits.append(f"from {num(spec.get('minimum'))} to {num(spec.get('maximum'))}")
+        choices = spec.get("enum") or (spec.get("items") or {}).get("enum")
+        if choices:
+            bits.append("one of " + ", ".join(map(str, choices)))
+        star = "*" if name in required else ""
+        lines.append(f"- {name}{star}: " + ", ".join(b for b in bits if b))
     return "\n".join(lines)
 
 

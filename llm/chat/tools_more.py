@@ -53,6 +53,55 @@ def _queues(ctx: ToolContext, args: dict[str, Any]) -> Any:
     return fleet.queue_lengths(ctx.store)
 
 
+def _iss(ctx: ToolContext, call: Any) -> Any:
+    """``call(client)`` on an ISS client from the settings; ISS unconfigured or failing comes
+    back as ``{"error": ...}`` (the answer says so; nothing else of the question depends on it).
+    """
+    from jobprobe.iss_client import errors as iss_errors
+    from jobprobe.tasks import errors as task_errors
+    from jobprobe.tasks import iss as iss_tasks
+
+    if ctx.settings is None:
+        return {"error": "ISS is not configured here (no settings)"}
+    try:
+        with iss_tasks.make_client(ctx.settings) as client:
+            return call(client)
+    except task_errors.IssNotConfigured as exc:
+        return {"error": str(exc).splitlines()[0]}
+    except iss_errors.IssError as exc:
+        return {
+            "error": f"ISS answered: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        }
+
+
+def _iss_platforms(ctx: ToolContext, args: dict[str, Any]) -> Any:
+    from jobprobe.queries import iss
+
+    return _iss(ctx, iss.iss_platforms)
+
+
+def _iss_schema(ctx: ToolContext, args: dict[str, Any]) -> Any:
+    from jobprobe.queries import iss
+
+    kind, platform = iss.file_kind(str(args["job_type"])), str(args["platform"])
+    return _iss(ctx, lambda client: {"job_type": kind, "platform": platform,
+                                     "schema": client.get_schema(kind, platform)})  # fmt: skip
+
+
+def _iss_files(ctx: ToolContext, args: dict[str, Any]) -> Any:
+    from jobprobe.queries import iss
+
+    return _iss(ctx, lambda client: iss.iss_files(client, str(args["job_id"]), args.get("kind")))
+
+
+def _iss_jobs(ctx: ToolContext, args: dict[str, Any]) -> Any:
+    from jobprobe.queries import iss
+
+    return _iss(ctx, lambda client: iss.iss_jobs(
+        client, status=args.get("status"), job_type=args.get("job_type"),
+        limit=int(args.get("limit", 20))))  # fmt: skip
+
+
 TOOLS: tuple[Tool, ...] = (
     Tool("compare", "Compare two sets of finished jobs (ids, or two label groups such as "
          "{\"team\": \"ml-team\"} vs {\"team\": \"cv-team\"}): duration, CPU-seconds, peak "
@@ -74,4 +123,18 @@ TOOLS: tuple[Tool, ...] = (
          _workers, "jobprobe.queries.fleet"),
     Tool("queues", "Per queue: jobs waiting and running now, and the oldest waiting.",
          _object({}), _queues, "jobprobe.queries.fleet"),
+    Tool("iss_platforms", "The platforms the Intel Simulation Service offers (Simics models, "
+         "cores, memory, features), live from ISS.", _object({}), _iss_platforms,
+         "jobprobe.queries.iss"),
+    Tool("iss_schema", "What a job type (isim, iwps, coho, or an ISS type) takes on a platform: "
+         "the JSON schema of its parameters (names, types, defaults, limits), live from ISS.",
+         _object({"job_type": _STR, "platform": _STR}, ("job_type", "platform")), _iss_schema,
+         "jobprobe.queries.iss"),
+    Tool("iss_files", "An ISS job's output files (name, path, size), live from ISS's file "
+         "service.", _object({"job_id": _STR, "kind": _STR}, ("job_id",)), _iss_files,
+         "jobprobe.queries.iss"),
+    Tool("iss_jobs", "Jobs on ISS right now (ISS's own statuses), live from ISS.",
+         _object({"status": _STR, "job_type": _STR,
+                  "limit": {"type": "integer", "minimum": 1, "maximum": 100}}), _iss_jobs,
+         "jobprobe.queries.iss"),
 )  # fmt: skip

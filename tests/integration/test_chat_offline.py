@@ -224,3 +224,31 @@ def test_paraphrases(
     assert names(answer) == tools, answer.answer
     first = next(c for c in answer.tool_calls if c["name"] == tools[0])
     assert {k: first["arguments"].get(k) for k in args} == args
+
+
+def test_what_an_iss_job_type_takes_on_a_platform(filled: tuple[Store, fleet.Fleet]) -> None:
+    from jobprobe.iss_client import IssClient
+    from jobprobe.iss_client.devserver import DevServer
+    from jobprobe.worker.settings import Settings
+
+    store, made = filled
+    dev = DevServer(port=0, speed=100.0, client_secret="chat-dev-secret").start()
+    try:
+        settings = Settings(iss_api_url=dev.url, iss_token_url=dev.token_url,
+                            iss_client_id=dev.client_id, iss_client_secret="chat-dev-secret")  # fmt: skip
+        answer = chat.ask("What can I configure for ISIM jobs on GNR-AP?", store=store,
+                          settings=settings)  # fmt: skip
+        with IssClient(dev.url, dev.url, dev.token_url, dev.client_id, "chat-dev-secret") as c:
+            schema = c.get_schema("isim", "GNR-AP")
+        files = chat.ask(f"output files of {made.ids['iss_external'][3]}", store=store,
+                         settings=settings)  # fmt: skip
+    finally:
+        dev.stop()
+    assert answer.verified and names(answer) == ["iss_schema"], answer.answer
+    threads = schema["properties"]["Threads"]
+    assert f"- Threads*: integer, from 1 to {threads['maximum']}" in answer.answer
+    assert "- WarmupInstructions: integer, default 50,000,000" in answer.answer
+    assert all(f in answer.answer for f in schema["properties"]["Features"]["items"]["enum"])
+    unconfigured = ask(store, "What can I configure for ISIM jobs on GNR-AP?")
+    assert "could not be read: ISS is not configured" in unconfigured.answer
+    assert files.verified and names(files)[0] == "job_details"

@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import signal
+import stat
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -64,18 +65,33 @@ def validate_labels(labels: Mapping[str, Any]) -> dict[str, str]:
 
 
 def read_script(script: str | Path, *, max_bytes: int) -> tuple[str, str]:
-    """(file name, content) of a script on this machine, size-limited and UTF-8."""
+    """(file name, content) of a script on this machine: a regular file, size-limited, UTF-8."""
     path = Path(script)
-    if not path.is_file():
-        raise errors.SubmitError(f"script {str(path)!r} not found; give the path of a file")
-    size = path.stat().st_size
-    if size > max_bytes:
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
         raise errors.SubmitError(
-            f"script {path.name} is {size} bytes, over the {max_bytes}-byte limit "
+            f"script {str(path)!r} not found; give the path of a file"
+        ) from None
+    except OSError as exc:
+        raise errors.SubmitError(f"cannot read script {str(path)!r}: {exc.strerror}") from exc
+    if not stat.S_ISREG(mode):
+        raise errors.SubmitError(
+            f"script {str(path)!r} is not a regular file (a folder, device or FIFO); give the "
+            "path of a file"
+        )
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(max_bytes + 1)  # a file that grew since stat() is still bounded
+    except OSError as exc:
+        raise errors.SubmitError(f"cannot read script {str(path)!r}: {exc.strerror}") from exc
+    if len(data) > max_bytes:
+        raise errors.SubmitError(
+            f"script {path.name} is over the {max_bytes}-byte limit "
             "(JOBPROBE_MAX_SCRIPT_BYTES); ship data another way"
         )
     try:
-        return path.name, path.read_text(encoding="utf-8")
+        return path.name, data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise errors.SubmitError(f"script {path.name} is not UTF-8 text") from exc
 
@@ -122,6 +138,10 @@ def _prepare(
     script_name, content = read_script(script, max_bytes=settings.max_script_bytes)
     params = validate_params(params or {})
     labels_ = validate_labels(labels or {})
+    if queue is not None and (not queue.strip() or queue != queue.strip()):
+        raise errors.SubmitError(
+            f"--queue must name a queue, without surrounding spaces (got {queue!r})"
+        )
     gpus_ = spec.gpus if gpus is None else gpus
     if gpus_ < 0:
         raise errors.SubmitError(f"--gpus must be 0 or more (got {gpus_})")

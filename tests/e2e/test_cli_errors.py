@@ -94,6 +94,14 @@ SUBMIT_CASES: list[tuple[str, list[str], dict[str, str], tuple[str, ...]]] = [
         {"JOBPROBE_DATABASE_URL": UNREACHABLE_DB},
         ("cannot reach the database", "JOBPROBE_DATABASE_URL"),
     ),
+    ("device-script", ["submit", "python", "/dev/zero"], {}, ("not a regular file",)),
+    ("folder-script", ["submit", "python", "{folder}"], {}, ("is a directory",)),
+    (
+        "empty-queue",
+        ["submit", "python", "{ok}", "--queue", ""],
+        {},
+        ("--queue must name a queue",),
+    ),
     (
         "vary-given-twice",
         ["sweep", "python", "{ok}", "--vary", "n=1,2", "--vary", "iterations=3,4"],
@@ -126,6 +134,7 @@ def test_failed_submit_is_one_line_and_stores_nothing(
         "{ok}": str(scripts / "ok.py"),
         "{big}": str(scripts / "big.py"),
         "{missing}": str(scripts / "missing.py"),
+        "{folder}": str(scripts),
     }
     argv = [paths.get(a, a) for a in args]
     extra = {k: v.replace("{data}", str(data_dir)) for k, v in extra_env.items()}

@@ -9,8 +9,8 @@ Rules (so the model may round but not invent):
   values (a change of -12 % may be written "fell by 12 %"). A percentage (``%`` or
   ``percent``) is also supported by the fact ``n / 100`` (a fraction written as a percentage).
 - Fact numbers are every numeric value in the facts and every number inside their strings;
-  an ISO timestamp's parts count (``2026-11-25T08:00`` gives 2026, 11, 25, 8 and 0), so an
-  answer may name the day or the hour of a fact's time.
+  an ISO timestamp's parts count (``2026-11-25T08:00:13.52`` gives 2026, 11, 25, 8, 0 and 13;
+  not 13.52), so an answer may name the day or the hour of a fact's time.
 - Exempt: list markers at the start of a line (``1.``, ``2)``), and names in backticks (a job
   id such as `16517316` is a name even when all its characters are digits). No other small
   integers are exempt: "3 GPUs" must be a fact.
@@ -28,7 +28,9 @@ NUMBER = re.compile(
     r"(?<![\w.])(?P<num>[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<dec>\d+))?(?:[eE](?P<exp>[-+]?\d+))?)"
     r"(?![\w])(?P<pct>\s*(?:%|percent|per cent))?"
 )
-ISO_T = re.compile(r"(?<=\d)T(?=\d)")
+#: An ISO timestamp: its parts are numbers, its fraction of a second is not (any decimal
+#: written in an answer would otherwise find a match among the microseconds of some time).
+ISO_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?")
 CODE_SPAN = re.compile(r"`[^`\n]*`")
 LIST_MARKER = re.compile(r"^\s*\d{1,2}[.)]\s", re.MULTILINE)
 
@@ -84,7 +86,8 @@ def _walk(node: Any) -> Iterator[float]:
         if math.isfinite(node):
             yield float(node)
     elif isinstance(node, str):
-        yield from (n.value for n in extract_numbers(ISO_T.sub(" ", node)))
+        plain = ISO_TIME.sub(lambda m: " ".join(g for g in m.groups() if g), node)
+        yield from (n.value for n in extract_numbers(plain))
     elif isinstance(node, Mapping):
         for value in node.values():
             yield from _walk(value)

@@ -2,8 +2,9 @@
 app on uvicorn (a subprocess on 127.0.0.1), over a SQLite store filled by ``jobprobe submit``
 and ``jobprobe sweep`` as a user runs them. One server and one browser for the module.
 
-Screenshots of every page (desktop and phone) go to $JOBPROBE_SCREENSHOTS, else a pytest tmp
-folder; the best ones are kept in docs/screenshots/.
+Screenshots of every page (desktop and phone) go to $JOBPROBE_TEST_SCREENSHOTS, else a pytest
+tmp folder (the suite scrubs other JOBPROBE_ variables, tests/conftest.py); the best ones are
+kept in docs/screenshots/.
 """
 
 from __future__ import annotations
@@ -130,6 +131,14 @@ def _fill(env: dict[str, str], scripts: Path) -> dict[str, str]:
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     ids["sweep"] = _record(out.stdout)["sweep_id"]
+    out = _cli(
+        ["sweep", "python", "examples/serve_load.py", "--vary", "clients=1,2,4", "--param",
+         "requests=4", "--param", "size=60000", "--slo-p99", "20", "--label", "team=web",
+         "--json"],
+        env,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    ids["slo_sweep"] = _record(out.stdout)["sweep_id"]
     return ids
 
 
@@ -163,7 +172,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    shots = Path(os.environ.get("JOBPROBE_SCREENSHOTS") or root / "screenshots")
+    shots = Path(os.environ.get("JOBPROBE_TEST_SCREENSHOTS") or root / "screenshots")
     shots.mkdir(parents=True, exist_ok=True)
     try:
         deadline = time.monotonic() + 30
@@ -218,7 +227,7 @@ def test_the_jobs_table_filters(site: Site, page: Any) -> None:
     page.goto(site.url + "/")
     page.wait_for_selector("#jobs-table tbody tr[data-status]")
     everything = _rows(page)
-    assert len(everything) >= 11  # four jobs and the sweep's seven
+    assert len(everything) >= 14  # four jobs and the sweeps' ten
     page.select_option("select[name=status]", "failed")
     page.click("#filters button[type=submit]")
     page.wait_for_function("() => [...document.querySelectorAll('#jobs-table tbody tr[data-status]')]"
@@ -234,7 +243,7 @@ def test_the_jobs_table_filters(site: Site, page: Any) -> None:
     page.fill("input[name=tool]", "")
     page.fill("input[name=label]", "team=web")
     page.click("#filters button[type=submit]")
-    page.wait_for_function("() => document.querySelectorAll('#jobs-table tbody tr[data-status]').length === 7")  # fmt: skip
+    page.wait_for_function("() => document.querySelectorAll('#jobs-table tbody tr[data-status]').length === 10")  # fmt: skip
     assert all(r["labels"] == "team=web" for r in _rows(page))
     page.fill("input[name=label]", "team=nobody")
     page.click("#filters button[type=submit]")
@@ -253,11 +262,12 @@ def test_a_running_jobs_charts_grow_live(site: Site, page: Any) -> None:
         cpu = '[data-chart="cpu"]'
         page.wait_for_selector("#job-status .status-running")
         # Each time a point is plotted: how long after the sample was taken (browser clock;
-        # the same machine's).
+        # the same machine's). x is seconds since the profile's start, body[data-t0].
         page.evaluate(
             """sel => { window.__lags = []; const fig = document.querySelector(sel);
-            new MutationObserver(() => { const x = Number(fig.dataset.lastX);
-              if (x) window.__lags.push(Date.now() / 1000 - x); })
+            new MutationObserver(() => { const t = Number(document.body.dataset.t0)
+                + Number(fig.dataset.lastX);
+              if (t) window.__lags.push(Date.now() / 1000 - t); })
             .observe(fig, {attributes: true, attributeFilter: ['data-points']}); }""",
             cpu,
         )
@@ -271,6 +281,7 @@ def test_a_running_jobs_charts_grow_live(site: Site, page: Any) -> None:
             counts.append(int(page.get_attribute(cpu, "data-points") or 0))
         assert counts == sorted(counts) and counts[-1] > counts[0] >= 1
         assert page.inner_text("#job-status") == "running"  # grew while it ran
+        page.screenshot(path=str(site.shots / "job-live-desktop.png"), full_page=True)
         lags = sorted(page.evaluate("window.__lags"))
         assert lags and lags[len(lags) // 2] < 1.5, lags  # stored every 0.5 s, sent within 0.3 s
         # The log follows live; the job's markup stays text.
@@ -284,7 +295,6 @@ def test_a_running_jobs_charts_grow_live(site: Site, page: Any) -> None:
         assert gpu == "not-measured" and "not measured" in page.inner_text('[data-chart="gpu"]')
         page.wait_for_selector("#job-status .status-success", timeout=30000)
         page.wait_for_selector("#verdict .verdict", timeout=15000)  # the report, once written
-        page.screenshot(path=str(site.shots / "job-running-desktop.png"), full_page=True)
     finally:
         _stop(proc)
 
@@ -303,6 +313,14 @@ def test_a_sweep_page_shows_its_curves(site: Site, page: Any) -> None:
     assert "peak at load=96.5" in page.inner_text("#findings")  # the published USL peak
     # These jobs report no latency: the chart says so, it draws no zeros.
     assert page.get_attribute('[data-chart="latency"]', "data-state") == "not-measured"
+    # A sweep of a real load with an SLO: its latency curves and the SLO line.
+    page.goto(f"{site.url}/sweeps/{site.ids['slo_sweep']}")
+    page.wait_for_selector('[data-chart="latency"][data-state="drawn"]')
+    legend = page.inner_text('[data-chart="latency"]')
+    for name in ("p50", "p99", "SLO p99 20 ms"):
+        assert name in legend
+    assert page.locator("#points tbody tr").count() == 3
+    assert "SLO" in page.inner_text("#findings")
 
 
 def test_cancel_from_the_page(site: Site, page: Any) -> None:
@@ -324,6 +342,18 @@ def test_cancel_from_the_page(site: Site, page: Any) -> None:
         _stop(proc)
 
 
+def test_the_chat_panel_answers_from_the_store(site: Site, page: Any) -> None:
+    """The offline chat (no language model configured) through POST /api/v1/chat."""
+    page.goto(site.url + "/workers")
+    page.click("#chat summary")
+    page.fill("#chat-input", "how many jobs failed today?")
+    page.press("#chat-input", "Enter")
+    answer = page.wait_for_selector("#chat-log .chat-answer .chat-text")
+    assert "failed" in answer.inner_text()
+    assert "checked against the store" in page.inner_text("#chat-log")
+    page.screenshot(path=str(site.shots / "chat-desktop.png"))
+
+
 #: Each page's path and what shows it has drawn its data.
 PAGES = {
     "jobs": ("/", "#jobs-table tbody tr"),
@@ -331,6 +361,7 @@ PAGES = {
     "job-failed": ("/jobs/{failed}", "#history tbody tr"),
     "sweeps": ("/sweeps", "#sweeps-table tbody tr"),
     "sweep": ("/sweeps/{sweep}", '[data-chart="throughput"][data-state="drawn"]'),
+    "sweep-slo": ("/sweeps/{slo_sweep}", '[data-chart="latency"][data-state="drawn"]'),
     "compare": ("/compare?a={poisson}&b={poisson2}", "#compare-table"),
     "usage": ("/usage", "#drilldown details"),
     "workers": ("/workers", "#workers-table tbody tr"),

@@ -170,7 +170,7 @@
   }
 
   function append(node, children) {
-    for (const c of children.flat()) {
+    for (const c of children.flat(Infinity)) {
       if (c === null || c === undefined || c === false) continue;
       node.appendChild(c instanceof Node ? c : document.createTextNode(String(c)));
     }
@@ -191,7 +191,7 @@
 
   function num(v, digits) {
     if (!isNum(v)) return null;
-    const d = digits === undefined ? 3 : digits;
+    const d = digits === undefined ? 4 : digits;
     if (v !== 0 && (Math.abs(v) >= 1e6 || Math.abs(v) < 1e-3)) return v.toExponential(2);
     return Number(v.toPrecision(Math.max(d, 1))).toLocaleString("en", { maximumFractionDigits: 6 });
   }

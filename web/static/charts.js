@@ -36,25 +36,30 @@
       const chosen = spec.series.filter((s) => keys.includes(s.key));
       const scaleNames = [...new Set(chosen.map((s) => s.scale || "y"))];
       const scales = { x: { time: spec.time !== false } };
+      // One point (a single bucket) would give uPlot no span: the caller may give one.
+      if (spec.xPad) scales.x.range = (self, lo, hi) => [lo - spec.xPad, hi + spec.xPad];
       scaleNames.forEach((n) => {
         const conf = (spec.scales || {})[n] || {};
         scales[n] = conf.range ? { range: conf.range } : { auto: true };
       });
       const axes = [{ label: spec.xLabel || "" }].concat(scaleNames.map((n, i) => ({
         scale: n, label: ((spec.scales || {})[n] || {}).label || "", side: i === 0 ? 3 : 1,
-        grid: { show: i === 0 }, size: 56,
+        grid: { show: i === 0 }, size: 60,
+        values: (self, splits) => splits.map((v) => (isNum(v) ? window.JP.num(v, 3) : "")),
       })));
-      const series = [{ label: spec.xLabel || "time" }].concat(chosen.map((s, i) => ({
-        label: s.label,
-        scale: s.scale || "y",
-        stroke: s.color || COLORS[i % COLORS.length],
-        width: s.line === false ? 0 : 1.6,
-        dash: s.dash,
-        spanGaps: !!s.spanGaps,
-        paths: s.line === false ? () => null : undefined,
-        points: s.points ? { show: true, size: s.points, fill: s.color || COLORS[i % COLORS.length] } : { show: false },
-        value: (self, v) => (isNum(v) ? window.JP.num(v, 3) : "—"),
-      })));
+      const series = [{ label: spec.xLabel || "time" }].concat(chosen.map((s, i) => {
+        const color = s.color || COLORS[i % COLORS.length];
+        const one = {
+          label: s.label, scale: s.scale || "y", stroke: color, width: s.line === false ? 0 : 1.6,
+          dash: s.dash, spanGaps: !!s.spanGaps,
+          value: (self, v) => (isNum(v) ? window.JP.num(v, 3) : "—"),
+        };
+        if (s.line === false) one.paths = () => null;
+        // Marks have points of their own; a line's points are uPlot's (drawn when sparse, so
+        // a lone sample is still seen).
+        if (s.points) one.points = { show: true, size: s.points, width: s.ring ? 3 : 1, fill: s.ring ? "rgba(0,0,0,0)" : color };
+        return one;
+      }));
       const opts = {
         width: plotWidth(fig), height: spec.height || 220, scales, axes, series,
         legend: { show: true, live: true }, cursor: { drag: { x: false, y: false } },

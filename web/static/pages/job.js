@@ -47,10 +47,21 @@
 
   function scaled(v, per) { return isNum(v) ? (per ? v / per : v) : null; }
 
+  /* x is seconds since the profiler started (its first sample's t minus its elapsed_s), fixed
+     at the first sample seen; body[data-t0] holds that start in unix seconds. */
+  let t0 = null;
+  function xOf(t, elapsed) {
+    if (t0 === null) {
+      t0 = isNum(elapsed) && elapsed >= 0 && elapsed < t ? t - elapsed : t;
+      document.body.dataset.t0 = String(t0);
+    }
+    return t - t0;
+  }
+
   /** One sample (a flat object with t and the columns) as a chart row. */
   function rowOf(sample) {
     const extra = sample.extra || {};
-    const row = { x: sample.t };
+    const row = { x: xOf(sample.t, sample.elapsed_s) };
     for (const spec of Object.values(CHARTS)) {
       for (const s of spec.series) {
         const v = s.key in sample ? sample[s.key] : extra[s.key];
@@ -69,7 +80,8 @@
       for (const spec of Object.values(CHARTS)) for (const s of spec.series) cols[s.key] = rows.map((r) => r[s.key]);
       return cols;
     }
-    const cols = { x: (data && data.t) || [] };
+    const times = (data && data.t) || [];
+    const cols = { x: times.map((t, i) => xOf(t, data.elapsed_s ? data.elapsed_s[i] : null)) };
     for (const spec of Object.values(CHARTS)) {
       for (const s of spec.series) {
         const col = data && (data[s.key] || (data.extra && data.extra[s.key]));
@@ -86,7 +98,10 @@
     const gpu = gone.gpu_nvidia || (rec && rec.gpus === 0 ? "the job held no GPU" : null);
     const container = rec && rec.source !== "container" && Object.keys(prof.container_stats || {}).length === 0
       ? "not a container job" : null;
+    const rate = isNum(prof.samples_collected) && prof.samples_collected < 2 ? "a rate needs two samples" : null;
     return {
+      proc_read_bps: rate, proc_write_bps: rate, disk_read_bps: rate, disk_write_bps: rate,
+      net_sent_bps: rate, net_recv_bps: rate,
       gpu_util_percent: gpu, gpu_power_w: gpu, gpu_mem_used_mb: gpu,
       container_cpu_percent: container, container_mem_mb: container,
       proc_rss_mb: nulls.proc_rss_mb || (prof.accounting ? `accounted by ${prof.accounting}` : null),
@@ -102,22 +117,25 @@
     const use = rec.resource_usage || {};
     const prof = rec.detailed_profile || {};
     const io = prof.io_stats || {};
+    // The totals are written when the job ends: while it runs they are "not yet", not missing.
+    const ended = TERMINAL.has(rec.status);
+    const total = (v) => (ended ? v : "when it ends");
     kv($("#job-record"), [
       ["tool / script", `${rec.tool} ${rec.script || ""}`],
       ["queue / worker", `${rec.queue || "-"} on ${rec.worker || "-"}`],
       ["submitted", when(rec.submitted_at)],
       ["started", rec.start_time ? when(rec.start_time) : "not yet"],
       ["ended", rec.end_time ? when(rec.end_time) : "not yet"],
-      ["duration", rec.duration_seconds === null && !rec.end_time ? "running" : duration(rec.duration_seconds)],
-      ["queue wait", duration(rec.queue_wait_seconds)],
+      ["duration", ended ? duration(rec.duration_seconds) : rec.status],
+      ["queue wait", rec.start_time ? duration(rec.queue_wait_seconds) : "waiting"],
       ["exit code", rec.returncode === null || rec.returncode === undefined ? "-" : String(rec.returncode)],
       ["attempts", String(rec.attempts)],
-      ["CPU time", isNum(use.cpu_total_seconds)
-        ? `${fmt(use.cpu_total_seconds)} s (user ${fmt(use.cpu_user_seconds)}, system ${fmt(use.cpu_system_seconds)})` : null],
-      ["peak memory", fig(use.memory_peak_mb, "MB")],
-      ["I/O", isNum(io.read_mb) ? `read ${fmt(io.read_mb)} MB, write ${fmt(io.write_mb)} MB` : null],
-      ["samples", isNum(prof.samples_collected) ? `${prof.samples_collected} every ${prof.sampling_interval_seconds} s` : null],
-      ["accounting", rec.accounting || "-"],
+      ["CPU time", total(isNum(use.cpu_total_seconds)
+        ? `${fmt(use.cpu_total_seconds)} s (user ${fmt(use.cpu_user_seconds)}, system ${fmt(use.cpu_system_seconds)})` : null)],
+      ["peak memory", total(fig(use.memory_peak_mb, "MB"))],
+      ["I/O", total(isNum(io.read_mb) ? `read ${fmt(io.read_mb)} MB, write ${fmt(io.write_mb)} MB` : null)],
+      ["samples", total(isNum(prof.samples_collected) ? `${prof.samples_collected} every ${prof.sampling_interval_seconds} s` : null)],
+      ["accounting", rec.accounting || (ended ? "-" : "when it ends")],
       ["sweep", rec.sweep_id ? el("a", { href: `/sweeps/${encodeURIComponent(rec.sweep_id)}` }, rec.sweep_id.slice(0, 12)) : "-"],
       ["error", rec.error || "-"],
     ]);
@@ -148,8 +166,19 @@
     }
   }
 
+  function renderInsight(rep) {
+    const box = clear($("#insight"));
+    if (!rep) return;
+    const b = rep.body || {};
+    box.appendChild(el("p", { class: "insight" }, b.text || rep.summary || ""));
+    const unsupported = b.unsupported_numbers || [];
+    box.appendChild(el("p", { class: "note" }, `${when(rep.created_at)} · verified: ${b.verified ? "yes" : "no"}`
+      + (unsupported.length ? ` (unsupported: ${unsupported.join(", ")})` : "") + (b.provider ? ` [${b.provider}/${b.model}]` : "")));
+  }
+
   function renderReports(reports) {
-    const job = reports.filter((r) => r.kind === "job").slice(-1)[0] || reports.slice(-1)[0];
+    renderInsight(reports.filter((r) => r.kind === "insight").slice(-1)[0]);
+    const job = reports.filter((r) => r.kind === "job").slice(-1)[0];
     const verdictBox = clear($("#verdict"));
     const reportBox = clear($("#report"));
     if (!job) {
@@ -177,6 +206,11 @@
     }
     reportBox.appendChild(el("p", { class: "note" }, `${job.kind} report, ${when(job.created_at)}`));
     reportBox.appendChild(el("pre", { class: "summary" }, job.summary || b.summary || ""));
+    const plots = Object.entries(b.files || {}).filter(([, path]) => typeof path === "string" && /\.png$/i.test(path));
+    if (plots.length && isNum(job.id)) {
+      reportBox.appendChild(el("p", {}, "Plots: ", plots.map(([name], i) => [i ? ", " : "",
+        el("a", { href: `${JP.API}/reports/${job.id}/plots/${encodeURIComponent(name)}` }, name)])));
+    }
     const figures = b.figures || {};
     if (Object.keys(figures).length) {
       const dl = el("dl", { class: "kv" });
@@ -295,11 +329,15 @@
 
   async function insight() {
     const box = clear($("#insight"));
+    if (!JP.token()) {
+      box.appendChild(el("p", { class: "note" }, "an insight is stored with the job's reports, so it needs the server's write token: save it under Token"));
+      $("#token-panel").open = true;
+      return;
+    }
     box.appendChild(el("p", { class: "note" }, "writing…"));
     try {
-      const body = await api(`/insight/${encodeURIComponent(jobId)}`);
-      clear(box).appendChild(el("p", { class: "insight" }, body.text || ""));
-      box.appendChild(el("p", { class: "note" }, `verified: ${body.verified ? "yes" : "no"} [${body.provider}/${body.model}]`));
+      const body = await api(`/insight/${encodeURIComponent(jobId)}`, { method: "POST" });
+      renderInsight({ body, created_at: new Date().toISOString() });
     } catch (e) {
       clear(box).appendChild(el("p", { class: "error" }, e.message));
     }
@@ -307,7 +345,7 @@
 
   async function start() {
     for (const name of Object.keys(CHARTS)) {
-      charts[name] = JP.chart(document.querySelector(`[data-chart="${name}"]`), Object.assign({ time: true }, CHARTS[name]));
+      charts[name] = JP.chart(document.querySelector(`[data-chart="${name}"]`), Object.assign({ time: false, xLabel: "seconds since start" }, CHARTS[name]));
     }
     let rec;
     try {

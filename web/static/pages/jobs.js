@@ -38,13 +38,13 @@
       el("td", {}, badge(r.status)),
       el("td", {}, r.tool),
       el("td", { class: "wrap" }, r.script || ""),
-      el("td", {}, r.queue || ""),
-      el("td", {}, r.worker || ""),
+      el("td", { class: "opt" }, r.queue || ""),
+      el("td", { class: "opt" }, r.worker || ""),
       el("td", {}, JP.labels(r.labels)),
       el("td", { class: "nowrap" }, when(r.submitted_at)),
       el("td", { class: "num" }, r.status === "running" && !r.end_time ? "running" : r.status === "queued" ? "-" : duration(r.duration_seconds)),
-      el("td", { class: "num" }, r.status === "queued" ? "-" : fig(use.cpu_total_seconds, "", 3)),
-      el("td", { class: "num" }, r.status === "queued" ? "-" : fig(use.memory_peak_mb, "", 3)));
+      el("td", { class: "num opt" }, r.status === "queued" ? "-" : fig(use.cpu_total_seconds, "", 3)),
+      el("td", { class: "num opt" }, r.status === "queued" ? "-" : fig(use.memory_peak_mb, "", 3)));
   }
 
   async function load() {

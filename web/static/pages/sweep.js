@@ -41,8 +41,8 @@
     const series = [
       { key: "throughput", label: "throughput (measured)", color: "#2563eb", points: 7, spanGaps: true },
       { key: "usl", label: "USL fit", color: "#7c3aed", dash: [6, 4], optional: true },
-      { key: "knee", label: "knee", color: "#dc2626", points: 13, line: false, optional: true },
-      { key: "saturation", label: `saturation${sat.resource ? ` (${sat.resource})` : ""}`, color: "#d97706", points: 11, line: false, optional: true },
+      { key: "saturation", label: `saturation${sat.resource ? ` (${sat.resource})` : ""}`, color: "#d97706", points: 20, ring: true, line: false, optional: true },
+      { key: "knee", label: "knee", color: "#dc2626", points: 11, line: false, optional: true },
       { key: "peak", label: "USL peak", color: "#059669", points: 11, line: false, optional: true },
     ];
     const cols = {
@@ -90,6 +90,8 @@
     }).set(cols);
   }
 
+  function why(reason) { return String(reason || "not found").replace(/^no knee: /, ""); }
+
   function findings(facts) {
     const list = clear($("#findings"));
     const tk = facts.throughput_knee || {};
@@ -98,8 +100,8 @@
     const slo = facts.slo;
     const lk = facts.latency_knee || {};
     const items = [
-      tk.found ? `Throughput stops scaling at ${facts.vary}=${num(tk.x)} (knee, p=${num(tk.p_value, 2)}).` : `No throughput knee: ${tk.reason || "not found"}.`,
-      lk.found ? `p99 latency bends at ${facts.vary}=${num(lk.x)}.` : `No p99 knee: ${lk.reason || "not found"}.`,
+      tk.found ? `Throughput stops scaling at ${facts.vary}=${num(tk.x)} (knee, p=${num(tk.p_value, 2)}).` : `No throughput knee: ${why(tk.reason)}.`,
+      lk.found ? `p99 latency bends at ${facts.vary}=${num(lk.x)}.` : `No p99 knee: ${why(lk.reason)}.`,
       u.ok ? `USL fit: σ ${num(u.sigma)}, κ ${num(u.kappa)}, R² ${num(u.r2, 3)}${isNum(u.peak_n) ? `, peak at ${facts.vary}=${num(u.peak_n)}` : `, ${u.peak_note || "no peak"}`}.` : `No USL fit: ${u.reason || "not enough points"}.`,
       isNum(sat.value) ? `Saturating resource at ${facts.vary}=${num(sat.value)} (${sat.at || ""}): ${sat.resource || "none"}, verdict ${sat.verdict || "-"}.` : null,
       slo ? (slo.found ? `p99 reaches the SLO of ${num(slo.slo_p99)} ms at ${facts.vary}≈${num(slo.x)}${slo.interpolated ? " (interpolated)" : ""}.` : `SLO: ${slo.reason || "not reached"}.`) : "No SLO given (sweep --slo-p99 MS).",
@@ -149,10 +151,10 @@
     latencyChart(facts, points, x);
     findings(facts);
     table(facts, points);
-    const ids = facts.job_ids || [].concat(jobs.ids || [], jobs.failed || []);
+    const failed = jobs.failed || [];
     const ul = clear($("#sweep-jobs"));
-    ids.forEach((id) => ul.appendChild(el("li", {}, JP.jobLink(id))));
-    if (!ids.length) ul.appendChild(el("li", { class: "note" }, "see the jobs table, filtered by this sweep's labels"));
+    failed.forEach((id) => ul.appendChild(el("li", {}, JP.jobLink(id))));
+    if (!failed.length) ul.appendChild(el("li", { class: "note" }, "none failed"));
   }
 
   start();

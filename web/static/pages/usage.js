@@ -29,6 +29,7 @@
     const groups = (data.groups || []).slice(0, MAX_GROUPS);
     const spec = {
       time: true, height: 260, scales: { y: { label: data.metric } }, empty: "no finished jobs in this period",
+      xPad: data.bucket === "hour" ? 3600 : 86400,
       series: groups.map((g, i) => ({ key: `g${i}`, label: g.group, points: 5, color: JP.COLORS[i % JP.COLORS.length] })),
     };
     const figure = $('[data-chart="trend"]');
@@ -63,7 +64,7 @@
   function node(n, depth) {
     const figures = n.level === "job"
       ? [el("span", { class: "chip" }, n.status || ""), ` wasted GPU h ${num(n.wasted_gpu_hours) ?? "-"}`]
-      : [`${n.jobs} jobs, ${n.failures} failed · CPU h `, hours(n.cpu_hours), " · GPU h ", hours(n.gpu_hours),
+      : [`${n.jobs} job${n.jobs === 1 ? "" : "s"}, ${n.failures} failed · CPU h `, hours(n.cpu_hours), " · GPU h ", hours(n.gpu_hours),
         " · wasted GPU h ", el("strong", {}, hours(n.wasted_gpu_hours))];
     const name = n.level === "job" ? JP.jobLink(n.name) : el("span", { class: "name" }, n.name);
     const head = [el("span", { class: "level" }, n.level), " ", name, " ", el("span", { class: "figures" }, figures)];

@@ -8,25 +8,20 @@
 
   async function workers() {
     const data = await api("/workers");
-    const mode = $("#workers-mode");
     const list = data.workers || [];
-    mode.textContent = data.mode === "embedded"
-      ? "Embedded mode: jobs run inside the command that submits them; there are no workers to list."
-      : `${list.length} worker${list.length === 1 ? "" : "s"} answered.`;
+    $("#workers-mode").textContent = data.note || "";
+    $("#workers-since").textContent = data.since ? `(held or changed a job since ${when(data.since)})` : "";
     const tbody = clear($("#workers-table tbody"));
     list.forEach((w) => tbody.appendChild(el("tr", {},
-      el("td", {}, w.worker || w.name), el("td", { class: "wrap" }, (w.queues || []).join(", ")),
-      el("td", { class: "num" }, String(w.active ?? "-")), el("td", { class: "num" }, String(w.concurrency ?? "-")),
-      el("td", { class: "num" }, String(w.processed ?? "-")),
-      el("td", {}, w.paused ? el("span", { class: "chip warn", title: String(w.paused) }, `paused: ${w.paused}`) : "up"))));
-    if (!list.length) tbody.appendChild(el("tr", {}, el("td", { colspan: 6, class: "empty" }, data.mode === "embedded" ? "embedded: no workers" : "no worker answered")));
-    const queues = data.queues || data.queue_lengths || {};
+      el("td", {}, w.worker), el("td", { class: "wrap" }, (w.queues || []).join(", ")),
+      el("td", { class: "num" }, String(w.running ?? "-")), el("td", { class: "num" }, String(w.jobs ?? "-")),
+      el("td", { class: "nowrap" }, when(w.last_seen)))));
+    if (!list.length) tbody.appendChild(el("tr", {}, el("td", { colspan: 5, class: "empty" }, "no worker held or changed a job lately")));
     const qbody = clear($("#queues-table tbody"));
-    const qrows = Array.isArray(queues) ? queues : Object.entries(queues).map(([name, v]) => (typeof v === "object" ? Object.assign({ name }, v) : { name, waiting: v }));
-    qrows.forEach((q) => qbody.appendChild(el("tr", {}, el("td", {}, q.name || q.queue),
-      el("td", { class: "num" }, q.waiting === null || q.waiting === undefined ? JP.missing(q.reason) : String(q.waiting)),
-      el("td", { class: "num" }, String(q.running ?? "-")))));
-    if (!qrows.length) qbody.appendChild(el("tr", {}, el("td", { colspan: 3, class: "empty" }, "no queue lengths (embedded mode has no broker)")));
+    (data.queues || []).forEach((q) => qbody.appendChild(el("tr", {}, el("td", {}, q.queue),
+      el("td", { class: "num" }, String(q.queued)), el("td", { class: "num" }, String(q.running)),
+      el("td", { class: "nowrap" }, q.oldest_queued_at ? when(q.oldest_queued_at) : "-"))));
+    if (!(data.queues || []).length) qbody.appendChild(el("tr", {}, el("td", { colspan: 4, class: "empty" }, "no job waits or runs")));
   }
 
   async function running() {

@@ -160,7 +160,8 @@ def _keep(
         with store.session() as s:
             if session_id:
                 conv = conversations.load(s, session_id, max_age=max_age, now=now, for_update=True)
-            else:
+            else:  # a new conversation: the expired ones go (an indexed delete)
+                conversations.purge_expired(s, max_age=max_age, now=now)
                 conv = conversations.start(s, provider=provider, now=now)
             conversations.append_turn(s, conv, turn, context=context, now=now)
             return conv.id

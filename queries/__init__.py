@@ -39,6 +39,10 @@ sweeps:
     sweep_facts(session, sweep: Sweep, *, throughput_metric=None, latency_metric=None) -> facts
     sweep_report(store, sweep_id: str, *, throughput_metric=None, latency_metric=None, plot: str | Path | None = None) -> facts + report_path[, plot]
     reported_facts(store, sweep_id: str) -> (facts, report_path | None)  (the report for the jobs ended so far)
+reports (stored reports by id):
+    report(store, report_id: int) -> {"id", "kind", "created_at", "path", "summary", "body", "markdown", "job_id", "sweep_id"}
+    plot_names(rec: dict) -> list[str]  (the PNG plots a report lists)
+    plot_file(store, report_id: int, name: str) -> Path  (NotFound unless this machine has it)
 fleet (from the store, no broker; live broker replies stay with the workers command):
     workers_seen(store, *, within_s=3600.0, now: datetime | None = None) -> {"since", "workers": [{"worker", "last_seen", "running", "jobs", "queues"}]}
     queue_lengths(store) -> {"queues": [{"queue", "queued", "running", "oldest_queued_at"}]}

@@ -134,8 +134,9 @@ def _write_stamp(stamp: Path, head: str) -> None:
     tmp.replace(stamp)
 
 
-def _current_revision(engine: Engine) -> str | None:
-    with engine.connect() as conn:
+def _current_revision(bind: Engine | sa.Connection) -> str | None:
+    with contextlib.ExitStack() as stack:
+        conn = bind if isinstance(bind, sa.Connection) else stack.enter_context(bind.connect())
         if not sa.inspect(conn).has_table("alembic_version"):
             return None
         value = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
@@ -147,28 +148,32 @@ _MIGRATION_LOCK_KEY = 0x6A6F6270726F6265
 
 
 @contextmanager
-def _migration_lock(engine: Engine) -> Iterator[None]:
+def _migration_lock(engine: Engine) -> Iterator[sa.Connection | None]:
     """Held while this process upgrades the schema, so that two processes never both do.
 
-    PostgreSQL: a session advisory lock. SQLite: an ``flock`` on a file beside the database.
+    PostgreSQL: a session advisory lock, on the connection it yields (the upgrade runs on it,
+    so the store's pool keeps one connection). SQLite: an ``flock`` on a file beside the
+    database (yields None).
     """
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK_KEY})
             try:
-                yield
+                yield conn
             finally:
+                conn.rollback()  # whatever the upgrade left open; its own work is committed
                 conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK_KEY})
+                conn.commit()
         return
     database = engine.url.database
     if engine.dialect.name != "sqlite" or not database or database == ":memory:":
-        yield
+        yield None
         return
     lock_path = Path(database).expanduser().with_name(f".{Path(database).name}.migrate-lock")
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
+        yield None
     finally:
         os.close(fd)
 
@@ -191,11 +196,15 @@ def init_db(engine: Engine, *, stamp: Path | None = None) -> None:
             return
         try:
             if _current_revision(engine) != head:
-                with _migration_lock(engine):  # another process may be upgrading the same store
-                    if _current_revision(engine) != head:
+                # Another process may be upgrading the same store: one at a time, and each
+                # looks again once it holds the lock.
+                with _migration_lock(engine) as locked:
+                    if _current_revision(locked or engine) != head:
                         from alembic import command
 
-                        command.upgrade(_alembic_config(engine), "head")
+                        config = _alembic_config(engine)
+                        config.attributes["connection"] = locked
+                        command.upgrade(config, "head")
         except exc.OperationalError as e:
             raise errors.StoreUnavailable(describe_unavailable(engine, e)) from e
         if stamp is not None:

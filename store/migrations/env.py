@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import engine_from_config, pool
+from sqlalchemy import Connection, engine_from_config, pool
 
 from jobprobe.store.models import Base
 
@@ -11,7 +11,22 @@ config = context.config
 target_metadata = Base.metadata
 
 
+def _migrate(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+    connection.commit()
+
+
 def run() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:  # the store's own (it holds the migration lock on it)
+        _migrate(connection)
+        return
     engine = config.attributes.get("engine")
     if engine is None:
         engine = engine_from_config(
@@ -20,14 +35,7 @@ def run() -> None:
             poolclass=pool.NullPool,
         )
     with engine.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=target_metadata,
-            render_as_batch=connection.dialect.name == "sqlite",
-        )
-        with context.begin_transaction():
-            context.run_migrations()
-        connection.commit()
+        _migrate(connection)
 
 
 run()

@@ -80,6 +80,10 @@ STATUS_WORDS = {"failed": "failed", "failing": "failed", "succeeded": "success",
                 "timed out": "timeout", "cancelled": "cancelled", "canceled": "cancelled",
                 "lost": "lost"}  # fmt: skip
 FOLLOW_UP = _words(r"and", r"what about", r"how about", r"same", r"also", r"then", r"instead")
+#: A question that opens like this and is short goes on with the previous one's form.
+FOLLOW_OPENING = re.compile(r"^(?:and|what about|how about|same|also|now|then|ok,? and)\b")
+#: Forms a follow-up keeps even when it opens as a follow-up ("and what is running now?").
+OWN_FORMS = frozenset({"job_status", "job_files", "running", "iss_config", "workers"})
 
 
 @dataclass
@@ -208,7 +212,8 @@ def _follow(intent: Intent, text: str, context: dict[str, Any]) -> Intent:
     short = len(text.split()) <= 8
     prev_entities = [Entity.from_dict(e) for e in context.get("entities") or []]
     prev_period = periods.Period.from_dict(context["period"]) if context.get("period") else None
-    if intent.kind == "unknown" and (short or FOLLOW_UP.search(text)):
+    opens = bool(FOLLOW_OPENING.search(text)) and short and intent.kind not in OWN_FORMS
+    if opens or (intent.kind == "unknown" and (short or FOLLOW_UP.search(text))):
         return replace(
             intent, kind=prev_kind, period=intent.period or prev_period,
             entities=intent.entities or prev_entities, by=intent.by or context.get("by"),

@@ -1,10 +1,7 @@
-"""What a monitoring scrape reads from the store: jobs by status, tool and queue; how long jobs
-ran and waited, counted into histogram buckets by the database; the running jobs (their
-latest samples come from ``store.samples.latest_sample``). The workers seen lately are
+"""What a monitoring scrape reads from the store: jobs by status, tool and queue with how long
+they ran and waited, counted into histogram buckets by the database in one scan of ``jobs``;
+the running jobs, each with its newest sample, in one query. The workers seen lately are
 ``store.fleet``'s.
-
-Each is one aggregate query (one scan of ``jobs`` at most), so a scrape stays cheap at a million
-jobs.
 """
 
 from __future__ import annotations
@@ -17,16 +14,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from jobprobe.store.models import Job
+from jobprobe.store.models import Job, Sample
+from jobprobe.store.samples import COLUMNS, scalar_extras
 from jobprobe.store.status import JobStatus
-
-
-def job_counts(session: Session) -> list[tuple[str, str, str, int]]:
-    """``(status, tool, queue, jobs)`` for every combination the store holds."""
-    stmt = sa.select(Job.status, Job.tool, Job.queue, sa.func.count()).group_by(
-        Job.status, Job.tool, Job.queue
-    )
-    return [(str(s), str(t), str(q), int(n)) for s, t, q, n in session.execute(stmt)]
 
 
 @dataclass
@@ -45,29 +35,46 @@ class Buckets:
         self.sum += other.sum
 
 
-#: The job columns a histogram may be made of (seconds).
-HISTOGRAM_COLUMNS = {"duration_s": Job.duration_s, "queue_wait_s": Job.queue_wait_s}
+@dataclass
+class JobAggregates:
+    """One scan's figures: jobs per (status, tool, queue), and per (tool, queue) the
+    histograms of duration and queue wait (jobs that have the figure)."""
+
+    counts: dict[tuple[str, str, str], int]
+    durations: dict[tuple[str, str], Buckets]
+    waits: dict[tuple[str, str], Buckets]
 
 
-def histogram(
-    session: Session, column: str, bounds: Sequence[float]
-) -> dict[tuple[str, str], Buckets]:
-    """``(tool, queue) -> Buckets`` of ``column`` (``duration_s`` or ``queue_wait_s``) over
-    the jobs that have a value, bucketed in SQL by the ascending upper ``bounds``."""
-    col: Any = HISTOGRAM_COLUMNS[column]
-    index = sa.case(*((col <= b, i) for i, b in enumerate(bounds)), else_=len(bounds))
-    bucket = index.label("bucket")
-    stmt = (
-        sa.select(Job.tool, Job.queue, bucket, sa.func.count(), sa.func.sum(col))
-        .where(col.is_not(None))
-        .group_by(Job.tool, Job.queue, bucket)
+def _bucket(col: Any, bounds: Sequence[float]) -> Any:
+    """The bucket index of ``col`` (NULL when it has no value)."""
+    return sa.case(
+        (col.is_(None), None), *((col <= b, i) for i, b in enumerate(bounds)), else_=len(bounds)
     )
-    out: dict[tuple[str, str], Buckets] = {}
-    for tool, queue, i, n, total in session.execute(stmt):
-        series = out.setdefault((str(tool), str(queue)), Buckets([0] * (len(bounds) + 1)))
-        series.counts[int(i)] += int(n)
-        series.total += int(n)
-        series.sum += float(total or 0.0)
+
+
+def job_aggregates(
+    session: Session, *, duration_bounds: Sequence[float], wait_bounds: Sequence[float]
+) -> JobAggregates:
+    """Counts and both histograms (ascending upper ``*_bounds``) in one grouped scan."""
+    dur = _bucket(Job.duration_s, duration_bounds).label("dur")
+    wait = _bucket(Job.queue_wait_s, wait_bounds).label("wait")
+    stmt = sa.select(
+        Job.status, Job.tool, Job.queue, dur, wait, sa.func.count(),
+        sa.func.sum(Job.duration_s), sa.func.sum(Job.queue_wait_s),
+    ).group_by(Job.status, Job.tool, Job.queue, dur, wait)  # fmt: skip
+    out = JobAggregates({}, {}, {})
+    for status, tool, queue, d, w, n, d_sum, w_sum in session.execute(stmt):
+        key = (str(tool), str(queue))
+        out.counts[(str(status), *key)] = out.counts.get((str(status), *key), 0) + int(n)
+        for index, total, bounds, series in (
+            (d, d_sum, duration_bounds, out.durations), (w, w_sum, wait_bounds, out.waits)
+        ):  # fmt: skip
+            if index is None:
+                continue
+            buckets = series.setdefault(key, Buckets([0] * (len(bounds) + 1)))
+            buckets.counts[int(index)] += int(n)
+            buckets.total += int(n)
+            buckets.sum += float(total or 0.0)
     return out
 
 
@@ -84,16 +91,28 @@ class RunningJob:
 
 
 def running_jobs(session: Session, *, limit: int = 1000) -> list[RunningJob]:
-    """The running jobs (at most ``limit``, oldest first), each with its newest sample."""
-    from jobprobe.store import samples
-
+    """The running jobs (at most ``limit``, oldest first), each with its newest sample (the
+    figures of ``store.samples.latest_sample``), in one query."""
+    newest = (
+        sa.select(Sample.id)
+        .where(Sample.job_id == Job.id)
+        .order_by(Sample.t.desc(), Sample.id.desc())
+        .limit(1)
+        .correlate(Job)
+        .scalar_subquery()
+    )
     stmt = (
-        sa.select(Job.id, Job.tool, Job.queue, Job.worker, Job.started_at)
+        sa.select(Job.id, Job.tool, Job.queue, Job.worker, Job.started_at, Sample)
+        .outerjoin(Sample, Sample.id == newest)
         .where(Job.status == JobStatus.RUNNING)
         .order_by(Job.started_at, Job.id)
         .limit(limit)
     )
-    jobs = [RunningJob(*row) for row in session.execute(stmt)]
-    for job in jobs:
-        job.sample = samples.latest_sample(session, job.id)
+    jobs = []
+    for job_id, tool, queue, worker, started, s in session.execute(stmt):
+        sample = None
+        if s is not None:
+            sample = {c: getattr(s, c) for c in COLUMNS} | scalar_extras(s.extra)
+            sample["t"] = s.t.timestamp()
+        jobs.append(RunningJob(job_id, tool, queue, worker, started, sample))
     return jobs

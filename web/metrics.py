@@ -108,7 +108,7 @@ class StoreCollector(Collector):
         yield from families
 
     def _read(self) -> Iterator[Metric]:
-        from jobprobe.store import monitoring
+        from jobprobe.store import fleet, monitoring
 
         tools, queues = self._tools(), self._queues()
 
@@ -116,18 +116,18 @@ class StoreCollector(Collector):
             return (tool if tool in tools else OTHER, queue if queue in queues else OTHER)
 
         with self.store.session() as session:
-            counts = monitoring.job_counts(session)
-            durations = monitoring.histogram(session, "duration_s", DURATION_BOUNDS)
-            waits = monitoring.histogram(session, "queue_wait_s", WAIT_BOUNDS)
+            figures = monitoring.job_aggregates(
+                session, duration_bounds=DURATION_BOUNDS, wait_bounds=WAIT_BOUNDS
+            )
             running = monitoring.running_jobs(session)
-            seen = monitoring.workers_seen(session, since=datetime.now(UTC) - WORKERS_WINDOW)
+            seen = len(fleet.workers(session, since=datetime.now(UTC) - WORKERS_WINDOW))
 
         jobs = GaugeMetricFamily(
             "jobprobe_jobs", "Jobs in the store by status, tool and queue",
             labels=["status", "tool", "queue"],
         )  # fmt: skip
         merged: dict[tuple[str, str, str], int] = {}
-        for status, tool, queue, n in counts:
+        for (status, tool, queue), n in figures.counts.items():
             key = (status, *bound(tool, queue))
             merged[key] = merged.get(key, 0) + n
         for key, n in sorted(merged.items()):
@@ -135,11 +135,11 @@ class StoreCollector(Collector):
         yield jobs
         yield _histogram(
             "jobprobe_job_duration_seconds", "How long jobs ran (jobs that have a duration)",
-            durations, DURATION_BOUNDS, bound,
+            figures.durations, DURATION_BOUNDS, bound,
         )  # fmt: skip
         yield _histogram(
             "jobprobe_job_queue_wait_seconds", "How long jobs waited in their queue before "
-            "running", waits, WAIT_BOUNDS, bound,
+            "running", figures.waits, WAIT_BOUNDS, bound,
         )  # fmt: skip
         yield from _running(running, bound)
         workers = GaugeMetricFamily(

@@ -3,7 +3,10 @@ error and a fresh pool. Real PostgreSQL; the server really terminates the backen
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -12,6 +15,8 @@ import sqlalchemy as sa
 from jobprobe.store import errors
 from jobprobe.store.db import Store
 from tests import services
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def backend_pid(store: Store) -> int:
@@ -60,3 +65,33 @@ def test_a_dead_connection_reused_at_once_fails_cleanly_then_the_pool_recovers(
         assert backend_pid(store) != first  # SQLAlchemy renewed the pool after the disconnect
     finally:
         store.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_processes_that_open_a_new_store_at_once_all_find_it_ready(
+    backend: str, tmp_path: Path
+) -> None:
+    """The first commands on a new store upgrade its schema one at a time (they raced to
+    create its tables: 'table sweeps already exists')."""
+    name = None
+    if backend == "postgresql":
+        url, name = services.create_pg_database()
+    else:
+        url = f"sqlite:///{tmp_path / 'new.db'}"
+    code = (
+        "import sys\nfrom jobprobe.store.db import Store\n"
+        "Store(sys.argv[1]).dispose()\nprint('ready')\n"
+    )
+    try:
+        argv = [sys.executable, "-c", code, url]
+        procs = [
+            subprocess.Popen(
+                argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+            for _ in range(4)
+        ]
+        results = [p.communicate(timeout=120) for p in procs]
+        assert [p.returncode for p in procs] == [0] * 4, results
+    finally:
+        if name is not None:
+            services.drop_pg_database(name)

@@ -123,6 +123,23 @@ def _fill(env: dict[str, str], scripts: Path) -> dict[str, str]:
         out = _cli([*args, "--wait", "--json"], env)
         assert out.stdout.strip(), out.stderr
         ids[name] = _record(out.stdout)["task_id"]
+    # Three runs a side, at once: a candidate ten times the work is a confirmed regression.
+    argv = [sys.executable, str(ROOT / "cli.py"), "submit", "python", "examples/poisson.py",
+            "--param", "n=64", "--wait"]  # fmt: skip
+    runs = [
+        subprocess.Popen(
+            [*argv, "--param", f"iterations={work}", "--label", f"ver={ver}"],
+            cwd=ROOT,
+            env=workers.JOB_USER | env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for ver, work in (("a", 2000), ("b", 40000))
+        for _ in range(3)
+    ]
+    for run in runs:
+        _, err = run.communicate(timeout=180)
+        assert run.returncode == 0, err
     out = _cli(
         ["sweep", "python", str(USL_DATA / "replay.py"), "--vary",
          "load=1,18,36,72,108,144,216", "--param", f"dataset={USL_DATA / 'specsdm91.csv'}",
@@ -227,7 +244,7 @@ def test_the_jobs_table_filters(site: Site, page: Any) -> None:
     page.goto(site.url + "/")
     page.wait_for_selector("#jobs-table tbody tr[data-status]")
     everything = _rows(page)
-    assert len(everything) >= 14  # four jobs and the sweeps' ten
+    assert len(everything) >= 20  # ten jobs and the sweeps' ten
     page.select_option("select[name=status]", "failed")
     page.click("#filters button[type=submit]")
     page.wait_for_function("() => [...document.querySelectorAll('#jobs-table tbody tr[data-status]')]"
@@ -354,6 +371,21 @@ def test_the_chat_panel_answers_from_the_store(site: Site, page: Any) -> None:
     page.screenshot(path=str(site.shots / "chat-desktop.png"))
 
 
+def test_compare_marks_a_regression(site: Site, page: Any) -> None:
+    page.goto(site.url + "/compare")
+    page.fill("input[name=baseline_label]", "ver=a")
+    page.fill("input[name=candidate_label]", "ver=b")
+    page.click("#compare-form button[type=submit]")
+    page.wait_for_selector("#compare-table")
+    assert page.inner_text("#compare-result .verdict").startswith("REGRESSED")
+    assert "(3 baseline vs 3 candidate runs)" in page.inner_text("#compare-result .verdict")
+    regressed = page.eval_on_selector_all(
+        "#compare-table tr.row-regressed", "rows => rows.map(r => r.cells[0].textContent)"
+    )
+    assert "duration_seconds" in regressed
+    assert "baseline_label=ver%3Da" in page.url  # the comparison is a link
+
+
 #: Each page's path and what shows it has drawn its data.
 PAGES = {
     "jobs": ("/", "#jobs-table tbody tr"),
@@ -362,7 +394,8 @@ PAGES = {
     "sweeps": ("/sweeps", "#sweeps-table tbody tr"),
     "sweep": ("/sweeps/{sweep}", '[data-chart="throughput"][data-state="drawn"]'),
     "sweep-slo": ("/sweeps/{slo_sweep}", '[data-chart="latency"][data-state="drawn"]'),
-    "compare": ("/compare?a={poisson}&b={poisson2}", "#compare-table"),
+    "compare": ("/compare?baseline_label=ver%3Da&candidate_label=ver%3Db", "#compare-table"),
+    "compare-jobs": ("/compare?a={poisson}&b={poisson2}", "#compare-table"),
     "usage": ("/usage", "#drilldown details"),
     "workers": ("/workers", "#workers-table tbody tr"),
 }

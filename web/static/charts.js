@@ -13,6 +13,16 @@
     return Math.max(240, Math.floor((plot.clientWidth || fig.clientWidth || 320) - 4));
   }
 
+  /** Tick labels with as many decimals as the step between ticks needs (1,740.1 1,740.2). */
+  function ticks(splits) {
+    const nums = splits.filter(isNum);
+    const step = nums.length > 1 ? Math.abs(nums[1] - nums[0]) : Math.abs(nums[0] || 1);
+    const big = Math.max(...nums.map(Math.abs), 0);
+    if (big >= 1e7 || (big > 0 && big < 1e-3)) return splits.map((v) => (isNum(v) ? (v === 0 ? "0" : v.toExponential(1)) : ""));
+    const decimals = step > 0 ? Math.min(6, Math.max(0, -Math.floor(Math.log10(step) + 1e-9))) : 0;
+    return splits.map((v) => (isNum(v) ? v.toLocaleString("en", { minimumFractionDigits: decimals, maximumFractionDigits: decimals }) : ""));
+  }
+
   function measured(values) { return values.some((v) => isNum(v)); }
 
   /**
@@ -36,8 +46,6 @@
       const chosen = spec.series.filter((s) => keys.includes(s.key));
       const scaleNames = [...new Set(chosen.map((s) => s.scale || "y"))];
       const scales = { x: { time: spec.time !== false } };
-      // One point (a single bucket) would give uPlot no span: the caller may give one.
-      if (spec.xPad) scales.x.range = (self, lo, hi) => [lo - spec.xPad, hi + spec.xPad];
       scaleNames.forEach((n) => {
         const conf = (spec.scales || {})[n] || {};
         scales[n] = conf.range ? { range: conf.range } : { auto: true };
@@ -45,7 +53,7 @@
       const axes = [{ label: spec.xLabel || "" }].concat(scaleNames.map((n, i) => ({
         scale: n, label: ((spec.scales || {})[n] || {}).label || "", side: i === 0 ? 3 : 1,
         grid: { show: i === 0 }, size: 60,
-        values: (self, splits) => splits.map((v) => (isNum(v) ? window.JP.num(v, 3) : "")),
+        values: (self, splits) => ticks(splits),
       })));
       const series = [{ label: spec.xLabel || "time" }].concat(chosen.map((s, i) => {
         const color = s.color || COLORS[i % COLORS.length];
@@ -96,6 +104,8 @@
       const sig = withGuides.join(",");
       if (!u || sig !== shownKeys) { shownKeys = sig; build(withGuides); }
       else u.setData(arrays(spec.series.filter((s) => withGuides.includes(s.key))));
+      // One point (a single bucket) gives uPlot no span: the caller may pad the x range.
+      if (spec.xPad) u.setScale("x", { min: cols.x[0] - spec.xPad, max: cols.x[cols.x.length - 1] + spec.xPad });
       fig.dataset.state = "drawn";
       fig.dataset.lastX = String(cols.x[cols.x.length - 1]);
       fig.dataset.points = String(cols.x.length);

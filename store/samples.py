@@ -86,6 +86,7 @@ def _copy_rows(conn: sa.Connection, rows: Iterable[tuple[Any, ...]]) -> None:
 
 #: The types of the figures a time series keeps from ``extra`` (not bool: ``type`` is exact).
 _NUMBER_TYPES = frozenset({int, float, type(None)})
+_ABSENT = object()
 
 
 def scalar_extras(extra: Any) -> dict[str, float | int | None]:
@@ -111,12 +112,18 @@ def load_timeseries(session: Session, job_id: str) -> dict[str, list[Any]]:
     }
     for i, name in enumerate(COLUMNS, start=2):
         out[name] = [r[i] for r in rows]
-    extras = [scalar_extras(r[-1]) for r in rows]
-    keys: dict[str, None] = {}  # in the order they first appear
+    extras = [r[-1] if isinstance(r[-1], dict) else {} for r in rows]
+    keys: dict[str, Any] = {}  # in the order they first appear
     for figures in extras:
-        keys.update(dict.fromkeys(figures))
+        keys.update(figures)
     for key in keys:
-        out[key] = [figures.get(key) for figures in extras]
+        if key in _FIXED:
+            continue
+        raw = [figures.get(key, _ABSENT) for figures in extras]
+        # scalar_extras' rule, a column at a time: a figure some sample has as a number (or
+        # null) is a column; elsewhere (absent, a list, a flag) it is null.
+        if any(type(v) in _NUMBER_TYPES for v in raw):
+            out[key] = [v if type(v) in _NUMBER_TYPES else None for v in raw]
     return out
 
 

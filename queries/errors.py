@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-#: The fewest characters of an id that ``store.jobs.by_id_or_prefix`` looks a prefix up by.
-MIN_ID_PREFIX = 6
+from jobprobe.store.ids import MIN_ID_PREFIX
 
 
 class QueryError(Exception):

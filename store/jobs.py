@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from jobprobe.analysis import stats
 from jobprobe.store import errors
+from jobprobe.store.ids import MIN_ID_PREFIX
 from jobprobe.store.models import Base, Job, JobLabel, StatusEvent
 from jobprobe.store.status import FAILURES, FINISHED, TERMINAL, JobSource, JobStatus, success_rate
 
@@ -101,9 +102,10 @@ def by_id_or_prefix(
     row = session.scalars(stmt).first()
     if row is not None:
         return row
-    if len(ident) < 6:
+    if len(ident) < MIN_ID_PREFIX:
         raise errors.JobNotFound(
-            f"{ident!r} is too short to find a {noun} by: give 6 or more characters of its id; "
+            f"{ident!r} is too short to find a {noun} by: give {MIN_ID_PREFIX} or more characters "
+            "of its id; "
             f"{hint}"
         )
     ids = session.scalars(sa.select(column).where(column.startswith(ident)).limit(2)).all()

@@ -15,22 +15,21 @@ set of ended jobs (``body["jobs_fingerprint"]``), so the two triggers yield one 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from jobprobe.analysis import regression, report, report_files
+from jobprobe.analysis import report, report_files
 from jobprobe.analysis import sweep as sweep_analysis
 from jobprobe.llm import errors as llm_errors
 from jobprobe.llm.base import Provider
+from jobprobe.queries import comparison as query_comparison
+from jobprobe.queries import sweeps as query_sweeps
 from jobprobe.store import jobs as store_jobs
 from jobprobe.store import records
 from jobprobe.store import reports as store_reports
 from jobprobe.store import sweeps as store_sweeps
 from jobprobe.store.db import Store
-from jobprobe.store.models import Report, Sweep
+from jobprobe.store.models import Report
 from jobprobe.tasks import errors
 from jobprobe.worker.settings import Settings
 
@@ -69,22 +68,6 @@ def _job_result(saved: Report, *, written: bool) -> dict[str, Any]:
     }
 
 
-def sweep_facts(
-    session: Session,
-    sweep: Sweep,
-    *,
-    throughput_metric: str | None = None,
-    latency_metric: str | None = None,
-) -> dict[str, Any]:
-    """The sweep's facts from its stored jobs (``analysis.sweep.facts``; it may still run),
-    the throughput and p99 metrics named or found by their common names."""
-    recs = store_sweeps.sweep_records(session, sweep.id)
-    return sweep_analysis.facts(
-        records.sweep_record(sweep), recs,
-        throughput_metric=throughput_metric, latency_metric=latency_metric,
-    )  # fmt: skip
-
-
 def analyze_sweep_now(store: Store, sweep_id: str, reports_dir: Path) -> dict[str, Any]:
     """Write and store the sweep report once its jobs have ended (idempotent, see module doc)."""
     with store.session() as session:
@@ -110,35 +93,18 @@ def analyze_sweep_now(store: Store, sweep_id: str, reports_dir: Path) -> dict[st
         return {"sweep_id": sweep.id, "written": True, "report_id": saved.id}
 
 
-def comparison(
-    store: Store,
-    baseline_ids: Sequence[str],
-    candidate_ids: Sequence[str],
-    *,
-    thresholds: regression.Thresholds | None = None,
-) -> dict[str, Any]:
-    """Comparison facts of two sets of jobs (ids or unique prefixes)."""
-    with store.session() as session:
-        base = [records.load_record(session, i) for i in baseline_ids]
-        cand = [records.load_record(session, i) for i in candidate_ids]
-    facts = report.comparison_facts(regression.compare(base, cand, thresholds=thresholds))
-    facts["baseline_ids"] = [r["task_id"] for r in base]
-    facts["candidate_ids"] = [r["task_id"] for r in cand]
-    return facts
-
-
 def subject_facts(store: Store, ref: str) -> tuple[dict[str, Any], str | None, str | None]:
     """Facts for ``ref``: a job id, a sweep id or ``compare:A:B``; with (job_id, sweep_id)."""
     if ref.startswith("compare:"):
         parts = ref.split(":")
         if len(parts) != 3 or not all(parts[1:]):
             raise errors.SubmitError(f"write a comparison as compare:JOB_A:JOB_B (got {ref!r})")
-        facts = comparison(store, [parts[1]], [parts[2]])
+        facts = query_comparison.compare_jobs(store, [parts[1]], [parts[2]])
         return facts, facts["candidate_ids"][0], None
     with store.session() as session:
         sweep = store_sweeps.find_sweep(session, ref)
         if sweep is not None and store_jobs.find_job(session, ref) is None:
-            facts = sweep_facts(session, sweep)
+            facts = query_sweeps.sweep_facts(session, sweep)
             clean = {k: v for k, v in facts.items() if k not in report_files.FILE_KEYS}
             return clean, None, sweep.id
         record = records.load_record(session, ref, timeseries=True)
@@ -205,7 +171,7 @@ def write_report(store: Store, ref: str, reports_dir: Path) -> dict[str, Any]:
     with store.session() as session:
         sweep = store_sweeps.find_sweep(session, ref)
         if sweep is not None:
-            facts = sweep_facts(session, sweep)
+            facts = query_sweeps.sweep_facts(session, sweep)
         else:
             record = records.load_record(session, ref, timeseries=True)
     if sweep is not None:

@@ -5,8 +5,11 @@ result (``narrative.num``; a fraction as a percentage), so its answers pass the 
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from typing import Any
 
+from jobprobe.llm.chat import periods
 from jobprobe.llm.chat.entities import Entity
 from jobprobe.llm.chat.parser import Intent
 from jobprobe.llm.chat.toolbox import Toolbox
@@ -74,18 +77,26 @@ def answer(intent: Intent, box: Toolbox) -> str:
     return writer(intent, box)
 
 
+def _default_week(intent: Intent, box: Toolbox) -> Intent:
+    """The intent with the past week as its period when it names none."""
+    if intent.period is not None:
+        return intent
+    return replace(intent, period=periods.rolling(7.0, box.ctx.at, "the past week"))
+
+
 def _trend(intent: Intent, box: Toolbox) -> str:
+    intent = _default_week(intent, box)
     metric = intent.metric if intent.metric in METRIC_WORDS else "cpu_hours"
     by = intent.by if intent.by and intent.by != "job" else "queue"
     days = intent.period.days if intent.period else 7.0
     args = {**filters(intent), "by": by, "metric": metric, "bucket": "hour" if days <= 2 else "day"}
-    if not intent.period:
-        args["since"] = f"{int(days)}d"
+    if metric == "failures":
+        args.pop("status", None)  # failures among all finished jobs, not among the failed
     result = box.call("trend", args)
     if (err := _error(result)) is not None:
         return f"The trend could not be read: {err}."
     groups = result.get("groups") or []
-    when = _when(intent, f" in the past {int(days)} days")
+    when = _when(intent)
     if not groups:
         return f"No finished jobs{_subject(intent)}{when}."
     lines = [f"{METRIC_WORDS[metric]} per {result.get('bucket')} by {by}{_subject(intent)}{when}:"]
@@ -159,9 +170,29 @@ def _compare_periods(intent: Intent, box: Toolbox) -> str:
     return "\n".join(lines)
 
 
+def _rank(intent: Intent, box: Toolbox) -> str:
+    """Who used the most (or least): the groups' totals of a metric, largest first."""
+    intent = _default_week(intent, box)
+    metric = intent.metric if intent.metric in METRIC_WORDS else "cpu_hours"
+    by = intent.by if intent.by and intent.by != "job" else "label:team"
+    result = box.call("trend", {**filters(intent), "by": by, "metric": metric, "bucket": "day"})
+    if (err := _error(result)) is not None:
+        return f"The usage could not be read: {err}."
+    least = bool(re.search(r"\b(?:least|lowest|smallest|fewest)\b", intent.question))
+    groups = sorted(result.get("groups") or [], key=lambda g: g.get(metric) or 0, reverse=not least)
+    if not groups:
+        return f"No finished jobs{_subject(intent)}{_when(intent)}."
+    lines = [f"{METRIC_WORDS[metric]} by {by}{_subject(intent)}{_when(intent)}, "
+             f"{'least' if least else 'most'} first:"]  # fmt: skip
+    for g in groups[: max(intent.top, 5)]:
+        lines.append(f"- {g['group']}: {num(g.get(metric))} {METRIC_WORDS[metric]} "
+                     f"({num(g.get('jobs'))} jobs).")  # fmt: skip
+    return "\n".join(lines)
+
+
 def _waste(intent: Intent, box: Toolbox) -> str:
-    by = intent.by if intent.by and intent.by != "job" else None
-    path = [by] if by else []
+    path = [b for b in intent.mentions.by if b != "job"][:3]
+    by = ", ".join(path) if path else None
     args = {**filters(intent), "path": path, "top": intent.top}
     result = box.call("drilldown", args)
     if (err := _error(result)) is not None:
@@ -338,17 +369,23 @@ def _jobs(intent: Intent, box: Toolbox) -> str:
 def _workers(intent: Intent, box: Toolbox) -> str:
     if not box.has("workers"):
         return "Workers cannot be listed here (no workers tool)."
-    result = box.call("workers", {})
+    hours = intent.period.days * 24 if intent.period else 24.0
+    result = box.call("workers", {"hours": hours})
     if (err := _error(result)) is not None:
         return f"The workers could not be listed: {err}."
     rows = result.get("workers") or []
-    if result.get("mode") == "embedded":
-        return "Embedded mode: jobs run inside the jobprobe command, there are no workers."
+    span = intent.period.phrase if intent.period else "the past day"
     if not rows:
-        return "No worker answered."
-    return "\n".join([f"{num(len(rows))} workers answered:"] + [
-        f"- {w.get('worker')}: queues {', '.join(w.get('queues') or [])}, "
-        f"{num(w.get('active'))} active" for w in rows])  # fmt: skip
+        return f"No worker ran or changed a job in {span}."
+    lines = [f"Workers seen in {span} (holding a running job or changing one):"]
+    for w in rows:
+        lines.append(f"- {w.get('worker')}: queues {', '.join(w.get('queues') or [])}, "
+                     f"{num(w.get('running'))} running now, {num(w.get('jobs'))} jobs, last seen "
+                     f"{_at(w.get('last_seen'))}.")  # fmt: skip
+    for q in result.get("queues") or []:
+        lines.append(f"- queue {q.get('queue')}: {num(q.get('queued'))} waiting, "
+                     f"{num(q.get('running'))} running.")  # fmt: skip
+    return "\n".join(lines)
 
 
 def _iss_config(intent: Intent, box: Toolbox) -> str:
@@ -388,7 +425,7 @@ def _sweep(intent: Intent, box: Toolbox) -> str:
 
 
 WRITERS = {
-    "trend": _trend, "compare_periods": _compare_periods, "waste": _waste,
+    "trend": _trend, "compare_periods": _compare_periods, "waste": _waste, "rank": _rank,
     "job_status": _job_status, "job_files": _job_files, "running": _running,
     "compare_groups": _compare_groups, "stats": _stats, "jobs": _jobs, "workers": _workers,
     "iss_config": _iss_config, "sweep_report": _sweep,

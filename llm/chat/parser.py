@@ -3,7 +3,7 @@
 Forms (``Intent.kind``): ``trend`` (usage over a period), ``compare_periods`` (this period
 against the one before, "why is X lower"), ``waste`` (top wasteful jobs, teams, queues...),
 ``job_status`` and ``job_files`` (one job by id), ``running`` (what runs now, GPUs in use),
-``compare_groups`` (two teams, queues or tools), ``iss_config`` (what an ISS job type takes on a
+``compare_groups`` (two teams, queues or tools), ``rank`` (who used the most), ``iss_config`` (what an ISS job type takes on a
 platform), ``stats`` (counts, success rate, durations), ``jobs`` (a listing), ``workers``, and
 ``unknown``. The form is read from word classes (synonyms), never from whole sentences;
 entities come from ``entities.resolve`` against the store's real names, periods from
@@ -23,7 +23,7 @@ from jobprobe.llm.chat import periods
 from jobprobe.llm.chat.entities import Entity, Mentions, Vocabulary
 
 FORMS = (
-    "trend", "compare_periods", "waste", "job_status", "job_files", "running", "compare_groups",
+    "trend", "compare_periods", "waste", "rank", "job_status", "job_files", "running", "compare_groups",
     "iss_config", "stats", "jobs", "workers",
 )  # fmt: skip
 
@@ -41,7 +41,14 @@ ISS_WORDS = _words(
 ISS_TYPES = {"isim": "isim", "iwps": "iwps", "coho": "coho"}
 NOW = _words(r"right now", r"now", r"currently", r"at the moment", r"at present", r"presently",
              r"as we speak", r"in use", r"in flight")  # fmt: skip
-RUNNING = _words(r"running", r"in use", r"busy", r"active", r"occupied", r"in flight", r"executing")
+RUNNING = _words(r"running", r"in use", r"busy", r"active", r"occupied", r"in flight", r"executing",
+                 r"going on", r"happening")  # fmt: skip
+USAGE = _words(r"utili[sz]\w*", r"usage", r"used", r"use", r"consum\w*", r"gpu[- ]hours",
+               r"cpu[- ]hours", r"gpu time", r"cpu time", r"core[- ]hours", r"spent", r"spend")  # fmt: skip
+HOURS = _words(r"gpu[- ]hours?", r"cpu[- ]hours?", r"gpu time", r"cpu time", r"core[- ]hours?",
+               r"gpu[- ]seconds?", r"cpu[- ]seconds?", r"compute time")  # fmt: skip
+RANK = _words(r"most", r"biggest", r"largest", r"heaviest", r"top", r"highest", r"least",
+              r"lowest", r"smallest", r"rank\w*", r"leaders?")  # fmt: skip
 COMPARE = _words(r"compare\w*", r"vs\.?", r"versus", r"difference between", r"differ",
                  r"against", r"side by side", r"better than", r"worse than")  # fmt: skip
 PREVIOUS = re.compile(
@@ -55,7 +62,7 @@ CHANGE = _words(r"lower", r"higher", r"less", r"more", r"drop\w*", r"fell", r"fa
 WHY = _words(r"why", r"what caused", r"cause[sd]?", r"reason", r"explain", r"which workloads",
              r"what workloads", r"responsible", r"driving", r"drove", r"behind")  # fmt: skip
 WASTE = _words(r"wast\w*", r"idle", r"idling", r"underutili[sz]\w*", r"under-utili[sz]\w*",
-               r"squander\w*", r"unused", r"inefficien\w*", r"burn\w*")  # fmt: skip
+               r"squander\w*", r"unused", r"inefficien\w*")  # fmt: skip
 TREND = _words(r"trends?", r"trending", r"over time", r"daily", r"per day", r"each day",
                r"by day", r"day by day", r"hourly", r"per hour", r"by hour", r"evolv\w*",
                r"history", r"timeline", r"time series", r"growing", r"shrinking")  # fmt: skip
@@ -69,7 +76,8 @@ STATS = _words(r"how many", r"count", r"number of", r"success rate", r"succe\w*"
                r"memory", r"queue wait", r"errors?")  # fmt: skip
 JOBS = _words(r"which jobs", r"what jobs", r"list", r"show (?:me )?(?:the )?(?:\w+ )?jobs",
               r"recent jobs", r"latest jobs", r"last \d+ jobs", r"jobs", r"workloads", r"runs")  # fmt: skip
-LIST = _words(r"list", r"show me", r"which jobs", r"what jobs", r"give me the jobs")
+LIST = _words(r"list", r"show me (?:the |all |my )?(?:\w+ )?jobs", r"which jobs", r"what jobs",
+              r"give me the jobs")  # fmt: skip
 WORKERS = _words(r"workers?", r"nodes?", r"hosts?", r"machines?")
 TOP = re.compile(r"\b(?:top|worst|biggest|largest|first)\s+(\d{1,2})\b")
 GPU = _words(r"gpus?", r"gpu-hours", r"cuda", r"accelerators?")
@@ -101,6 +109,7 @@ class Intent:
     iss_type: str | None = None
     why: bool = False
     followed: bool = False
+    question: str = ""
     mentions: Mentions = field(default_factory=Mentions)
 
     def context(self) -> dict[str, Any]:
@@ -128,6 +137,8 @@ def _metric(text: str) -> str:
 
 
 def _status(text: str) -> str | None:
+    if re.search(r"\b(?:failures?|errors)\b", text) and not re.search(r"\brates?\b", text):
+        return "failed"
     for word, status in STATUS_WORDS.items():
         if re.search(rf"\b{word}\b", text):
             return status
@@ -157,9 +168,21 @@ def _kind(text: str, found: Mentions) -> str:
         return "waste"
     if NOW.search(text) and (RUNNING.search(text) or GPU.search(text) or JOBS.search(text)):
         return "running"
+    if WORKERS.search(text) and not JOBS.search(text):
+        return "workers"
+    if RUNNING.search(text) and not periods.parse(text) and not STATS_STRONG.search(text):
+        return "running"
+    if (
+        RANK.search(text)
+        and USAGE.search(text)
+        and (found.by or GPU.search(text) or CPU.search(text))
+    ):
+        return "rank"
     if re.search(r"\bwhat(?:'s| is) running\b|\bwho is running\b", text):
         return "running"
     if TREND.search(text) or (periods.parse(text) and CHANGE.search(text)):
+        return "trend"
+    if HOURS.search(text) and not LIST.search(text):
         return "trend"
     if STATS_STRONG.search(text) and not LIST.search(text):
         return "stats"
@@ -167,14 +190,16 @@ def _kind(text: str, found: Mentions) -> str:
         return "trend"
     if WORKERS.search(text) and not JOBS.search(text):
         return "workers"
+    if periods.parse(text) and USAGE.search(text) and not STATS_STRONG.search(text):
+        return "trend"
     if LIST.search(text):
         return "jobs"
     if STATS.search(text):
         return "stats"
     if JOBS.search(text):
         return "jobs"
-    if periods.parse(text) and re.search(r"\b(?:usage|utili[sz]ation|util|hours|used)\b", text):
-        return "trend"
+    if found.entities or found.by:
+        return "stats"  # "how is cfd doing?": the named group's figures
     return "unknown"
 
 
@@ -197,7 +222,7 @@ def parse(
         by=_by(found, text, vocabulary), metric=_metric(text),
         job_ref=found.job_refs[0] if found.job_refs else None,
         top=int(top.group(1)) if top else 5, status=_status(text), iss_type=iss_type,
-        why=bool(WHY.search(text)), mentions=found,
+        why=bool(WHY.search(text)), mentions=found, question=text,
     )  # fmt: skip
     if context:
         intent = _follow(intent, text, context)

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from jobprobe.web import auth, live, submit
 from jobprobe.web.api.filters import FiltersDep
 from jobprobe.web.deps import SettingsDep, StoreDep
+from jobprobe.web.responses import FastJSONResponse
 
 router = APIRouter(tags=["jobs"])
 
@@ -62,24 +63,29 @@ async def submit_job(request: Request, settings: SettingsDep) -> dict[str, Any]:
     return result
 
 
-@router.get("/jobs/{job_id}")
+@router.get("/jobs/{job_id}", response_class=FastJSONResponse)
 def job_details(
     store: StoreDep,
     job_id: str,
     timeseries: Annotated[bool, Query(description="Include every stored sample.")] = False,
-) -> dict[str, Any]:
+) -> FastJSONResponse:
     """One job's record, status history and reports (id or a prefix of 6+ characters)."""
     from jobprobe.queries import jobs
 
-    return jobs.job_details(store, job_id, timeseries=timeseries)
+    return FastJSONResponse(jobs.job_details(store, job_id, timeseries=timeseries))
 
 
-@router.get("/jobs/{job_id}/timeseries")
-def job_timeseries(store: StoreDep, job_id: str) -> dict[str, list[Any]]:
+@router.get(
+    "/jobs/{job_id}/timeseries",
+    response_class=FastJSONResponse,
+    responses={200: {"content": {"application/json": {"schema": {
+        "type": "object", "additionalProperties": {"type": "array", "items": {}}}}}}},
+)  # fmt: skip
+def job_timeseries(store: StoreDep, job_id: str) -> FastJSONResponse:
     """The job's stored samples as columns (``t`` in unix seconds; null: not measured)."""
     from jobprobe.queries import jobs
 
-    return jobs.job_timeseries(store, job_id)
+    return FastJSONResponse(jobs.job_timeseries(store, job_id))
 
 
 @router.get("/jobs/{job_id}/events", response_class=StreamingResponse)

@@ -187,6 +187,18 @@ def test_a_follow_up_uses_the_conversations_context(filled: tuple[Store, fleet.F
         assert conv.context["entities"] == [{"kind": "label", "value": "ml-team", "key": "team"}]
 
 
+def test_who_used_the_most(filled: tuple[Store, fleet.Fleet]) -> None:
+    store, _ = filled
+    answer = ask(store, "Which team used the most GPU hours in the past 2 weeks?")
+    want = usage.trend(store, JobFilters.parse(since="14d"), by="label:team", metric="gpu_hours")
+    ranked = sorted(want["groups"], key=lambda g: g["gpu_hours"], reverse=True)
+    lines = answer.answer.splitlines()[1:]
+    assert lines == [f"- {g['group']}: {num(g['gpu_hours'])} GPU-hours held ({g['jobs']} jobs)."
+                     for g in ranked[:5]]  # fmt: skip
+    least = ask(store, "which user used the least CPU time this week?")
+    assert "least first" in least.answer.splitlines()[0]
+
+
 def test_a_question_it_cannot_read_says_what_it_can_answer(
     filled: tuple[Store, fleet.Fleet],
 ) -> None:
@@ -213,6 +225,13 @@ def test_a_question_it_cannot_read_says_what_it_can_answer(
         ("how many lammps jobs failed yesterday?", ["job_stats"], {"tool": "lammps",
                                                                    "status": "failed"}),
         ("jobs on the gpu queue today", ["job_history"], {"queue": "gpu"}),
+        ("Is the gpu queue busy?", ["running_now", "queues"], {}),
+        ("give me a breakdown of wasted GPU hours by queue and team", ["drilldown"],
+         {"path": ["queue", "label:team"]}),
+        ("how is cfd doing?", ["job_stats"], {"labels": {"team": "cfd"}}),
+        ("any failures today?", ["job_stats"], {"status": "failed"}),
+        ("How many GPU hours did we burn yesterday?", ["trend"], {"metric": "gpu_hours"}),
+        ("which workers were busy in the past 3 days?", ["workers"], {"hours": 72.0}),
     ],
 )  # fmt: skip
 def test_paraphrases(

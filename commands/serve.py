@@ -49,7 +49,6 @@ def serve(
     settings = context.current().settings
     host = host or settings.web_host
     port = settings.web_port if port is None else port
-    check_exposure(host, settings)
     try:
         import uvicorn
 
@@ -58,6 +57,7 @@ def serve(
         fail(
             f"jobprobe serve needs the web extra ({exc.name} is missing): pip install 'jobprobe[web]'"
         )
+    check_exposure(host, settings)
     sock = _bind(host, port)
     bound_port = sock.getsockname()[1]
     app = create_app(settings)
@@ -85,11 +85,11 @@ def serve(
 
 def check_exposure(host: str, settings: Settings) -> None:
     """Refuse to listen beyond loopback without a read token (a usage error, one line)."""
-    from jobprobe.web.auth import is_loopback_address
+    from jobprobe.web.auth import configured, is_loopback_address
 
     if host.lower() in {"localhost", "localhost."} or is_loopback_address(host):
         return
-    if settings.web_read_token is None:
+    if not configured(settings.web_read_token):
         fail(
             f"refusing to listen on {host} without a read token: set JOBPROBE_WEB_READ_TOKEN "
             "(or JOBPROBE_WEB_READ_TOKEN_FILE), or listen on 127.0.0.1",

@@ -78,6 +78,11 @@ def _given_token(request: Request, *, cookie: bool) -> str | None:
     return None
 
 
+def configured(secret: SecretStr | None) -> bool:
+    """Whether a token is set (an empty value, as compose gives an unset variable, is not)."""
+    return secret is not None and bool(secret.get_secret_value())
+
+
 def _matches(given: str, secret: SecretStr | None) -> bool:
     """Constant-time comparison with a configured token (False when none is configured)."""
     expected = b"" if secret is None else secret.get_secret_value().encode()
@@ -97,7 +102,7 @@ def require_read(request: Request) -> None:
         return
     settings = _settings(request)
     given = _given_token(request, cookie=True)
-    if settings.web_read_token is None and settings.web_write_token is None:
+    if not (configured(settings.web_read_token) or configured(settings.web_write_token)):
         raise errors.Forbidden(
             "reading from beyond loopback is off on this server; set JOBPROBE_WEB_READ_TOKEN "
             "there and send it as Authorization: Bearer <token>"
@@ -116,7 +121,7 @@ def require_write(request: Request) -> None:
     """Dependency: allow a state change (submit, cancel) with the write token only."""
     settings = _settings(request)
     given = _given_token(request, cookie=False)
-    if settings.web_write_token is None:
+    if not configured(settings.web_write_token):
         raise errors.Forbidden(
             "changing state over the web is off on this server; set JOBPROBE_WEB_WRITE_TOKEN "
             "there, or use the jobprobe command"

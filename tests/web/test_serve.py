@@ -81,3 +81,10 @@ def test_serve_on_a_busy_port_says_so(tmp_path: Path) -> None:
     lines = out.stderr.strip().splitlines()
     assert out.returncode == 1, (out.stdout, out.stderr)
     assert len(lines) == 1 and f"cannot listen on 127.0.0.1:{port}" in lines[0], lines
+
+
+def test_an_empty_read_token_is_no_token(tmp_path: Path) -> None:
+    """compose gives an unset variable as an empty string: that never opens the server."""
+    env = _env(tmp_path, JOBPROBE_WEB_READ_TOKEN="")
+    out = workers.run_cli(["serve", "--host", "0.0.0.0"], env, timeout=60)
+    assert out.returncode == 2 and "JOBPROBE_WEB_READ_TOKEN" in out.stderr, out.stderr

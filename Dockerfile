@@ -9,7 +9,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 COPY . /app
-RUN pip install ".[gpu,docker,flower]" \
+RUN pip install ".[gpu,docker,flower,web]" \
     && useradd --create-home --uid 10001 jobprobe \
     && useradd --system --no-create-home --shell /usr/sbin/nologin jobprobe-job \
     && mkdir -p /var/lib/jobprobe \

@@ -33,15 +33,17 @@ class JobFilters:
     since: datetime | None = None
     queue: str | None = None
     source: str | None = None
+    until: datetime | None = None
 
     @classmethod
     def parse(
         cls, status: str | None = None, tool: str | None = None,
         labels: Sequence[str] | Mapping[str, Any] | None = None, since: str | None = None,
-        queue: str | None = None, source: str | None = None, *, flag: str = "--",
+        queue: str | None = None, source: str | None = None, until: str | None = None, *,
+        flag: str = "--",
     ) -> JobFilters:  # fmt: skip
         """Check and convert raw filter values (labels as ``KEY=VALUE`` items or a mapping;
-        since as a date or a span like 6h)."""
+        since and until as a date or a span ago like 6h: submitted in ``[since, until)``)."""
         if status and status not in set(JobStatus):
             raise BadFilter(
                 f"unknown {flag}status {status!r}; use one of {', '.join(JobStatus)}",
@@ -59,14 +61,18 @@ class JobFilters:
         return cls(
             status=status or None, tool=tool or None, labels=pairs,
             since=parse_since(since, flag=flag), queue=queue or None, source=source or None,
+            until=parse_since(until, flag=flag, name="until"),
         )  # fmt: skip
 
     def as_kwargs(self) -> dict[str, Any]:
-        """The filters as keyword arguments of the store's queries."""
-        return {
+        """The filters as keyword arguments of the store's queries (``until`` only when set)."""
+        kwargs = {
             "status": self.status, "tool": self.tool, "labels": self.labels, "since": self.since,
             "queue": self.queue, "source": self.source,
         }  # fmt: skip
+        if self.until is not None:
+            kwargs["until"] = self.until
+        return kwargs
 
 
 def parse_pairs(
@@ -89,8 +95,9 @@ def parse_pairs(
     return out
 
 
-def parse_since(text: str | None, *, flag: str = "--") -> datetime | None:
-    """An ISO date/time or a relative span like 30m, 6h, 2d, 1w (naive times are UTC)."""
+def parse_since(text: str | None, *, flag: str = "--", name: str = "since") -> datetime | None:
+    """An ISO date/time or a relative span like 30m, 6h, 2d, 1w ago (naive times are UTC);
+    ``name`` is the filter's in the error."""
     if not text:
         return None
     m = _RELATIVE.match(text)
@@ -99,7 +106,7 @@ def parse_since(text: str | None, *, flag: str = "--") -> datetime | None:
     at = timestamps.parse_utc(text)
     if at is None:
         raise BadFilter(
-            f"{flag}since {text!r} is neither a date (2026-11-01) nor a span (30m, 6h, 2d)",
-            field="since",
+            f"{flag}{name} {text!r} is neither a date (2026-11-01) nor a span (30m, 6h, 2d)",
+            field=name,
         )
     return at

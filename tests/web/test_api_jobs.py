@@ -39,6 +39,11 @@ def test_history_filters_and_pages_like_the_cli(
         assert [j["task_id"] for j in failed["jobs"]] == [b1]
         both = http.get("/api/v1/jobs", params=[("label", "team=a"), ("label", "size=s")])
         assert [j["task_id"] for j in both.json()["jobs"]] == [a1]
+        first_at = everything["jobs"][-1]["submitted_at"]
+        before = http.get("/api/v1/jobs", params={"until": first_at}).json()
+        assert before["jobs"] == []  # until is exclusive: [since, until)
+        window = http.get("/api/v1/jobs", params={"since": first_at, "until": "0s"}).json()
+        assert [j["task_id"] for j in window["jobs"]] == [b1, a2, a1]
         page1 = http.get("/api/v1/jobs", params={"limit": 2}).json()
         assert len(page1["jobs"]) == 2 and page1["next_cursor"]
         page2 = http.get("/api/v1/jobs", params={"limit": 2, "cursor": page1["next_cursor"]}).json()
@@ -80,6 +85,7 @@ def test_bad_filters_are_422_in_one_line(web: web_server.ServerThread) -> None:
         for params, needle in [
             ({"status": "bogus"}, "status"),
             ({"since": "last tuesday"}, "since"),
+            ({"until": "soon"}, "until"),
             ({"label": "novalue"}, "label"),
             ({"limit": "0"}, "limit"),
             ({"limit": "many"}, "limit"),

@@ -3,11 +3,9 @@ parsed by ``queries.filters.JobFilters`` (one rule for the CLI, the API and the 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Query
-
-from jobprobe.web import errors
 
 
 class Filters:
@@ -31,24 +29,10 @@ class Filters:
     ) -> None:
         from jobprobe.queries.filters import JobFilters
 
-        parsed = JobFilters.parse(
+        self.value = JobFilters.parse(
             status=status, tool=tool, labels=label or (), since=since, queue=queue,
-            source=source, flag="",
+            source=source, until=until, flag="",
         )  # fmt: skip
-        if until:
-            parsed = _with_until(parsed, until)
-        self.value = parsed
-
-
-def _with_until(parsed: Any, until: str) -> Any:
-    """The filters with ``until`` when the read layer knows it (else a 422 saying so)."""
-    import dataclasses
-
-    from jobprobe.queries.filters import parse_since
-
-    if "until" not in {f.name for f in dataclasses.fields(parsed)}:
-        raise errors.BadInput("until is not supported by this server's job filters yet")
-    return dataclasses.replace(parsed, until=parse_since(until, flag=""))
 
 
 FiltersDep = Annotated[Filters, Depends()]

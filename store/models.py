@@ -132,6 +132,8 @@ class Job(Base):
         Index("ix_jobs_source_external", "source", "external_id", unique=True),
         Index("ix_jobs_sweep", "sweep_id"),
         Index("ix_jobs_status_lease", "status", "lease_expires_at"),
+        # The workers seen lately: running jobs or jobs changed since (migration 0006).
+        Index("ix_jobs_updated", "updated_at"),
     )
 
 

@@ -80,7 +80,23 @@ def serve(
         app, log_level=log_level, proxy_headers=True, forwarded_allow_ips=forwarded_allow_ips,
         timeout_graceful_shutdown=GRACEFUL_S, server_header=False,
     )  # fmt: skip
+    _mask_logs(settings)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _mask_logs(settings: Settings) -> None:
+    """No secret in the server's log: uvicorn's handlers (set up with its Config) mask the
+    environment's secrets and the settings' (tokens, keys, passwords in URLs), tracebacks
+    included (``worker.log_masking``)."""
+    import logging
+    import os
+
+    from jobprobe.web.errors import settings_secrets
+    from jobprobe.worker import log_masking, secrets
+
+    values = [*secrets.known_values(os.environ), *settings_secrets(settings)]
+    for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access"):
+        log_masking.install(logging.getLogger(name), values)
 
 
 def check_exposure(host: str, settings: Settings) -> None:

@@ -190,3 +190,9 @@ def install(app: FastAPI) -> None:
 
     for cls, _status in table:
         app.add_exception_handler(cls, _library)
+
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Starlette logs the traceback after this answer (through the server's masked log).
+        return error_response(500, "internal error; the server's log has the details")
+
+    app.add_exception_handler(Exception, _unexpected)

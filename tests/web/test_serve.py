@@ -88,3 +88,43 @@ def test_an_empty_read_token_is_no_token(tmp_path: Path) -> None:
     env = _env(tmp_path, JOBPROBE_WEB_READ_TOKEN="")
     out = workers.run_cli(["serve", "--host", "0.0.0.0"], env, timeout=60)
     assert out.returncode == 2 and "JOBPROBE_WEB_READ_TOKEN" in out.stderr, out.stderr
+
+
+def test_a_database_that_goes_away_is_503_and_no_password_is_shown(tmp_path: Path) -> None:
+    """PostgreSQL here trusts local connections, so a URL with a password works; once the
+    database is dropped every answer says so in one line, the password masked, and so does
+    the log; /metrics says the store is down."""
+    from tests import services
+
+    url, name = services.create_pg_database()
+    password = "s3cret-passw0rd-of-the-test"
+    env = _env(tmp_path, JOBPROBE_DATABASE_URL=url.replace("postgres@", f"postgres:{password}@"))
+    proc = subprocess.Popen(
+        [sys.executable, str(workers.ROOT / "cli.py"), "serve", "--port", "0", "--json"],
+        cwd=workers.ROOT, env=workers.JOB_USER | env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first, proc.communicate(timeout=30)
+        with httpx.Client(base_url=json.loads(first)["url"], timeout=30) as http:
+            assert http.get("/api/v1/jobs").status_code == 200
+            services.drop_pg_database(name)
+            answers = [http.get(path) for path in ("/api/v1/jobs", "/api/v1/workers")]
+            metrics = http.get("/metrics").text
+        proc.send_signal(signal.SIGINT)
+        out, log = proc.communicate(timeout=30)
+    finally:
+        services.drop_pg_database(name)
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    for answer in answers:
+        assert answer.status_code == 503, answer.text
+        message = answer.json()["error"]
+        assert "cannot reach the database" in message and "postgres:***@" in message, message
+        assert password not in answer.text
+    assert "jobprobe_store_up 0.0" in metrics and "jobprobe_jobs{" not in metrics
+    assert password not in log and password not in out
+    assert "postgres:***@" in log  # the scrape's warning, masked

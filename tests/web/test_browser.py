@@ -272,6 +272,22 @@ def test_the_jobs_table_filters(site: Site, page: Any) -> None:
     assert page.query_selector("#jobs-table tbody i") is None
 
 
+def test_the_jobs_table_pages_by_cursor(site: Site, page: Any) -> None:
+    page.goto(site.url + "/?limit=4")
+    page.wait_for_selector("#jobs-table tbody tr[data-status]")
+    ids = "rows => rows.map(r => r.cells[0].textContent)"
+    first = page.eval_on_selector_all("#jobs-table tbody tr[data-status]", ids)
+    assert len(first) == 4 and page.is_disabled("#page-first")
+    page.click("#page-next")
+    page.wait_for_function("() => !document.querySelector('#page-first').disabled")
+    second = page.eval_on_selector_all("#jobs-table tbody tr[data-status]", ids)
+    assert len(second) == 4 and not set(first) & set(second)
+    assert "cursor=" in page.url
+    page.click("#page-first")
+    page.wait_for_function("() => document.querySelector('#page-first').disabled")
+    assert page.eval_on_selector_all("#jobs-table tbody tr[data-status]", ids) == first
+
+
 def test_a_running_jobs_charts_grow_live(site: Site, page: Any) -> None:
     proc, job_id = site.start_job(7, "live")
     try:

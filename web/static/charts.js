@@ -111,7 +111,8 @@
       fig.dataset.points = String(cols.x.length);
     }
 
-    new ResizeObserver(() => { if (u) u.setSize({ width: plotWidth(fig), height: spec.height || 220 }); }).observe(plotDiv);
+    const resize = new ResizeObserver(() => { if (u) u.setSize({ width: plotWidth(fig), height: spec.height || 220 }); });
+    resize.observe(plotDiv);
 
     return {
       /** Replace all data: {x: [...], key: [...]} (missing keys are all null). */
@@ -139,6 +140,13 @@
       },
       setReasons(reasons) { spec.reasons = reasons; render(); },
       points() { return cols.x.length; },
+      /** Remove the chart and its note (before drawing the figure anew). */
+      destroy() {
+        resize.disconnect();
+        if (u) { u.destroy(); u = null; }
+        clear(plotDiv);
+        notes.remove();
+      },
     };
   }
 

@@ -10,6 +10,7 @@
   const form = $("#filters");
   let cursor = null; // the cursor of the page shown; null is the first page
   let nextCursor = null;
+  let limit = 25; // jobs a page (?limit= in the address, 1 to 200)
 
   function filters() {
     const out = {};
@@ -24,10 +25,12 @@
     const q = new URLSearchParams(window.location.search);
     for (const f of FIELDS) form.elements[f].value = q.get(f) || "";
     cursor = q.get("cursor");
+    const n = Number(q.get("limit"));
+    if (Number.isInteger(n) && n >= 1 && n <= 200) limit = n;
   }
 
   function toAddress() {
-    const q = query(Object.assign({}, filters(), { cursor }));
+    const q = query(Object.assign({}, filters(), { cursor, limit: limit === 25 ? null : limit }));
     window.history.replaceState(null, "", window.location.pathname + q);
   }
 
@@ -47,8 +50,12 @@
       el("td", { class: "num opt" }, r.status === "queued" ? "-" : fig(use.memory_peak_mb, "", 3)));
   }
 
+  let latest = 0; // the newest request: an older answer (a refresh sent before a filter changed) is dropped
+
   async function load() {
-    const data = await api(`/jobs${query(Object.assign({ limit: 25 }, filters(), { cursor }))}`);
+    const mine = ++latest;
+    const data = await api(`/jobs${query(Object.assign({ limit }, filters(), { cursor }))}`);
+    if (mine !== latest) return;
     const jobs = data.jobs || [];
     const tbody = clear($("#jobs-table tbody"));
     if (!jobs.length) tbody.appendChild(el("tr", {}, el("td", { colspan: 11, class: "empty" }, "no jobs match")));

@@ -9,6 +9,17 @@
   const sweepId = document.body.dataset.sweepId;
   const GRID = 60;
 
+  const drawn = {};
+  const REFRESH_MS = 5000;
+
+  /** A chart in the figure named `name`, replacing the one drawn before (a running sweep is
+   *  drawn again as its points come in). */
+  function fresh(name, spec) {
+    if (drawn[name]) drawn[name].destroy();
+    drawn[name] = JP.chart($(`[data-chart="${name}"]`), spec);
+    return drawn[name];
+  }
+
   function usl(n, u) { return (u.lambda_ * n) / (1 + u.sigma * (n - 1) + u.kappa * n * (n - 1)); }
 
   /** Every x the charts need: the loads measured, the fit's grid, the marks. */
@@ -54,7 +65,7 @@
       peak: u.ok && isNum(u.peak_n) && isNum(u.peak_throughput) ? at(u.peak_n, x, u.peak_throughput) : x.map(() => null),
     };
     const metric = ((facts.metric_names || {}).throughput || [])[0] || "throughput";
-    const c = JP.chart($('[data-chart="throughput"]'), {
+    const c = fresh("throughput", {
       time: false, xLabel: facts.vary || "load", height: 280, series,
       scales: { y: { label: metric } }, empty: "no points measured",
       reasons: { throughput: knee.reason && !tput.some(isNum) ? knee.reason : null },
@@ -83,7 +94,7 @@
       slo_x: slo.found && isNum(slo.x) ? at(slo.x, x, target) : x.map(() => null),
       knee: knee.found && byLoad.has(knee.x) ? at(knee.x, x, byLoad.get(knee.x)) : x.map(() => null),
     };
-    JP.chart($('[data-chart="latency"]'), {
+    fresh("latency", {
       time: false, xLabel: facts.vary || "load", height: 280, series, scales: { y: { label: "ms" } },
       empty: "no points measured",
       reasons: { p50: "the jobs reported no latency (p50_ms, p99_ms in their metrics)", p99: "no p99 latency figures" },
@@ -155,6 +166,7 @@
     const ul = clear($("#sweep-jobs"));
     failed.forEach((id) => ul.appendChild(el("li", {}, JP.jobLink(id))));
     if (!failed.length) ul.appendChild(el("li", { class: "note" }, "none failed"));
+    if ((facts.sweep_status || facts.status) === "running") setTimeout(start, REFRESH_MS);
   }
 
   start();

@@ -32,9 +32,8 @@
       xPad: data.bucket === "hour" ? 3600 : 86400,
       series: groups.map((g, i) => ({ key: `g${i}`, label: g.group, points: 5, color: JP.COLORS[i % JP.COLORS.length] })),
     };
-    const figure = $('[data-chart="trend"]');
-    figure.querySelectorAll(".chart-note").forEach((n) => n.remove());
-    trendChart = JP.chart(figure, spec);
+    if (trendChart) trendChart.destroy();
+    trendChart = JP.chart($('[data-chart="trend"]'), spec);
     const cols = { x: (data.buckets || []).map((b) => Date.parse(b) / 1000) };
     groups.forEach((g, i) => { cols[`g${i}`] = g.series; });
     trendChart.set(cols);

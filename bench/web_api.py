@@ -201,12 +201,13 @@ def main() -> int:
                  [f"/api/v1/jobs/{job_id}", f"/api/v1/jobs/{job_id}/timeseries"], PAGE_TARGET_MS),
                 ("record with timeseries=true", [f"/api/v1/jobs/{job_id}?timeseries=true"], None),
                 ("/metrics", ["/metrics"], None),
+                ("GET /workers", ["/api/v1/workers"], None),
             ]  # fmt: skip
             where = "kept from a run before" if kept else f"filled in {took:.0f} s"
             print(f"web API: {args.jobs} jobs in PostgreSQL {DB_NAME} ({where}), "
                   f"job {job_id[:8]} with {args.samples} samples; jobprobe serve in a subprocess, "
                   f"httpx keep-alive, {args.runs} runs each after a warm-up")  # fmt: skip
-            print(f"{'request':<36} {'p50 ms':>8} {'p95 ms':>8} {'KB':>8}  target")
+            print(f"{'request':<40} {'p50 ms':>8} {'p95 ms':>8} {'KB':>8}  target")
             missed = 0
             for label, path in lists:
                 p50, p95, size = timed(http, [path], args.runs)
@@ -214,14 +215,14 @@ def main() -> int:
                 missed += not ok
                 target = f"<{LIST_TARGET_MS:g} {'ok' if ok else 'MISSED'}"
                 print(
-                    f"{'GET /jobs ' + label:<36} {p50:>8.1f} {p95:>8.1f} {size / 1024:>8.1f}  {target}"
+                    f"{'GET /jobs ' + label:<40} {p50:>8.1f} {p95:>8.1f} {size / 1024:>8.1f}  {target}"
                 )
             for label, paths, limit in page:
                 p50, p95, size = timed(http, paths, args.runs)
                 ok = limit is None or p50 < limit
                 missed += not ok
                 target = "" if limit is None else f"<{limit:g} {'ok' if ok else 'MISSED'}"
-                print(f"{label:<36} {p50:>8.1f} {p95:>8.1f} {size / 1024:>8.1f}  {target}")
+                print(f"{label:<40} {p50:>8.1f} {p95:>8.1f} {size / 1024:>8.1f}  {target}")
             print(
                 f"(targets p50: a filtered job list < {LIST_TARGET_MS:g} ms, the job page "
                 f"< {PAGE_TARGET_MS:g} ms: {'all met' if not missed else f'{missed} missed'})"

@@ -146,3 +146,30 @@ def test_submit_and_cancel_over_the_api(settings: Settings, web: web_server.Serv
         wait_for(lambda: _status(http, long_id) == "cancelled", 60, "the job to be cancelled")
         again = http.post(f"/api/v1/jobs/{long_id}/cancel").json()
         assert again["status"] == "cancelled"
+
+
+def test_a_followed_log_grows_while_the_job_runs(
+    settings: Settings, web: web_server.ServerThread
+) -> None:
+    marker = settings.data_dir.parent / "hold-log"
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.touch()
+    script = f'echo first\nfor i in $(seq 600); do [ -e "{marker}" ] || break; sleep 0.1; done\necho last\n'
+    job = StartedJob(settings, script)
+    texts: list[str] = []
+    try:
+        with web_server.client(web) as http:
+            wait_for(lambda: _status(http, job.id) == "running", 60, "the job to run")
+            with http.stream(
+                "GET", f"/api/v1/jobs/{job.id}/logs", params={"follow": "true"}
+            ) as response:
+                for name, data, _ in web_server.sse_events(response):
+                    if name == "log":
+                        texts.append(json.loads(data)["text"])
+                        if "first" in "".join(texts):
+                            marker.unlink(missing_ok=True)  # seen live: let the job end
+        job.join()
+    finally:
+        marker.unlink(missing_ok=True)
+    assert "".join(texts) == "first\nlast\n", texts
+    assert texts[0] == "first\n"  # the first line came while the job still ran

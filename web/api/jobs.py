@@ -5,7 +5,7 @@ computes nothing of its own."""
 from __future__ import annotations
 
 import codecs
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
@@ -15,6 +15,11 @@ from jobprobe.web import auth, live, submit
 from jobprobe.web.api.filters import FiltersDep
 from jobprobe.web.deps import SettingsDep, StoreDep
 from jobprobe.web.responses import FastJSONResponse
+
+if TYPE_CHECKING:
+    from jobprobe.queries.jobs import LogSource
+    from jobprobe.store.db import Store
+    from jobprobe.worker.settings import Settings
 
 router = APIRouter(tags=["jobs"])
 
@@ -132,7 +137,7 @@ class _LogReader:
     the job starts. Where this machine cannot read the file, the stored tail (its last 4 KB)
     is sent whole, once at the start and once at the end (``replace``)."""
 
-    def __init__(self, store: Any, settings: Any, source: Any) -> None:
+    def __init__(self, store: Store, settings: Settings, source: LogSource) -> None:
         self.store, self.settings, self.source = store, settings, source
         self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self.sent_tail = False

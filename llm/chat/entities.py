@@ -229,7 +229,11 @@ def _unknown_name(words: list[str], i: int, taken: set[int], kinds: dict[str, st
 def resolve(question: str, vocabulary: Vocabulary) -> Mentions:
     """The entities ``question`` names (see the module's rules)."""
     found = Mentions()
-    found.job_refs = [m.group(0) for m in JOB_REF.finditer(question)]
+    known = {norm(e.value) for e in vocabulary.candidates()}
+    # An id-like word that is a known name (a team "cv-2024") is the name, not a job.
+    found.job_refs = [
+        m.group(0) for m in JOB_REF.finditer(question) if norm(m.group(0)) not in known
+    ]
     refs = {norm(r) for r in found.job_refs}
     text = norm(question)
     words = text.split()

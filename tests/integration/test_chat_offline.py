@@ -271,3 +271,17 @@ def test_what_an_iss_job_type_takes_on_a_platform(filled: tuple[Store, fleet.Fle
     unconfigured = ask(store, "What can I configure for ISIM jobs on GNR-AP?")
     assert "could not be read: ISS is not configured" in unconfigured.answer
     assert files.verified and names(files)[0] == "job_details"
+
+
+def test_an_expired_session_is_unknown(filled: tuple[Store, fleet.Fleet]) -> None:
+    from datetime import UTC, datetime
+
+    store, _ = filled
+    first = ask(store, "what is running now?")
+    later = datetime.now(UTC) + timedelta(hours=3)
+    config = chat.ChatConfig(session_hours=2.0)
+    with pytest.raises(chat.errors.UnknownSession, match="expired"):
+        chat.ask("and now?", store=store, session_id=first.session_id, config=config, now=later)
+    kept = chat.ask("and now?", store=store, session_id=first.session_id,
+                    config=chat.ChatConfig(session_hours=4.0), now=later)  # fmt: skip
+    assert kept.session_id == first.session_id

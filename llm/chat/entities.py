@@ -153,6 +153,20 @@ def _kind_word(entity: Entity) -> set[str]:
     }
 
 
+def _beside_kind(words: list[str], start: int, end: int, entity: Entity, values: set[str]) -> bool:
+    """Whether the name at ``words[start:end]`` stands beside its kind's word: right before or
+    after it, or in a list that ends with it ("the gpu and cpu queues")."""
+    kinds = _kind_word(entity)
+    if start > 0 and words[start - 1] in kinds:
+        return True
+    for word in words[end : end + 4]:
+        if word in kinds:
+            return True
+        if word not in ("and", "or") and word not in values:
+            return False
+    return False
+
+
 def _spots(needle: str, hay: str) -> list[int]:
     """Word offsets where ``needle`` (normalised words) occurs in ``hay`` (normalised)."""
     n, h = needle.split(), hay.split()
@@ -238,16 +252,15 @@ def resolve(question: str, vocabulary: Vocabulary) -> Mentions:
     text = norm(question)
     words = text.split()
     matches: list[tuple[int, int, Entity]] = []
+    values = {norm(e.value) for e in vocabulary.candidates()}
     for entity in vocabulary.candidates():
         value = norm(entity.value)
         if not value or value in refs:
             continue
         for spot in _spots(value, text):
             end = spot + len(value.split())
-            if value in GENERIC:
-                near = set(words[max(0, spot - 1) : spot] + words[end : end + 1])
-                if not near & _kind_word(entity):
-                    continue
+            if value in GENERIC and not _beside_kind(words, spot, end, entity, values):
+                continue
             matches.append((spot, end, entity))
     # Longest match wins where names overlap ("ml-team-2" over "ml-team").
     matches.sort(key=lambda m: (m[0], -(m[1] - m[0])))

@@ -281,11 +281,12 @@ def _job_files(intent: Intent, box: Toolbox) -> str:
 
 
 def _running(intent: Intent, box: Toolbox) -> str:
-    result = box.call("running_now", {})
+    narrowed = {k: v for k, v in filters(intent).items() if k in ("tool", "queue", "labels")}
+    result = box.call("running_now", narrowed)
     if (err := _error(result)) is not None:
         return f"What runs now could not be read: {err}."
-    lines = [f"Right now {num(result.get('running_jobs'))} jobs are running, holding "
-             f"{num(result.get('gpus_in_use'))} GPUs."]  # fmt: skip
+    lines = [f"Right now {num(result.get('running_jobs'))} jobs{_subject(intent)} are running, "
+             f"holding {num(result.get('gpus_in_use'))} GPUs."]  # fmt: skip
     for queue, row in sorted((result.get("by_queue") or {}).items()):
         lines.append(f"- queue {queue}: {num(row.get('running_jobs'))} running, "
                      f"{num(row.get('gpus_in_use'))} GPUs.")  # fmt: skip
@@ -313,6 +314,10 @@ def _stats_line(group: dict[str, Any]) -> str:
             bits.append(f"{word} {num(group[key])} s")
     if group.get("cpu_seconds") is not None:
         bits.append(f"{num(group['cpu_seconds'])} CPU-seconds")
+    if group.get("memory_peak_max_mb") is not None:
+        bits.append(f"peak memory up to {num(group['memory_peak_max_mb'])} MB")
+    if group.get("queue_wait_mean_s") is not None:
+        bits.append(f"mean queue wait {num(group['queue_wait_mean_s'])} s")
     return ", ".join(bits)
 
 

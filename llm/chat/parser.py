@@ -46,7 +46,8 @@ RUNNING = _words(r"running", r"in use", r"busy", r"active", r"occupied", r"in fl
 USAGE = _words(r"utili[sz]\w*", r"usage", r"used", r"use", r"consum\w*", r"gpu[- ]hours",
                r"cpu[- ]hours", r"gpu time", r"cpu time", r"core[- ]hours", r"spent", r"spend")  # fmt: skip
 HOURS = _words(r"gpu[- ]hours?", r"cpu[- ]hours?", r"gpu time", r"cpu time", r"core[- ]hours?",
-               r"gpu[- ]seconds?", r"cpu[- ]seconds?", r"compute time")  # fmt: skip
+               r"gpu[- ]seconds?", r"cpu[- ]seconds?", r"compute time",
+               r"hours of (?:gpu|cpu|compute)")  # fmt: skip
 RANK = _words(r"most", r"biggest", r"largest", r"heaviest", r"top", r"highest", r"least",
               r"lowest", r"smallest", r"rank\w*", r"leaders?")  # fmt: skip
 COMPARE = _words(r"compare\w*", r"vs\.?", r"versus", r"difference between", r"differ",

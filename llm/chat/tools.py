@@ -200,9 +200,11 @@ def _running_now(ctx: ToolContext, args: dict[str, Any]) -> Any:
     """Jobs running now and the GPUs they hold, in all and per queue (the jobs' own ``gpus``
     added up)."""
     from jobprobe.queries import jobs
-    from jobprobe.queries.filters import JobFilters
 
-    running = jobs.job_history(ctx.store, JobFilters(status=JobStatus.RUNNING), limit=500)["jobs"]
+    narrowed = {k: args[k] for k in ("tool", "queue", "labels") if args.get(k)}
+    running = jobs.job_history(
+        ctx.store, _filters({**narrowed, "status": JobStatus.RUNNING.value}), limit=500
+    )["jobs"]
     per_queue: dict[str, dict[str, int]] = {}
     for rec in running:
         row = per_queue.setdefault(str(rec.get("queue")), {"running_jobs": 0, "gpus_in_use": 0})
@@ -275,8 +277,9 @@ TOOLS: tuple[Tool, ...] = (
          _object({**FILTERS, "path": {"type": "array", "items": _STR},
                   "top": {"type": "integer", "minimum": 1, "maximum": 50}}),
          _drilldown, "jobprobe.queries.usage"),
-    Tool("running_now", "Jobs running right now: how many, GPUs they hold, per queue, and "
-         "jobs queued per queue.", _object({}), _running_now),
+    Tool("running_now", "Jobs running right now (of a tool, queue or labels when given): how "
+         "many, the GPUs they hold, per queue.",
+         _object({k: FILTERS[k] for k in ("tool", "queue", "labels")}), _running_now),
     Tool("known_values", "What can be named: label keys and their values (teams, users, "
          "projects), queues, tools and ISS platforms seen in recent jobs.",
          _object({"days": {"type": "integer", "minimum": 1, "maximum": 365}}), _known_values),

@@ -27,6 +27,7 @@ GENERIC = frozenset(
 JOB_REF = re.compile(
     r"\b(?:[A-Z]{2,4}-\d{3,}|(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{6,32})\b", re.I
 )
+NAMED_REF = re.compile(r"\b(?:job|sweep|run)\s+(?:id\s+)?([0-9a-f]{6,32})\b", re.I)
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -245,9 +246,10 @@ def resolve(question: str, vocabulary: Vocabulary) -> Mentions:
     found = Mentions()
     known = {norm(e.value) for e in vocabulary.candidates()}
     # An id-like word that is a known name (a team "cv-2024") is the name, not a job.
-    found.job_refs = [
-        m.group(0) for m in JOB_REF.finditer(question) if norm(m.group(0)) not in known
-    ]
+    refs_seen = [m.group(0) for m in JOB_REF.finditer(question)]
+    # After the word "job" (or "sweep"), any 6 to 32 hex digits are an id ("job 123456").
+    refs_seen += [m.group(1) for m in NAMED_REF.finditer(question) if m.group(1) not in refs_seen]
+    found.job_refs = [r for r in refs_seen if norm(r) not in known]
     refs = {norm(r) for r in found.job_refs}
     text = norm(question)
     words = text.split()

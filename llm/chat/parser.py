@@ -222,7 +222,7 @@ def parse(
         kind=kind, period=periods.parse(text, now), entities=list(found.entities),
         by=_by(found, text, vocabulary), metric=_metric(text),
         job_ref=found.job_refs[0] if found.job_refs else None,
-        top=int(top.group(1)) if top else 5, status=_status(text), iss_type=iss_type,
+        top=min(max(int(top.group(1)), 1), 50) if top else 5, status=_status(text), iss_type=iss_type,
         why=bool(WHY.search(text)), mentions=found, question=text,
     )  # fmt: skip
     if context:

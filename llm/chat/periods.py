@@ -1,5 +1,5 @@
 """Periods written in words: "today", "yesterday", "this week", "last week", "past 3 days",
-"the last 12 hours", "this month", "last month", "past two weeks".
+"the last 12 hours", "this month", "last month", "past two weeks", "since 2026-11-20".
 
 A period is a window ending now (or, for "yesterday", "last week" and "last month", ending
 where the one after it starts) with its length in days, which is what ``compare-periods``
@@ -115,11 +115,23 @@ def _named(name: str, now: datetime) -> Period:
     return Period("last month", start, end, (end - start).total_seconds() / 86400)
 
 
+_SINCE_DATE = re.compile(r"\b(?:since|from|after)\s+(\d{4}-\d{2}-\d{2})\b")
+
+
 def parse(text: str, now: datetime | None = None) -> Period | None:
     """The first period ``text`` names, or None."""
     now = now or datetime.now(UTC)
     low = text.lower()
     found: list[tuple[int, Period]] = []
+    m = _SINCE_DATE.search(low)
+    if m:
+        try:
+            start: datetime | None = datetime.fromisoformat(m.group(1)).replace(tzinfo=UTC)
+        except ValueError:
+            start = None
+        if start is not None and start < now:
+            days = (now - start).total_seconds() / 86400
+            found.append((m.start(), Period(f"since {m.group(1)}", start, now, days)))
     for pattern in (_SPAN, _BARE_SPAN):
         m = pattern.search(low)
         if m:

@@ -30,6 +30,12 @@ VOCAB = Vocabulary(
         ("this month", "this month", 17 + 15.5 / 24, datetime(2026, 11, 1, tzinfo=UTC)),
         ("and last month?", "last month", 31, datetime(2026, 10, 1, tzinfo=UTC)),
         ("last week", "the 7 days before the past 7", 7, NOW - timedelta(days=14)),
+        (
+            "jobs since 2026-11-08",
+            "since 2026-11-08",
+            10 + 15.5 / 24,
+            datetime(2026, 11, 8, tzinfo=UTC),
+        ),
     ],
 )
 def test_periods_in_words(text: str, phrase: str, days: float, since: datetime) -> None:
@@ -57,6 +63,8 @@ def test_names_are_matched_as_words_ignoring_case_and_punctuation() -> None:
         Entity("label", "alice", "user")]  # fmt: skip
     ids = entities.resolve("files of 2809f04af653 and JR-100003, not 12345", VOCAB).job_refs
     assert ids == ["2809f04af653", "JR-100003"]
+    assert entities.resolve("status of job 123456 and job abcdef", VOCAB).job_refs == [
+        "123456", "abcdef"]  # fmt: skip
 
 
 def test_unknown_names_next_to_a_kind_and_groupings() -> None:

@@ -425,8 +425,11 @@ def _sweep(intent: Intent, box: Toolbox) -> str:
     result = box.call("sweep_report", {"sweep_id": str(intent.job_ref)})
     if (err := _error(result)) is not None:
         return f"No answer for sweep {intent.job_ref}: {err}."
-    return "\n".join(f"- {line}" for line in (result.get("findings") or [])) or (
-        f"Sweep {intent.job_ref}: {result.get('status', 'no findings yet')}.")  # fmt: skip
+    jobs = result.get("jobs") or {}
+    head = (f"Sweep `{result.get('sweep_id')}` ({result.get('tool')} {result.get('script')}, "
+            f"varying {result.get('vary')}): {num(jobs.get('ended'))} of {num(jobs.get('total'))} "
+            f"jobs ended, {num(jobs.get('succeeded'))} succeeded.")  # fmt: skip
+    return "\n".join([head, *str(result.get("summary") or "").splitlines()])
 
 
 WRITERS = {

@@ -187,6 +187,19 @@ def test_a_follow_up_uses_the_conversations_context(filled: tuple[Store, fleet.F
         assert conv.context["entities"] == [{"kind": "label", "value": "ml-team", "key": "team"}]
 
 
+def test_a_sweeps_report(filled: tuple[Store, fleet.Fleet]) -> None:
+    from jobprobe.queries import sweeps
+
+    store, made = filled
+    sweep_id = made.ids["sweep"][0]
+    answer = ask(store, f"what did sweep {sweep_id[:8]} find?")
+    facts = sweeps.sweep_report(store, sweep_id)
+    assert names(answer) == ["sweep_report"]
+    assert f"Sweep `{sweep_id}` (python serve_load.py, varying clients): 6 of 6 jobs ended" in (
+        answer.answer)  # fmt: skip
+    assert f"throughput saturates at clients={facts['throughput_knee']['x']:g}" in answer.answer
+
+
 def test_who_used_the_most(filled: tuple[Store, fleet.Fleet]) -> None:
     store, _ = filled
     answer = ask(store, "Which team used the most GPU hours in the past 2 weeks?")

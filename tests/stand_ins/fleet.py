@@ -129,8 +129,29 @@ def fill(store: Store, now: datetime | None = None, seed: int = 17) -> Fleet:
         job = store_jobs.create_job(s, tool="lammps", queue="cpu", labels={"team": "cfd",
                                     "user": "dave"}, submitted_at=now - timedelta(minutes=2))  # fmt: skip
         fleet.add("queued", job.id)
+    _sweep(store, fleet, now, rng)
     _iss(store, fleet, now)
     return fleet
+
+
+def _sweep(store: Store, fleet: Fleet, now: datetime, rng: random.Random) -> None:
+    """A load sweep over clients 1..6 whose throughput flattens from 4 clients on."""
+    from jobprobe.store import sweeps as store_sweeps
+
+    with store.session() as s:
+        sweep = store_sweeps.create_sweep(s, tool="python", script_name="serve_load.py",
+                                          vary_name="clients", vary_values=[1, 2, 3, 4, 5, 6])  # fmt: skip
+        fleet.add("sweep", sweep.id)
+    for i, clients in enumerate([1, 2, 3, 4, 5, 6]):
+        job_id = _finished(store, fleet, start=now - timedelta(hours=30, minutes=-5 * i), team="cfd",
+                           tool="python", queue="cpu", gpus=0, util=None, duration_s=60.0,
+                           status=JobStatus.SUCCESS, rng=rng)  # fmt: skip
+        with store.session() as s:
+            job = store_jobs.get_job(s, job_id)
+            job.sweep_id, job.params = sweep.id, {"clients": clients}
+            throughput = 100.0 * min(clients, 4) + rng.uniform(-2, 2)
+            job.metrics = {"throughput": round(throughput, 1),
+                           "p99_ms": round(10.0 * max(1, clients - 3) ** 2, 1)}  # fmt: skip
 
 
 def _iss(store: Store, fleet: Fleet, now: datetime) -> None:

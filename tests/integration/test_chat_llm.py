@@ -226,3 +226,26 @@ def test_a_name_the_store_does_not_know_is_asked_back_without_the_model(
     assert answer.kind == "clarify" and openai_srv.requests == []
     assert sorted(answer.options) == ["cfd", "cv-team", "ml-team"]
     assert ", ".join(answer.options) in answer.answer
+
+
+def test_a_follow_up_gives_the_model_the_conversation_so_far(
+    filled: tuple[Store, fleet.Fleet], openai_srv: StandIn
+) -> None:
+    store, _ = filled
+    openai_srv.script = [
+        calls(Call("running_now", {"labels": {"team": "ml-team"}})),
+        lambda results, body: f"ml-team runs {results[0]['running_jobs']} jobs now.",
+    ]
+    model = openai_model(openai_srv)
+    first = chat.ask("what is ml-team running now?", store=store, model=model)
+    assert first.answer == "ml-team runs 1 jobs now." and first.verified
+    openai_srv.requests.clear()
+    openai_srv.script = [say("The same as before: see above.")]
+    again = chat.ask("and what about cv-team?", store=store, model=model,
+                     session_id=first.session_id)  # fmt: skip
+    messages = openai_srv.requests[0]["body"]["messages"]
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    assert messages[1]["content"] == "what is ml-team running now?"
+    assert messages[2]["content"] == "ml-team runs 1 jobs now."
+    assert '"entities":[{"kind":"label","value":"ml-team","key":"team"}]' in messages[0]["content"]
+    assert again.session_id == first.session_id

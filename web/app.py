@@ -12,6 +12,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
@@ -22,6 +24,7 @@ from jobprobe.worker.settings import Settings, load_settings
 
 STATIC_DIR = Path(__file__).parent / "static"
 API_PREFIX = "/api/v1"
+SWAGGER = "/static/vendor/swagger-ui"
 
 
 @asynccontextmanager
@@ -38,7 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="jobprobe",
         version=__version__,
-        docs_url="/api/docs",
+        docs_url=None,  # served below, with Swagger UI from this server (never a CDN)
         redoc_url=None,
         openapi_url=f"{API_PREFIX}/openapi.json",
         lifespan=_lifespan,
@@ -52,4 +55,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_api_route("/api/docs", _docs, include_in_schema=False)
     return app
+
+
+def _docs() -> HTMLResponse:
+    """The API's docs page: Swagger UI, vendored in static/vendor/swagger-ui."""
+    return get_swagger_ui_html(
+        openapi_url=f"{API_PREFIX}/openapi.json", title="jobprobe API",
+        swagger_js_url=f"{SWAGGER}/swagger-ui-bundle.js", swagger_css_url=f"{SWAGGER}/swagger-ui.css",
+        swagger_favicon_url=f"{SWAGGER}/favicon-32x32.png",
+    )  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -48,7 +49,10 @@ def test_serve_prints_its_address_and_serves(tmp_path: Path) -> None:
         with httpx.Client(base_url=url, timeout=30) as http:
             assert http.get("/api/v1/jobs").json() == {"jobs": [], "next_cursor": None}
             assert "/api/v1/jobs/{job_id}" in http.get("/api/v1/openapi.json").json()["paths"]
-            assert http.get("/api/docs").status_code == 200
+            docs = http.get("/api/docs").text
+            assets = re.findall(r"(?:src|href)=['\"]([^'\"]+)", docs)
+            assert assets and all(a.startswith("/static/vendor/swagger-ui/") for a in assets)
+            assert all(http.get(a).status_code == 200 for a in assets)  # no CDN: served here
             assert "jobprobe_store_up 1.0" in http.get("/metrics").text
             remote = {"X-Forwarded-For": "203.0.113.9"}
             assert http.get("/api/v1/jobs", headers=remote).status_code == 401

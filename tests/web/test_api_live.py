@@ -173,3 +173,18 @@ def test_a_followed_log_grows_while_the_job_runs(
         marker.unlink(missing_ok=True)
     assert "".join(texts) == "first\nlast\n", texts
     assert texts[0] == "first\n"  # the first line came while the job still ran
+
+
+def test_stopping_the_server_cancels_the_embedded_jobs_it_runs(settings: Settings) -> None:
+    """Embedded jobs submitted over the web run in the server: when it stops they are
+    cancelled and their outcome recorded, not left running with nobody to end them."""
+    from jobprobe.queries import jobs as job_queries
+    from jobprobe.worker import runtime
+
+    auth = {"Authorization": f"Bearer {WRITE_TOKEN}"}
+    with web_server.serving(settings) as srv, web_server.client(srv, headers=auth) as http:
+        answer = http.post("/api/v1/jobs", json={"tool": "bash", "script": "sleep 60\n"})
+        job_id = answer.json()["task_id"]
+        wait_for(lambda: _status(http, job_id) == "running", 60, "the job to run")
+    record = job_queries.job_details(runtime.get_store(settings), job_id)
+    assert record["status"] == "cancelled", record["status"]

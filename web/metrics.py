@@ -7,9 +7,8 @@ Series and their labels (every label value comes from a bounded set):
 - ``jobprobe_job_duration_seconds`` and ``jobprobe_job_queue_wait_seconds{tool,queue}``:
   histograms over every job that has the figure (counted into buckets by the database).
 - ``jobprobe_running_job_cpu_percent``, ``..._memory_rss_bytes``, ``..._memory_cgroup_bytes``,
-  ``..._gpu_utilization_percent``,
-  ``..._gpu_power_watts``, ``..._gpu_memory_used_bytes``, ``..._last_sample_timestamp_seconds``
-  ``{job,tool,queue}``: the newest sample of each running job. Only these gauges carry a job
+  ``..._gpu_utilization_percent``, ``..._gpu_power_watts``, ``..._gpu_memory_used_bytes``,
+  ``..._last_sample_timestamp_seconds`` ``{job,tool,queue}``: the newest sample of each running job. Only these gauges carry a job
   label, and only for running jobs: as many series as the pool runs jobs at once. A figure
   the job's sample does not have (no GPU, not measured) has no series, never a 0.
 - ``jobprobe_workers_seen``: workers holding a running job or that changed a job in the last

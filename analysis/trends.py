@@ -3,6 +3,10 @@
 Wasted GPU-hours of a job = GPUs held x idle fraction x hours, with idle fraction
 1 - mean GPU utilisation / 100. A job that held GPUs without GPU samples has unknown waste: it is
 counted in ``gpu_unknown_jobs`` and never added as 0.
+
+GPU utilisation of a group = 100 x (1 - wasted GPU-hours / measured GPU-hours), where measured
+GPU-hours are those of jobs whose utilisation was sampled: the GPU-hours-weighted mean of their
+utilisation. None where no job's GPUs were measured.
 """
 
 from __future__ import annotations
@@ -17,7 +21,11 @@ from jobprobe.analysis import fields
 from jobprobe.store import status
 
 #: The per-job figures a trend can follow (``usage_trend``'s ``metric``).
-TREND_METRICS = ("cpu_hours", "gpu_hours", "wasted_gpu_hours", "jobs", "failures")
+TREND_METRICS = (
+    "cpu_hours", "gpu_hours", "wasted_gpu_hours", "gpu_util_percent", "jobs", "failures",
+)  # fmt: skip
+#: The figures that add up over jobs (``gpu_util_percent`` is derived from two of them).
+_SUMMED = ("jobs", "failures", "cpu_hours", "gpu_hours", "wasted_gpu_hours", "measured_gpu_hours")
 
 
 @dataclass(frozen=True)
@@ -62,7 +70,16 @@ def _empty() -> dict[str, Any]:
         "gpu_hours": 0.0,
         "wasted_gpu_hours": 0.0,
         "gpu_unknown_jobs": 0,
+        "measured_gpu_hours": 0.0,
+        "gpu_util_percent": None,
     }
+
+
+def gpu_util_percent(wasted_gpu_hours: float, measured_gpu_hours: float) -> float | None:
+    """Utilisation of the measured GPU-hours (see the module doc); None when none was measured."""
+    if measured_gpu_hours <= 0:
+        return None
+    return 100.0 * (1.0 - wasted_gpu_hours / measured_gpu_hours)
 
 
 def _add(acc: dict[str, Any], usage: JobUsage) -> None:
@@ -78,6 +95,8 @@ def _add(acc: dict[str, Any], usage: JobUsage) -> None:
         acc["gpu_unknown_jobs"] += 1
     else:
         acc["wasted_gpu_hours"] += usage.wasted_gpu_hours
+        acc["measured_gpu_hours"] += usage.gpu_hours or 0.0
+    acc["gpu_util_percent"] = gpu_util_percent(acc["wasted_gpu_hours"], acc["measured_gpu_hours"])
 
 
 def _bucket(moment: datetime, bucket: str) -> datetime:
@@ -127,11 +146,13 @@ class Trend:
         return asdict(self)
 
 
-def trend_direction(series: Sequence[float], *, alpha: float = 0.05) -> Trend:
+def trend_direction(series: Sequence[float | None], *, alpha: float = 0.05) -> Trend:
     """Slope per step of ``series`` (equally spaced) and whether it is significantly non-zero."""
     import numpy as np  # imported here: listing usage needs no numerics
     from scipy import stats
 
+    # Unknown points (None) are left out; the others keep their place in the series.
+    x = np.asarray([i for i, v in enumerate(series) if v is not None], dtype=float)
     y = np.asarray([v for v in series if v is not None], dtype=float)
     if len(y) < 3:
         return Trend(None, "flat", None, len(y), "too few points: need 3")
@@ -139,7 +160,7 @@ def trend_direction(series: Sequence[float], *, alpha: float = 0.05) -> Trend:
         return Trend(0.0, "flat", 1.0, len(y))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        fit = stats.linregress(np.arange(len(y), dtype=float), y)
+        fit = stats.linregress(x, y)
     slope, p = float(fit.slope), float(fit.pvalue)
     direction: Literal["rising", "falling", "flat"] = "flat"
     if p < alpha:
@@ -167,10 +188,17 @@ def usage_trend(
     for group in sorted({r["group"] for r in rows}):
         mine = {r["bucket"]: r for r in rows if r["group"] == group}
         series = [mine[b][metric] if b in mine else None for b in buckets]
-        totals = {k: sum(r[k] for r in mine.values()) for k in TREND_METRICS}
+        totals = {k: sum(r[k] for r in mine.values()) for k in _SUMMED}
+        totals["gpu_util_percent"] = gpu_util_percent(
+            totals["wasted_gpu_hours"], totals["measured_gpu_hours"]
+        )
+        # A bucket without jobs used nothing (0); its utilisation is unknown (left out).
+        points: list[float | None] = (
+            series if metric == "gpu_util_percent" else [v or 0.0 for v in series]
+        )
         groups.append({
             "group": group, **totals, "series": series,
-            "trend": trend_direction([v or 0.0 for v in series]).to_dict(),
+            "trend": trend_direction(points).to_dict(),
         })  # fmt: skip
     return {"buckets": buckets, "groups": groups, "rows": rows}
 
@@ -198,10 +226,15 @@ def compare_periods(
     rows = []
     for group in sorted(current.keys() | previous.keys()):
         cur, prev = current.get(group, _empty()), previous.get(group, _empty())
-        change = {
+        change: dict[str, float | None] = {
             k: _change(cur[k], prev[k])
             for k in ("jobs", "failures", "cpu_hours", "gpu_hours", "wasted_gpu_hours")
         }
+        # Utilisation changes in percentage points, where both periods measured it.
+        now_util, then_util = cur["gpu_util_percent"], prev["gpu_util_percent"]
+        change["gpu_util_points"] = (
+            None if now_util is None or then_util is None else now_util - then_util
+        )
         rows.append({"group": group, "current": cur, "previous": prev, "change": change})
     return rows
 

@@ -7,7 +7,14 @@ import click
 from jobprobe.analysis.trends import TREND_METRICS
 from jobprobe.commands import context, options, rendering
 from jobprobe.commands.errors import guarded
-from jobprobe.commands.rendering import emit_json, fmt_change, fmt_hours, sparkline, table
+from jobprobe.commands.rendering import (
+    emit_json,
+    fmt_change,
+    fmt_hours,
+    fmt_num,
+    sparkline,
+    table,
+)
 from jobprobe.queries import usage as query_usage
 from jobprobe.queries.filters import JobFilters
 
@@ -41,9 +48,10 @@ def trend(
     span = f"{buckets[0][:16]} .. {buckets[-1][:16]}" if buckets else "- .. -"
     click.echo(f"{metric} per {bucket} by {by}, {span}")
     click.echo(table(
-        [by.upper(), "JOBS", "FAILED", "CPU h", "GPU h", "WASTED GPU h", "TREND", metric],
+        [by.upper(), "JOBS", "FAILED", "CPU h", "GPU h", "WASTED GPU h", "GPU %", "TREND", metric],
         [(g["group"], g["jobs"], g["failures"], fmt_hours(g["cpu_hours"]), fmt_hours(g["gpu_hours"]),
-          fmt_hours(g["wasted_gpu_hours"]), g["trend"]["direction"], sparkline(g["series"]))
+          fmt_hours(g["wasted_gpu_hours"]), fmt_num(g["gpu_util_percent"], 0),
+          g["trend"]["direction"], sparkline(g["series"]))
          for g in groups],
     ))  # fmt: skip
     if plot:
@@ -82,12 +90,14 @@ def compare_periods(
         return
     click.echo(f"last {days:g} days against the {days:g} days before, by {by}")
     click.echo(table(
-        [by.upper(), "JOBS", "Δ", "FAILED", "Δ", "CPU h", "Δ", "GPU h", "Δ", "WASTED GPU h", "Δ"],
+        [by.upper(), "JOBS", "Δ", "FAILED", "Δ", "CPU h", "Δ", "GPU h", "Δ", "WASTED GPU h", "Δ",
+         "GPU %", "Δ points"],
         [(r["group"], r["current"]["jobs"], fmt_change(r["change"]["jobs"]), r["current"]["failures"],
           fmt_change(r["change"]["failures"]), fmt_hours(r["current"]["cpu_hours"]),
           fmt_change(r["change"]["cpu_hours"]), fmt_hours(r["current"]["gpu_hours"]),
           fmt_change(r["change"]["gpu_hours"]), fmt_hours(r["current"]["wasted_gpu_hours"]),
-          fmt_change(r["change"]["wasted_gpu_hours"]))
+          fmt_change(r["change"]["wasted_gpu_hours"]), fmt_num(r["current"]["gpu_util_percent"], 0),
+          fmt_num(r["change"]["gpu_util_points"], 1))
          for r in rows],
     ))  # fmt: skip
 

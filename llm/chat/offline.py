@@ -24,7 +24,14 @@ CAN_ANSWER = (
     "and the workers"
 )
 METRIC_WORDS = {"cpu_hours": "CPU-hours", "gpu_hours": "GPU-hours held",
-                "wasted_gpu_hours": "wasted GPU-hours", "jobs": "jobs", "failures": "failed jobs"}  # fmt: skip
+                "wasted_gpu_hours": "wasted GPU-hours", "gpu_util_percent": "% GPU utilisation",
+                "jobs": "jobs", "failures": "failed jobs"}  # fmt: skip
+GPU_METRICS = ("gpu_hours", "wasted_gpu_hours", "gpu_util_percent")
+
+
+def _title(metric: str) -> str:
+    """The metric as the head of an answer ("GPU utilisation (%)", "CPU-hours")."""
+    return "GPU utilisation (%)" if metric == "gpu_util_percent" else METRIC_WORDS[metric]
 
 
 def filters(intent: Intent, entities: list[Entity] | None = None) -> dict[str, Any]:
@@ -99,8 +106,8 @@ def _trend(intent: Intent, box: Toolbox) -> str:
     when = _when(intent)
     if not groups:
         return f"No finished jobs{_subject(intent)}{when}."
-    lines = [f"{METRIC_WORDS[metric]} per {result.get('bucket')} by {by}{_subject(intent)}{when}:"]
-    if metric in ("gpu_hours", "wasted_gpu_hours"):
+    lines = [f"{_title(metric)} per {result.get('bucket')} by {by}{_subject(intent)}{when}:"]
+    if metric in GPU_METRICS:
         groups = [g for g in groups if g.get("gpu_hours")] or groups
     for g in groups:
         trend = g.get("trend") or {}
@@ -108,6 +115,9 @@ def _trend(intent: Intent, box: Toolbox) -> str:
                 f"jobs, trend {trend.get('direction', 'unknown')}")  # fmt: skip
         if metric == "gpu_hours" and g.get("wasted_gpu_hours") is not None:
             line += f"; {num(g['wasted_gpu_hours'])} of the GPU-hours wasted (GPUs idle)"
+        elif metric == "gpu_util_percent":
+            line += (f"; {num(g.get('gpu_hours'))} GPU-hours held, "
+                     f"{num(g.get('wasted_gpu_hours'))} of them wasted (GPUs idle)")  # fmt: skip
         series = [f"{b[:10] if result.get('bucket') == 'day' else b[:13]} {num(v)}"
                   for b, v in zip(result.get("buckets") or [], g.get("series") or [], strict=False)
                   if v is not None]  # fmt: skip
@@ -115,6 +125,22 @@ def _trend(intent: Intent, box: Toolbox) -> str:
             line += " (" + ", ".join(series[-8:]) + ")"
         lines.append(line + ".")
     return "\n".join(lines)
+
+
+def _moved(row: dict[str, Any], metric: str) -> float:
+    """How far ``metric`` moved between the periods (utilisation: points, where both measured)."""
+    if metric == "gpu_util_percent":
+        return abs((row.get("change") or {}).get("gpu_util_points") or 0.0)
+    now, before = (row.get("current") or {}).get(metric), (row.get("previous") or {}).get(metric)
+    return abs((now or 0) - (before or 0))
+
+
+def _points(value: Any) -> str:
+    if value is None:
+        return "not measured in both periods"
+    return (
+        "up " if value > 0 else "down " if value < 0 else "unchanged "
+    ) + f"{num(abs(value))} points"
 
 
 def _change(value: Any) -> str:
@@ -132,7 +158,7 @@ def _period_rows(rows: list[dict[str, Any]], metric: str) -> list[str]:
         cur, prev, change = r.get("current") or {}, r.get("previous") or {}, r.get("change") or {}
         bits = [
             f"{num(cur.get(m))} {METRIC_WORDS[m]} against {num(prev.get(m))} before "
-            f"({_change(change.get(m))})"
+            f"({_points(change.get('gpu_util_points')) if m == 'gpu_util_percent' else _change(change.get(m))})"
             for m in order
             if m == metric or cur.get(m) or prev.get(m)
         ]
@@ -143,7 +169,7 @@ def _period_rows(rows: list[dict[str, Any]], metric: str) -> list[str]:
 def _compare_periods(intent: Intent, box: Toolbox) -> str:
     days = intent.period.days if intent.period else 7.0
     metric = intent.metric if intent.metric in ("gpu_hours", "cpu_hours", "wasted_gpu_hours",
-                                                 "failures", "jobs") else "cpu_hours"  # fmt: skip
+                                                 "gpu_util_percent", "failures", "jobs") else "cpu_hours"  # fmt: skip
     base = {k: v for k, v in filters(intent).items() if k in ("labels", "queue", "tool")}
     by = intent.entities[0].group_by() if intent.entities else (
         intent.by if intent.by and intent.by != "job" else "queue")  # fmt: skip
@@ -155,15 +181,14 @@ def _compare_periods(intent: Intent, box: Toolbox) -> str:
     if not rows:
         return f"No finished jobs{_subject(intent)} in {span}."
     lines = [
-        f"{METRIC_WORDS[metric]}{_subject(intent)}, {span}, by {by}:",
+        f"{_title(metric)}{_subject(intent)}, {span}, by {by}:",
         *_period_rows(rows, metric),
     ]
     if intent.why or intent.entities:
         detail = box.call("compare_periods", {**base, "days": days, "by": "tool"})
         tools_rows = [] if _error(detail) else detail.get("groups") or []
         # Largest change first: the workloads that moved the total.
-        tools_rows.sort(key=lambda r: -abs((r.get("current") or {}).get(metric, 0)
-                                           - (r.get("previous") or {}).get(metric, 0)))  # fmt: skip
+        tools_rows.sort(key=lambda r: -_moved(r, metric))
         if tools_rows:
             lines.append("By workload (tool), largest change first:")
             lines += _period_rows(tools_rows[:5], metric)
@@ -182,7 +207,7 @@ def _rank(intent: Intent, box: Toolbox) -> str:
     groups = sorted(result.get("groups") or [], key=lambda g: g.get(metric) or 0, reverse=not least)
     if not groups:
         return f"No finished jobs{_subject(intent)}{_when(intent)}."
-    lines = [f"{METRIC_WORDS[metric]} by {by}{_subject(intent)}{_when(intent)}, "
+    lines = [f"{_title(metric)} by {by}{_subject(intent)}{_when(intent)}, "
              f"{'least' if least else 'most'} first:"]  # fmt: skip
     for g in groups[: max(intent.top, 5)]:
         lines.append(f"- {g['group']}: {num(g.get(metric))} {METRIC_WORDS[metric]} "

@@ -126,6 +126,8 @@ class Intent:
 def _metric(text: str) -> str:
     if WASTE.search(text):
         return "wasted_gpu_hours"
+    if re.search(r"\butili[sz]\w*", text) and not CPU.search(text):
+        return "gpu_util_percent"  # the GPUs' utilisation (CPU time is counted in hours)
     if FAILURE.search(text):
         return "failures"
     if GPU.search(text):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from jobprobe.analysis.trends import TREND_METRICS
 from jobprobe.store.status import JobSource, JobStatus
 
 if TYPE_CHECKING:
@@ -261,14 +262,15 @@ TOOLS: tuple[Tool, ...] = (
     Tool("job_stats", "Per group: job count, success rate, duration p50/p95, CPU-seconds, peak "
          "memory, queue wait.", _object({**FILTERS, "by": BY}), _job_stats),
     Tool("trend", "Finished jobs' usage per day or hour and group: jobs, failures, CPU-hours, "
-         "GPU-hours held, wasted GPU-hours (held x idle), with each group's series of the chosen "
-         "metric and its direction (rising/falling/flat).",
+         "GPU-hours held, wasted GPU-hours (held x idle), GPU utilisation % (of the GPU-hours "
+         "measured), with each group's series of the chosen metric and its direction "
+         "(rising/falling/flat).",
          _object({**FILTERS, "by": BY, "bucket": {"type": "string", "enum": ["hour", "day"]},
-                  "metric": {"type": "string", "enum": ["cpu_hours", "gpu_hours",
-                             "wasted_gpu_hours", "jobs", "failures"]}}),
+                  "metric": {"type": "string", "enum": list(TREND_METRICS)}}),
          _trend, "jobprobe.queries.usage"),
     Tool("compare_periods", "The last DAYS against the DAYS before, per group: current, "
-         "previous and relative change of jobs, failures, CPU-hours, GPU-hours, wasted GPU-hours.",
+         "previous and relative change of jobs, failures, CPU-hours, GPU-hours, wasted GPU-hours, "
+         "and the change of GPU utilisation % in points (gpu_util_points).",
          _object({"days": {"type": "number", "minimum": 0.001}, "by": BY, "tool": _STR,
                   "queue": _STR, "labels": FILTERS["labels"]}),
          _compare_periods, "jobprobe.queries.usage"),

@@ -52,11 +52,16 @@ def names(answer: chat.Answer) -> list[str]:
 def test_gpu_trend_over_the_past_week(filled: tuple[Store, fleet.Fleet]) -> None:
     store, _ = filled
     answer = ask(store, "what's the GPU utilisation trend over the past week?")
-    want = usage.trend(store, JobFilters.parse(since="7d"), by="queue", metric="gpu_hours")
+    want = usage.trend(store, JobFilters.parse(since="7d"), by="queue", metric="gpu_util_percent")
     gpu = next(g for g in want["groups"] if g["group"] == "gpu")
     assert names(answer) == ["trend"]
-    assert f"- gpu: {num(gpu['gpu_hours'])} GPU-hours held over {gpu['jobs']} jobs" in answer.answer
-    assert f"{num(gpu['wasted_gpu_hours'])} of the GPU-hours wasted" in answer.answer
+    assert gpu["gpu_util_percent"] is not None
+    assert (
+        f"- gpu: {num(gpu['gpu_util_percent'])} % GPU utilisation over {gpu['jobs']} jobs"
+        in answer.answer
+    )
+    assert f"{num(gpu['gpu_hours'])} GPU-hours held" in answer.answer
+    assert f"{num(gpu['wasted_gpu_hours'])} of them wasted" in answer.answer
     assert f"trend {gpu['trend']['direction']}" in answer.answer
     assert "- cpu:" not in answer.answer  # no GPU-hours there
 
@@ -73,12 +78,26 @@ def test_why_lower_this_week_than_last_and_which_workloads(
     ]
     by_tool = usage.compare_periods(store, days=7, by="tool", labels={"team": "ml-team"})["groups"]
     assert names(answer) == ["compare_periods", "compare_periods"]
+    # Utilisation of the GPUs, this week against last, in points; then GPU-hours held.
+    util_now, util_before = (
+        team["current"]["gpu_util_percent"],
+        team["previous"]["gpu_util_percent"],
+    )
+    assert util_now < util_before
+    assert (f"{num(util_now)} % GPU utilisation against {num(util_before)} before "
+            f"(down {num(abs(team['change']['gpu_util_points']))} points)") in answer.answer  # fmt: skip
     gpu_now, gpu_before = team["current"]["gpu_hours"], team["previous"]["gpu_hours"]
     assert (f"{num(gpu_now)} GPU-hours held against {num(gpu_before)} before "
             f"(down {pct(abs(team['change']['gpu_hours']))})") in answer.answer  # fmt: skip
+    # The workload whose utilisation moved most comes first.
     workloads = answer.answer.split("By workload (tool), largest change first:")[1]
-    train = next(r for r in by_tool if r["group"] == "train")
-    assert workloads.strip().startswith(f"- train: {num(train['current']['cpu_hours'])} CPU-hours")
+    moved = max(
+        (r for r in by_tool if r["change"]["gpu_util_points"] is not None),
+        key=lambda r: abs(r["change"]["gpu_util_points"]),
+    )
+    assert workloads.strip().startswith(
+        f"- {moved['group']}: {num(moved['current']['gpu_util_percent'])} % GPU utilisation"
+    )
 
 
 def test_top_wasteful_jobs_and_teams(filled: tuple[Store, fleet.Fleet]) -> None:

@@ -121,3 +121,43 @@ def test_percentile_interpolates_linearly() -> None:
     assert stats.percentile([1.0, 2.0], 50) == 1.5
     assert stats.percentile([4.0], 99) == 4.0
     assert stats.percentile([], 50) is None
+
+
+def _gpu_job(util: float | None, when: datetime, hours: float = 1.0) -> dict[str, Any]:
+    gpu_stats = {"nvidia": [{"mean_util_percent": util}]} if util is not None else {}
+    return {
+        "task_id": f"job-{util}-{when.isoformat()}", "tool": "train", "queue": "gpu", "gpus": 1,
+        "status": "success", "duration_seconds": hours * 3600.0,
+        "start_time": when.isoformat(), "detailed_profile": {"gpu_stats": gpu_stats},
+    }  # fmt: skip
+
+
+def test_gpu_utilisation_weighs_measured_gpu_hours_and_skips_unmeasured_ones() -> None:
+    t0 = datetime(2026, 11, 20, 10, tzinfo=UTC)
+    jobs = [_gpu_job(50.0, t0), _gpu_job(80.0, t0, hours=3.0), _gpu_job(None, t0)]
+    (row,) = trends.usage_over_time(jobs, bucket="day", by="queue")
+    # (0.5 x 1 + 0.8 x 3) / 4 measured GPU-hours = 72.5 %; the unmeasured job is not a 0.
+    assert row["gpu_util_percent"] == pytest.approx(72.5)
+    assert row["gpu_hours"] == pytest.approx(5.0) and row["measured_gpu_hours"] == pytest.approx(
+        4.0
+    )
+    assert row["gpu_unknown_jobs"] == 1
+    (unmeasured,) = trends.usage_over_time([_gpu_job(None, t0)], bucket="day", by="queue")
+    assert unmeasured["gpu_util_percent"] is None
+
+
+def test_utilisation_trend_and_period_change_in_points() -> None:
+    t0 = datetime(2026, 11, 20, 10, tzinfo=UTC)
+    days = [t0 + timedelta(days=i) for i in range(4)]
+    jobs = [_gpu_job(u, d) for u, d in zip((90.0, 70.0, 50.0, 30.0), days, strict=True)]
+    jobs.insert(2, _gpu_job(None, days[1] + timedelta(hours=1)))  # unknown: left out, not 0
+    result = trends.usage_trend(jobs, bucket="day", by="queue", metric="gpu_util_percent")
+    (group,) = result["groups"]
+    assert group["series"] == pytest.approx([90.0, 70.0, 50.0, 30.0])
+    assert group["trend"]["direction"] == "falling"
+    assert group["gpu_util_percent"] == pytest.approx(60.0)
+    rows = trends.compare_periods(jobs, period_days=2, now=days[3] + timedelta(hours=1), by="queue")
+    (queue,) = rows
+    assert queue["current"]["gpu_util_percent"] == pytest.approx(40.0)
+    assert queue["previous"]["gpu_util_percent"] == pytest.approx(80.0)
+    assert queue["change"]["gpu_util_points"] == pytest.approx(-40.0)

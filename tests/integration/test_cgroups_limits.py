@@ -78,18 +78,20 @@ def test_a_cpu_quota_really_throttles(manager: cgroups.Cgroups, tmp_path: Path) 
     while time.monotonic() - t0 < 0.5:
         pass
     share = (time.process_time() - c0) / (time.monotonic() - t0)
-    out = run(manager, tmp_path, script, Limits(cpus=0.5))
+    # A fifth of a core: below what a busy process gets even when others load the 2 cores
+    # (half a core each at a load of 4), so the quota, not the competition, holds it back.
+    out = run(manager, tmp_path, script, Limits(cpus=0.2))
     assert out.status == JobStatus.SUCCESS, out.error  # type: ignore[attr-defined]
     own = json.loads((tmp_path / "q.json").read_text())
     ratio = own["cpu"] / own["wall"]
-    # The kernel throttled it, and it never got more than half a core; it got the half it was
-    # allowed wherever the host had it to give (other processes compete for the 2 cores here).
-    assert own["throttled"] >= 1, own
-    assert ratio <= 0.55, own
-    if share >= 0.95:
-        assert ratio >= 0.45, (own, share)
+    # The kernel throttled it, and it never got more than a fifth of a core; it got the fifth
+    # it was allowed wherever the host had that to give.
+    assert own["throttled"] >= 1, (own, share)
+    assert ratio <= 0.23, own
+    if share >= 0.5:
+        assert ratio >= 0.17, (own, share)
     cpu = out.resource_usage["cpu_total_seconds"]  # type: ignore[attr-defined]
-    assert cpu <= 0.55 * out.duration_s, (cpu, out.duration_s)  # type: ignore[attr-defined,operator]
+    assert cpu <= 0.23 * out.duration_s, (cpu, out.duration_s)  # type: ignore[attr-defined,operator]
 
 
 def test_a_task_limit_stops_forks(manager: cgroups.Cgroups, tmp_path: Path) -> None:

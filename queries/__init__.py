@@ -17,6 +17,8 @@ jobs:
     status_history(store, job_id: str) -> [{"status", "at", "detail"}]  (oldest first)
     job_progress(store, job_id: str) -> {"task_id", "status", "since", "sample"}  (live: newest sample while running)
     job_stats(store, filters: JobFilters | None = None, *, by="tool") -> {"by", "groups"}
+    running_now(store, filters=None, *, listed=20) -> {"running_jobs", "gpus_in_use", "by_queue", "jobs"}
+    names_seen(store, *, days=30.0, now=None) -> {"days", "labels": {key: [values]}, "queues", "tools"}
     log_source(store, settings, job_id: str, *, stream="stdout") -> LogSource
     read_log(store, settings, job_id: str, *, stream="stdout") -> {"task_id", "stream", "path", "local", "text"}
     read_log_chunk(path: Path, offset: int) -> (bytes, next_offset)
@@ -53,6 +55,7 @@ iss (remote reads take an IssClient the caller builds, e.g. tasks.iss.make_clien
     iss_files(client, job_id: str, kind: str | None = None) -> {"job", "kind", "files": [{"name", "path", "size", "type"}]}
     file_kind(job_type: str) -> str  (iwps, isim, coho)
     tracked_jobs(store, filters=None, *, limit=20, cursor=None) -> job_history of the store's ISS jobs (source iss)
+    tracked_job_id(store, external_id: str) -> the store's id of a mirrored ISS job (NotFound: how to track it)
 """
 
 from __future__ import annotations

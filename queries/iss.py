@@ -11,6 +11,7 @@ from __future__ import annotations
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
+from jobprobe.queries import errors
 from jobprobe.queries.filters import JobFilters
 
 if TYPE_CHECKING:
@@ -74,3 +75,20 @@ def tracked_jobs(
 
     only_iss = replace(filters or JobFilters(), source="iss")
     return jobs.job_history(store, only_iss, limit=limit, cursor=cursor)
+
+
+def tracked_job_id(store: Store, external_id: str) -> str:
+    """The store's id of the mirrored ISS job ``external_id`` (e.g. JR-100003);
+    ``NotFound`` says how to track it when it is not mirrored."""
+    from jobprobe.store import iss_jobs
+
+    with store.session() as session:
+        job = iss_jobs.find_iss_job(session, external_id) or iss_jobs.find_iss_job(
+            session, external_id.upper()
+        )
+        if job is None:
+            raise errors.NotFound(
+                f"no ISS job {external_id} is tracked; track it with "
+                f"'jobprobe iss track {external_id}'"
+            )
+        return str(job.id)

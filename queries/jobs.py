@@ -8,10 +8,11 @@ commands that call these start fast, without Celery, numpy or Alembic.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -49,6 +50,38 @@ def job_history(
         recs = [records.to_record(j) for j in jobs]
         next_cursor = store_jobs.encode_cursor(jobs[-1]) if len(jobs) == limit else None
     return {"jobs": recs, "next_cursor": next_cursor}
+
+
+def running_now(
+    store: Store, filters: JobFilters | None = None, *, listed: int = 20
+) -> dict[str, Any]:
+    """``{"running_jobs", "gpus_in_use", "by_queue": {queue: {"running_jobs", "gpus_in_use"}},
+    "jobs": [the newest ``listed`` running jobs' records]}``: what runs now (counted in the
+    store, however many) and the GPUs those jobs asked for."""
+    from jobprobe.store import jobs as store_jobs
+
+    running = dataclasses.replace(filters or JobFilters(), status=JobStatus.RUNNING.value)
+    with store.session() as session:
+        by_queue = store_jobs.running_by_queue(session, **running.as_kwargs())
+    newest = job_history(store, running, limit=listed)["jobs"]
+    return {
+        "running_jobs": sum(q["running_jobs"] for q in by_queue.values()),
+        "gpus_in_use": sum(q["gpus_in_use"] for q in by_queue.values()),
+        "by_queue": by_queue,
+        "jobs": newest,
+    }
+
+
+def names_seen(store: Store, *, days: float = 30.0, now: datetime | None = None) -> dict[str, Any]:
+    """The label keys and values, queues and tools of jobs submitted in the last ``days``,
+    most used first: what a question may name (``store.jobs.names_seen``)."""
+    from jobprobe.store import jobs as store_jobs
+
+    if not days > 0:
+        raise errors.BadFilter(f"days must be more than 0 (got {days:g})", field="days")
+    since = (now or datetime.now(UTC)) - timedelta(days=days)
+    with store.session() as session:
+        return {"days": days, **store_jobs.names_seen(session, since=since)}
 
 
 def job_details(store: Store, job_id: str, *, timeseries: bool = False) -> dict[str, Any]:

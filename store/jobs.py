@@ -6,7 +6,7 @@ import hashlib
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -217,6 +217,47 @@ def _filtered(
             )
         )
     return stmt
+
+
+def running_by_queue(session: Session, **filters: Any) -> dict[str, dict[str, int]]:
+    """Per queue, the jobs matching ``filters`` (``status=running`` for what runs now) and the
+    GPUs they asked for, in one grouped count."""
+    counts = cast(
+        "sa.Select[Any]",
+        sa.select(Job.queue, sa.func.count(), sa.func.coalesce(sa.func.sum(Job.gpus), 0)),
+    )
+    stmt = _filtered(counts, **filters).group_by(Job.queue)
+    return {
+        str(queue): {"running_jobs": int(count), "gpus_in_use": int(gpus)}
+        for queue, count, gpus in session.execute(stmt)
+    }
+
+
+def names_seen(session: Session, *, since: datetime, top: int = 40) -> dict[str, Any]:
+    """The names jobs submitted since ``since`` used, most used first: ``{"labels": {key:
+    [values]}, "queues": [...], "tools": [...]}`` (at most ``top`` of each)."""
+    recent = Job.submitted_at >= since
+
+    def ranked(column: Any) -> list[str]:
+        stmt = (
+            sa.select(column, sa.func.count()).where(recent).group_by(column)
+            .order_by(sa.func.count().desc(), column).limit(top)
+        )  # fmt: skip
+        return [str(name) for name, _ in session.execute(stmt) if name is not None]
+
+    pairs = session.execute(
+        sa.select(JobLabel.key, JobLabel.value, sa.func.count())
+        .join(Job, Job.id == JobLabel.job_id)
+        .where(recent)
+        .group_by(JobLabel.key, JobLabel.value)
+        .order_by(JobLabel.key, sa.func.count().desc(), JobLabel.value)
+    )
+    labels: dict[str, list[str]] = {}
+    for key, value, _ in pairs:
+        values = labels.setdefault(str(key), [])
+        if len(values) < top:
+            values.append(str(value))
+    return {"labels": labels, "queues": ranked(Job.queue), "tools": ranked(Job.tool)}
 
 
 def encode_cursor(job: Job) -> str:

@@ -148,18 +148,11 @@ ISS_ID = re.compile(r"^[A-Z]{2,4}-\d+$", re.I)
 
 def _job_details(ctx: ToolContext, args: dict[str, Any]) -> Any:
     """The job's details; an ISS id (JR-100003) is found among the stored ISS jobs."""
-    from jobprobe.queries import errors, jobs
-    from jobprobe.queries.filters import JobFilters
+    from jobprobe.queries import iss, jobs
 
     ref = str(args["job_id"]).strip()
     if ISS_ID.match(ref):
-        listed = jobs.job_history(ctx.store, JobFilters(source=JobSource.ISS), limit=10_000)
-        found = [r for r in listed["jobs"] if str(r.get("external_id")).upper() == ref.upper()]
-        if not found:
-            raise errors.NotFound(
-                f"no ISS job {ref} is tracked; track it with 'jobprobe iss track {ref}'"
-            )
-        ref = str(found[0]["task_id"])
+        ref = iss.tracked_job_id(ctx.store, ref)
     return jobs.job_details(ctx.store, ref)
 
 
@@ -198,24 +191,15 @@ def _drilldown(ctx: ToolContext, args: dict[str, Any]) -> Any:
 
 
 def _running_now(ctx: ToolContext, args: dict[str, Any]) -> Any:
-    """Jobs running now and the GPUs they hold, in all and per queue (the jobs' own ``gpus``
-    added up)."""
+    """Jobs running now and the GPUs they asked for, in all and per queue
+    (``queries.jobs.running_now``), with the newest few of them."""
     from jobprobe.queries import jobs
 
     narrowed = {k: args[k] for k in ("tool", "queue", "labels") if args.get(k)}
-    running = jobs.job_history(
-        ctx.store, _filters({**narrowed, "status": JobStatus.RUNNING.value}), limit=500
-    )["jobs"]
-    per_queue: dict[str, dict[str, int]] = {}
-    for rec in running:
-        row = per_queue.setdefault(str(rec.get("queue")), {"running_jobs": 0, "gpus_in_use": 0})
-        row["running_jobs"] += 1
-        row["gpus_in_use"] += int(rec.get("gpus") or 0)
+    now = jobs.running_now(ctx.store, _filters(narrowed))
     return {
-        "running_jobs": len(running),
-        "gpus_in_use": sum(int(r.get("gpus") or 0) for r in running),
-        "by_queue": per_queue,
-        "jobs": [{k: r.get(k) for k in RUNNING_FIELDS} for r in running[:20]],
+        **now,
+        "jobs": [{k: r.get(k) for k in RUNNING_FIELDS} for r in now["jobs"]],
         "as_of": ctx.at.isoformat(),
     }
 
@@ -226,27 +210,9 @@ RUNNING_FIELDS = ("task_id", "tool", "queue", "worker", "gpus", "labels", "start
 def _known_values(ctx: ToolContext, args: dict[str, Any]) -> Any:
     """Label keys and values, queues, tools and ISS platforms of recent jobs."""
     from jobprobe.queries import jobs
-    from jobprobe.queries.filters import JobFilters
 
-    days = int(args.get("days", 30))
-    recent = JobFilters.parse(since=f"{days}d", flag="")
-    keys: dict[str, None] = {}
-    for rec in jobs.job_history(ctx.store, recent, limit=1000)["jobs"]:
-        keys.update(dict.fromkeys(rec.get("labels") or {}))
-
-    def names(by: str) -> list[str]:
-        groups = jobs.job_stats(ctx.store, recent, by=by)["groups"]
-        ranked = sorted(groups, key=lambda g: (-int(g.get("jobs") or 0), str(g.get("group"))))
-        return [str(g["group"]) for g in ranked if g.get("group") not in (None, "(none)")][:40]
-
-    labels = {key: names(f"label:{key}") for key in list(keys)[:12]}
-    return {
-        "days": days,
-        "labels": labels,
-        "queues": names("queue"),
-        "tools": names("tool"),
-        "platforms": labels.get("platform", []),
-    }
+    seen = jobs.names_seen(ctx.store, days=float(args.get("days", 30)), now=ctx.at)
+    return {**seen, "platforms": seen["labels"].get("platform", [])}
 
 
 # ---- the registry --------------------------------------------------------------------------

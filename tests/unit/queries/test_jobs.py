@@ -174,3 +174,34 @@ def test_tools_lists_the_registry_file(tmp_path: Path) -> None:
         "echo": {"kind": "local", "command": ["echo", "{script}"], "image": None, "queue": "cpu",
                  "timeout": None, "gpus": 0, "description": "say it"},
     }  # fmt: skip
+
+
+def test_running_now_counts_every_running_job_and_the_gpus_they_asked_for(store: Store) -> None:
+    for n in range(30):
+        job_id = make(store, n, queue="gpu" if n % 3 else "cpu", gpus=2 if n % 3 else 0,
+                      labels={"team": "ml" if n % 2 else "cv"})  # fmt: skip
+        if n < 25:  # five stay queued
+            finish(store, job_id, JobStatus.RUNNING)
+    now = jobs.running_now(store, listed=4)
+    gpu_jobs = sum(1 for n in range(25) if n % 3)
+    assert now["running_jobs"] == 25 and len(now["jobs"]) == 4
+    assert now["gpus_in_use"] == 2 * gpu_jobs
+    assert now["by_queue"] == {
+        "gpu": {"running_jobs": gpu_jobs, "gpus_in_use": 2 * gpu_jobs},
+        "cpu": {"running_jobs": 25 - gpu_jobs, "gpus_in_use": 0},
+    }
+    ml = jobs.running_now(store, JobFilters.parse(labels=["team=ml"]))
+    assert ml["running_jobs"] == sum(1 for n in range(25) if n % 2)
+
+
+def test_names_seen_are_the_recent_jobs_names_most_used_first(store: Store) -> None:
+    now = T0 + timedelta(days=1)
+    for n, team in enumerate(["ml", "ml", "cv", "ml"]):
+        make(store, n, labels={"team": team, "user": f"u{n}"}, tool="bash" if n else "python")
+    make(store, -60 * 24 * 40, labels={"team": "old"})  # 40 days before: not recent
+    seen = jobs.names_seen(store, days=30, now=now)
+    assert seen["labels"]["team"] == ["ml", "cv"]
+    assert sorted(seen["labels"]["user"]) == ["u0", "u1", "u2", "u3"]
+    assert seen["tools"] == ["bash", "python"] and seen["queues"] == ["cpu"]
+    with pytest.raises(errors.BadFilter, match="days must be more than 0"):
+        jobs.names_seen(store, days=0)

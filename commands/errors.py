@@ -37,6 +37,8 @@ USAGE_ERRORS = (
     ("jobprobe.store.errors", "JobNotFound"),
     ("jobprobe.store.errors", "AmbiguousJobId"),
     ("jobprobe.queries.errors", "QueryError"),
+    ("jobprobe.llm.errors", "LlmNotConfigured"),
+    ("jobprobe.llm.errors", "UnknownProvider"),
 )
 #: (module, class) of the error roots of jobprobe's packages: exit 1, never a traceback.
 RUNTIME_ERRORS = (

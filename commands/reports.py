@@ -45,12 +45,11 @@ def report(ref: str, out: str | None, as_json: bool) -> None:
 @guarded
 def insight(ref: str, provider: str | None, as_json: bool) -> None:
     """Explain a job, a sweep or compare:A:B in prose, every number checked against the facts."""
+    from jobprobe.llm.registry import provider_from_settings
     from jobprobe.tasks import reporting
 
     inv = context.current()
-    body = reporting.insight_now(
-        inv.store, ref, reporting.provider_from_settings(inv.settings, provider)
-    )
+    body = reporting.insight_now(inv.store, ref, provider_from_settings(inv.settings, provider))
     if as_json:
         emit_json(body)
         return

@@ -28,3 +28,7 @@ class LlmResponseError(LlmError):
 
 class UnknownProvider(LlmError):
     """No provider is registered under that name (choose none, openai or bedrock)."""
+
+
+class LlmNotConfigured(LlmError):
+    """The chosen provider lacks a setting it needs (fix JOBPROBE_LLM_*)."""

@@ -7,6 +7,7 @@ from typing import Any
 
 from celery import shared_task
 
+from jobprobe.llm.registry import provider_from_settings
 from jobprobe.tasks import reporting
 from jobprobe.tasks.follow_up import ANALYZE_JOB
 from jobprobe.tasks.retry import RetryingTask
@@ -44,4 +45,4 @@ def write_insight_task(ref: str, provider: str | None = None) -> dict[str, Any]:
     """Write and store an insight for a job, sweep or ``compare:A:B``."""
     settings = runtime.current_settings()
     store = runtime.get_store(settings)
-    return reporting.insight_now(store, ref, reporting.provider_from_settings(settings, provider))
+    return reporting.insight_now(store, ref, provider_from_settings(settings, provider))

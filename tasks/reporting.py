@@ -31,7 +31,6 @@ from jobprobe.store import sweeps as store_sweeps
 from jobprobe.store.db import Store
 from jobprobe.store.models import Report
 from jobprobe.tasks import errors
-from jobprobe.worker.settings import Settings
 
 
 def analyze_job_now(store: Store, job_id: str, reports_dir: Path) -> dict[str, Any]:
@@ -109,39 +108,6 @@ def subject_facts(store: Store, ref: str) -> tuple[dict[str, Any], str | None, s
             return clean, None, sweep.id
         record = records.load_record(session, ref, timeseries=True)
     return report.job_report(record), str(record["task_id"]), None
-
-
-def provider_from_settings(settings: Settings, name: str | None = None) -> Provider:
-    """The insight provider ``name`` (default ``Settings.llm_provider``) configured from Settings."""
-    from jobprobe.llm import make_provider
-
-    name = name or settings.llm_provider
-    if name == "openai":
-        if not settings.llm_base_url or not settings.llm_model:
-            raise llm_errors.LlmResponseError(
-                "openai provider needs JOBPROBE_LLM_BASE_URL (…/v1) and JOBPROBE_LLM_MODEL"
-            )
-        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
-        return make_provider(
-            "openai",
-            base_url=settings.llm_base_url,
-            model=settings.llm_model,
-            api_key=key,
-            timeout_s=settings.llm_timeout,
-        )
-    if name == "bedrock":
-        if not settings.llm_model:
-            raise llm_errors.LlmResponseError(
-                "bedrock provider needs JOBPROBE_LLM_MODEL (model id)"
-            )
-        return make_provider(
-            "bedrock",
-            model_id=settings.llm_model,
-            region=settings.llm_region or "us-east-1",
-            endpoint_url=settings.llm_endpoint_url,
-            read_timeout_s=settings.llm_timeout,
-        )
-    return make_provider(name)  # none, or UnknownProvider naming the choices
 
 
 def insight_now(store: Store, ref: str, provider: Provider) -> dict[str, Any]:

@@ -94,6 +94,7 @@ STATUS_FOR: tuple[tuple[str, str, int], ...] = (
     ("jobprobe.store.errors", "StoreError", 500),
     ("jobprobe.tasks.errors", "TaskError", 500),
     ("jobprobe.iss_client.errors", "IssError", 502),
+    ("jobprobe.llm.errors", "LlmNotConfigured", 503),
     ("jobprobe.llm.errors", "LlmError", 502),
 )
 

@@ -174,7 +174,7 @@ def model_from_settings(settings: Settings, provider: str | None = None) -> Chat
     from jobprobe.llm.chat.models import BedrockChat, OpenAIChat
     from jobprobe.llm.providers.bedrock import BedrockProvider
     from jobprobe.llm.providers.openai import OpenAIProvider
-    from jobprobe.tasks.reporting import provider_from_settings
+    from jobprobe.llm.registry import provider_from_settings
 
     built = provider_from_settings(settings, provider)
     if isinstance(built, OpenAIProvider):

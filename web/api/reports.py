@@ -37,6 +37,7 @@ def report_plot(store: StoreDep, report_id: int, name: str) -> FileResponse:
 def insight(store: StoreDep, settings: SettingsDep, ref: str) -> dict[str, Any]:
     """Explain a job, a sweep or ``compare:A:B`` in prose with the configured provider
     (``insight --json``); the insight is stored with the job's or sweep's reports."""
+    from jobprobe.llm.registry import provider_from_settings
     from jobprobe.tasks import reporting
 
-    return reporting.insight_now(store, ref, reporting.provider_from_settings(settings))
+    return reporting.insight_now(store, ref, provider_from_settings(settings))

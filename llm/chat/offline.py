@@ -29,6 +29,11 @@ METRIC_WORDS = {"cpu_hours": "CPU-hours", "gpu_hours": "GPU-hours held",
 GPU_METRICS = ("gpu_hours", "wasted_gpu_hours", "gpu_util_percent")
 
 
+def _n_jobs(count: Any) -> str:
+    """``1 job``, ``3 jobs``."""
+    return f"{num(count)} job" + ("" if count == 1 else "s")
+
+
 def _title(metric: str) -> str:
     """The metric as the head of an answer ("GPU utilisation (%)", "CPU-hours")."""
     return "GPU utilisation (%)" if metric == "gpu_util_percent" else METRIC_WORDS[metric]
@@ -111,8 +116,8 @@ def _trend(intent: Intent, box: Toolbox) -> str:
         groups = [g for g in groups if g.get("gpu_hours")] or groups
     for g in groups:
         trend = g.get("trend") or {}
-        line = (f"- {g['group']}: {num(g.get(metric))} {METRIC_WORDS[metric]} over {num(g.get('jobs'))} "
-                f"jobs, trend {trend.get('direction', 'unknown')}")  # fmt: skip
+        line = (f"- {g['group']}: {num(g.get(metric))} {METRIC_WORDS[metric]} over {_n_jobs(g.get('jobs'))}, "
+                f"trend {trend.get('direction', 'unknown')}")  # fmt: skip
         if metric == "gpu_hours" and g.get("wasted_gpu_hours") is not None:
             line += f"; {num(g['wasted_gpu_hours'])} of the GPU-hours wasted (GPUs idle)"
         elif metric == "gpu_util_percent":
@@ -211,7 +216,7 @@ def _rank(intent: Intent, box: Toolbox) -> str:
              f"{'least' if least else 'most'} first:"]  # fmt: skip
     for g in groups[: max(intent.top, 5)]:
         lines.append(f"- {g['group']}: {num(g.get(metric))} {METRIC_WORDS[metric]} "
-                     f"({num(g.get('jobs'))} jobs).")  # fmt: skip
+                     f"({_n_jobs(g.get('jobs'))}).")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -229,21 +234,19 @@ def _waste(intent: Intent, box: Toolbox) -> str:
         return f"No finished jobs{_subject(intent)}{_when(intent)}."
     lines = [f"Most wasted GPU-hours (GPUs held x idle share x hours) by {what}{_subject(intent)}"
              f"{_when(intent)}, of {num(tree.get('wasted_gpu_hours'))} wasted in all over "
-             f"{num(tree.get('jobs'))} jobs:"]  # fmt: skip
+             f"{_n_jobs(tree.get('jobs'))}:"]  # fmt: skip
     for c in kids:
         wasted = (
             "unknown (no GPU samples)"
             if c.get("wasted_gpu_hours") is None
             else num(c["wasted_gpu_hours"])
         )
-        extra = (
-            f", {num(c.get('jobs'))} jobs" if c.get("level") != "job" else f", {c.get('status')}"
-        )
+        extra = f", {_n_jobs(c.get('jobs'))}" if c.get("level") != "job" else f", {c.get('status')}"
         name = f"`{c.get('name')}`" if c.get("level") == "job" else c.get("name")
         lines.append(f"- {c.get('level')} {name}: {wasted} wasted of "
                      f"{num(c.get('gpu_hours'))} GPU-hours held{extra}.")  # fmt: skip
     if tree.get("gpu_unknown_jobs"):
-        lines.append(f"{num(tree['gpu_unknown_jobs'])} jobs held GPUs without GPU samples: their "
+        lines.append(f"{_n_jobs(tree['gpu_unknown_jobs'])} held GPUs without GPU samples: their "
                      "waste is unknown, not counted as 0.")  # fmt: skip
     return "\n".join(lines)
 
@@ -310,7 +313,8 @@ def _running(intent: Intent, box: Toolbox) -> str:
     result = box.call("running_now", narrowed)
     if (err := _error(result)) is not None:
         return f"What runs now could not be read: {err}."
-    lines = [f"Right now {num(result.get('running_jobs'))} jobs{_subject(intent)} are running, "
+    running = result.get("running_jobs")
+    lines = [f"Right now {_n_jobs(running)}{_subject(intent)} {'is' if running == 1 else 'are'} running, "
              f"holding {num(result.get('gpus_in_use'))} GPUs."]  # fmt: skip
     for queue, row in sorted((result.get("by_queue") or {}).items()):
         lines.append(f"- queue {queue}: {num(row.get('running_jobs'))} running, "
@@ -329,7 +333,7 @@ def _running(intent: Intent, box: Toolbox) -> str:
 
 def _stats_line(group: dict[str, Any]) -> str:
     rate = group.get("success_rate")
-    bits = [f"{num(group.get('jobs'))} jobs"]
+    bits = [f"{_n_jobs(group.get('jobs'))}"]
     if group.get("failed") is not None:
         bits.append(f"{num(group['failed'])} failed")
     if rate is not None:
@@ -410,7 +414,7 @@ def _workers(intent: Intent, box: Toolbox) -> str:
     lines = [f"Workers seen in {span} (holding a running job or changing one):"]
     for w in rows:
         lines.append(f"- {w.get('worker')}: queues {', '.join(w.get('queues') or [])}, "
-                     f"{num(w.get('running'))} running now, {num(w.get('jobs'))} jobs, last seen "
+                     f"{num(w.get('running'))} running now, {_n_jobs(w.get('jobs'))}, last seen "
                      f"{_at(w.get('last_seen'))}.")  # fmt: skip
     for q in result.get("queues") or []:
         lines.append(f"- queue {q.get('queue')}: {num(q.get('queued'))} waiting, "

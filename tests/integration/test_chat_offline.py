@@ -45,6 +45,10 @@ def ask(store: Store, question: str, session_id: str | None = None) -> chat.Answ
     return answer
 
 
+def n_jobs(count: int) -> str:
+    return f"{count} job" + ("" if count == 1 else "s")
+
+
 def names(answer: chat.Answer) -> list[str]:
     return [c["name"] for c in answer.tool_calls if c["name"] != "known_values"]
 
@@ -57,7 +61,7 @@ def test_gpu_trend_over_the_past_week(filled: tuple[Store, fleet.Fleet]) -> None
     assert names(answer) == ["trend"]
     assert gpu["gpu_util_percent"] is not None
     assert (
-        f"- gpu: {num(gpu['gpu_util_percent'])} % GPU utilisation over {gpu['jobs']} jobs"
+        f"- gpu: {num(gpu['gpu_util_percent'])} % GPU utilisation over {n_jobs(gpu['jobs'])},"
         in answer.answer
     )
     assert f"{num(gpu['gpu_hours'])} GPU-hours held" in answer.answer
@@ -107,7 +111,7 @@ def test_top_wasteful_jobs_and_teams(filled: tuple[Store, fleet.Fleet]) -> None:
     assert names(answer) == ["drilldown"]
     for child in tree["children"]:
         assert f"job `{child['name']}`: {num(child['wasted_gpu_hours'])} wasted" in answer.answer
-    assert "1 jobs held GPUs without GPU samples" in answer.answer  # unknown, never 0
+    assert "1 job held GPUs without GPU samples" in answer.answer  # unknown, never 0
     teams = ask(store, "which teams waste the most GPU hours?")
     ranked = usage.drilldown(store, path=["label:team"], top=5)["tree"]["children"]
     lines = [line for line in teams.answer.splitlines() if line.startswith("- label:team")]
@@ -139,7 +143,10 @@ def test_what_runs_now_and_gpus_in_use(filled: tuple[Store, fleet.Fleet]) -> Non
         answer = ask(store, question)
         assert names(answer)[0] == "running_now"
         gpus = sum(r["gpus"] for r in running)
-        assert f"Right now {len(running)} jobs are running, holding {gpus} GPUs." in answer.answer
+        assert (
+            f"Right now {n_jobs(len(running))} {'is' if len(running) == 1 else 'are'} running, holding {gpus} GPUs."
+            in answer.answer
+        )
     assert "- queue cpu: 1 waiting." in answer.answer
 
 
@@ -150,7 +157,7 @@ def test_compare_two_teams(filled: tuple[Store, fleet.Fleet]) -> None:
     for team in ("ml-team", "cv-team"):
         (group,) = jobs.job_stats(store, JobFilters.parse(labels={"team": team}),
                                   by="label:team")["groups"]  # fmt: skip
-        assert f"- {team}: {group['jobs']} jobs, {group['failed']} failed" in answer.answer
+        assert f"- {team}: {n_jobs(group['jobs'])}, {group['failed']} failed" in answer.answer
 
 
 def test_counts_listings_and_workers(filled: tuple[Store, fleet.Fleet]) -> None:
@@ -160,7 +167,8 @@ def test_counts_listings_and_workers(filled: tuple[Store, fleet.Fleet]) -> None:
     assert names(failed) == ["job_stats"]
     for group in want["groups"]:
         assert (
-            f"- {group['group']}: {group['jobs']} jobs, {group['failed']} failed" in failed.answer
+            f"- {group['group']}: {n_jobs(group['jobs'])}, {group['failed']} failed"
+            in failed.answer
         )
     listing = ask(store, "list the failed jobs of cv-team")
     listed = jobs.job_history(store, JobFilters.parse(status="failed", labels={"team": "cv-team"}),
@@ -225,7 +233,7 @@ def test_who_used_the_most(filled: tuple[Store, fleet.Fleet]) -> None:
     want = usage.trend(store, JobFilters.parse(since="14d"), by="label:team", metric="gpu_hours")
     ranked = sorted(want["groups"], key=lambda g: g["gpu_hours"], reverse=True)
     lines = answer.answer.splitlines()[1:]
-    assert lines == [f"- {g['group']}: {num(g['gpu_hours'])} GPU-hours held ({g['jobs']} jobs)."
+    assert lines == [f"- {g['group']}: {num(g['gpu_hours'])} GPU-hours held ({n_jobs(g['jobs'])})."
                      for g in ranked[:5]]  # fmt: skip
     least = ask(store, "which user used the least CPU time this week?")
     assert "least first" in least.answer.splitlines()[0]

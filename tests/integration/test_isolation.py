@@ -166,6 +166,21 @@ def test_a_job_reaches_nothing_of_the_worker_nor_of_other_jobs(
         assert secret not in seen
 
 
+def _meeting_place() -> Path:
+    """A folder every account may write (pytest's tmp_path lies in one only root may enter),
+    where the test's jobs leave each other, or the test, a word."""
+    meet = Path(tempfile.mkdtemp(prefix="jobprobe-meet-"))
+    meet.chmod(0o1777)
+    return meet
+
+
+def _embedded_env(data: Path, account: str) -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("JOBPROBE_")} | {
+        "JOBPROBE_DATA_DIR": str(data), "JOBPROBE_JOB_USER": account,
+        "PYTHONPATH": str(workers.ROOT),
+    }  # fmt: skip
+
+
 RUNNING_JOB = r"""
 echo $$ > "$SIM_MEET/a.pid"; pwd > "$SIM_MEET/a.dir"
 echo 'a private result' > private.txt
@@ -189,14 +204,7 @@ touch "$SIM_MEET/b.done"
 def test_jobs_running_at_once_cannot_read_each_other(account: str, tmp_path: Path) -> None:
     """Two jobs of the one job account, at the same time: each has a uid of its own."""
     data = tmp_path / "data"
-    # Where the two jobs leave each other their pid and folder (pytest's tmp_path lies in a
-    # folder only root may enter).
-    meet = Path(tempfile.mkdtemp(prefix="jobprobe-meet-"))
-    meet.chmod(0o1777)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JOBPROBE_")} | {
-        "JOBPROBE_DATA_DIR": str(data), "JOBPROBE_JOB_USER": account,
-        "PYTHONPATH": str(workers.ROOT),
-    }  # fmt: skip
+    meet, env = _meeting_place(), _embedded_env(data, account)  # each job leaves its pid there
     scripts = {}
     for name, text in (("running.sh", RUNNING_JOB), ("neighbour.sh", NEIGHBOUR)):
         scripts[name] = tmp_path / name
@@ -243,12 +251,7 @@ def test_logs_never_follow_a_link_a_running_job_made(account: str, tmp_path: Pat
     credentials = tmp_path / "db-url"
     credentials.write_text(f"postgresql+psycopg://u:{DB_PASSWORD}@db/x\n")
     credentials.chmod(0o600)
-    meet = Path(tempfile.mkdtemp(prefix="jobprobe-meet-"))
-    meet.chmod(0o1777)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JOBPROBE_")} | {
-        "JOBPROBE_DATA_DIR": str(data), "JOBPROBE_JOB_USER": account,
-        "PYTHONPATH": str(workers.ROOT),
-    }  # fmt: skip
+    meet, env = _meeting_place(), _embedded_env(data, account)
     script = tmp_path / "swap.sh"
     script.write_text(SWAPS_ITS_LOG)
     job = subprocess.Popen(

@@ -139,6 +139,8 @@
         return added;
       },
       setReasons(reasons) { spec.reasons = reasons; render(); },
+      /** What the chart says while it has no sample at all. */
+      setEmpty(text) { spec.empty = text; render(); },
       points() { return cols.x.length; },
       /** Remove the chart and its note (before drawing the figure anew). */
       destroy() {

@@ -147,7 +147,10 @@
     renderHistory(rec.status_history || []);
     renderReports(rec.reports || []);
     $("#cancel-button").hidden = TERMINAL.has(rec.status);
-    for (const c of Object.values(charts)) c.setReasons(reasons(rec));
+    const empty = rec.source === "iss" ? "not measured: the job ran on the ISS, no local samples"
+      : ended ? "not measured: no sample was stored (the job ended before the first)"
+        : rec.status === "queued" ? "waiting for the job to start" : "no samples yet";
+    for (const c of Object.values(charts)) { c.setReasons(reasons(rec)); c.setEmpty(empty); }
     // The report is written just after the job ends: look again for a while until it is there.
     if (TERMINAL.has(rec.status) && !(rec.reports || []).length && reportChecks < 30) {
       reportChecks += 1;

@@ -6,7 +6,7 @@
   const JP = window.JP;
   const { el, $, clear, duration, when, badge, fig, api, query } = JP;
   const REFRESH_MS = 4000;
-  const FIELDS = ["status", "tool", "queue", "label", "since"];
+  const FIELDS = ["status", "tool", "source", "queue", "label", "since"];
   const form = $("#filters");
   let cursor = null; // the cursor of the page shown; null is the first page
   let nextCursor = null;

@@ -18,6 +18,11 @@
 
   function hours(v) { return fig(v, "", 3); }
 
+  // GPU utilisation: "not measured" where no job's GPUs were sampled (never 0).
+  function util(v) { return isNum(v) ? `${v.toFixed(0)}%` : "not measured"; }
+
+  function points(v) { return isNum(v) ? `${v >= 0 ? "+" : ""}${v.toFixed(1)}` : "-"; }
+
   function pct(v) {
     if (!isNum(v)) return "-";
     const p = 100 * v;
@@ -43,9 +48,9 @@
     (data.groups || []).forEach((g) => tbody.appendChild(el("tr", {},
       el("td", {}, g.group), el("td", { class: "num" }, String(g.jobs)), el("td", { class: "num" }, String(g.failures)),
       el("td", { class: "num" }, hours(g.cpu_hours)), el("td", { class: "num" }, hours(g.gpu_hours)),
-      el("td", { class: "num" }, hours(g.wasted_gpu_hours)),
+      el("td", { class: "num" }, hours(g.wasted_gpu_hours)), el("td", { class: "num" }, util(g.gpu_util_percent)),
       el("td", { title: g.trend && g.trend.reason ? g.trend.reason : "" }, g.trend ? g.trend.direction : "-"))));
-    if (!(data.groups || []).length) tbody.appendChild(el("tr", {}, el("td", { colspan: 7, class: "empty" }, "no finished jobs match")));
+    if (!(data.groups || []).length) tbody.appendChild(el("tr", {}, el("td", { colspan: 8, class: "empty" }, "no finished jobs match")));
   }
 
   async function periods(p) {
@@ -56,8 +61,9 @@
       el("td", { class: "num" }, String(r.current.jobs)), el("td", { class: "num" }, pct(r.change.jobs)),
       el("td", { class: "num" }, String(r.current.failures)), el("td", { class: "num" }, pct(r.change.failures)),
       el("td", { class: "num" }, hours(r.current.cpu_hours)), el("td", { class: "num" }, pct(r.change.cpu_hours)),
-      el("td", { class: "num" }, hours(r.current.wasted_gpu_hours)), el("td", { class: "num" }, pct(r.change.wasted_gpu_hours)))));
-    if (!(data.groups || []).length) tbody.appendChild(el("tr", {}, el("td", { colspan: 9, class: "empty" }, "no finished jobs in the last two periods")));
+      el("td", { class: "num" }, hours(r.current.wasted_gpu_hours)), el("td", { class: "num" }, pct(r.change.wasted_gpu_hours)),
+      el("td", { class: "num" }, util(r.current.gpu_util_percent)), el("td", { class: "num" }, points(r.change.gpu_util_points)))));
+    if (!(data.groups || []).length) tbody.appendChild(el("tr", {}, el("td", { colspan: 11, class: "empty" }, "no finished jobs in the last two periods")));
   }
 
   function node(n, depth) {

@@ -14,7 +14,7 @@ import numpy as np
 from scipy.stats import f as stats_f
 
 from jobprobe.analysis import bottleneck, fields, stats
-from jobprobe.analysis.usl import MIN_POINTS, UslFit, sorted_by_load, usl_fit
+from jobprobe.analysis.usl import MIN_POINTS, UslFit, sorted_by_load, usl_curve, usl_fit
 
 # Below this peak of the difference curve (fraction of the normalised range) the curve is
 # treated as a straight line: a bend this small is noise, not a knee.
@@ -334,6 +334,7 @@ def sweep_report(
         "throughput_knee": throughput_knee.to_dict(),
         "latency_knee": latency_knee.to_dict(),
         "usl": usl.to_dict(),
+        "usl_curve": usl_curve(usl, [a for a, _ in tp]),
         "slo": None if slo is None else slo.to_dict(),
         "saturation": None
         if knee_row is None

@@ -76,6 +76,27 @@ class UslFit:
         return asdict(self)
 
 
+#: How many loads the drawn USL curve is evaluated at (across the measured loads).
+CURVE_POINTS = 40
+
+
+def usl_curve(
+    fit: UslFit, loads: Sequence[float], *, points: int = CURVE_POINTS
+) -> list[dict[str, float]]:
+    """``[{"n", "throughput"}]``: the fitted throughput at ``points`` evenly spaced loads from
+    the smallest to the largest of ``loads`` (and at the peak when it lies between them), for a
+    chart to draw; empty without a fit or with fewer than two distinct loads."""
+    distinct = sorted(set(loads))
+    if not fit.ok or len(distinct) < 2:
+        return []
+    lo, hi = distinct[0], distinct[-1]
+    grid = {lo + (hi - lo) * i / (points - 1) for i in range(points)}
+    if fit.peak_n is not None and lo <= fit.peak_n <= hi:
+        grid.add(fit.peak_n)
+    at = sorted(grid)
+    return [{"n": n, "throughput": y} for n, y in zip(at, fit.predict(at), strict=True)]
+
+
 def _usl_scaled(scale: float) -> Any:
     """The USL in normalised units: load ``u = N / scale``, parameters ``l = lambda scale / y``,
     ``a = sigma scale``, ``k = kappa scale^2``; each is of order one whatever the load's units."""

@@ -43,6 +43,7 @@ IMPORTANCE: dict[str, int] = {
     "worker": 4,
     "points": 6,
     "missing": 7,
+    "usl_curve": 9,  # the fit evaluated for drawing: its coefficients say the same
 }
 
 SYSTEM = (

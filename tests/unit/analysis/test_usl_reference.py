@@ -97,3 +97,16 @@ def test_amdahl_data_have_no_coherency_and_a_determined_fit() -> None:
     fit = saturation.usl_fit(n, usl.usl_model(n, 10.0, 0.1, 0.0))
     assert fit.sigma == pytest.approx(0.1, rel=1e-3) and fit.peak_n is None
     assert fit.peak_note == "no retrograde region (kappa = 0)" and fit.well_determined is True
+
+
+def test_the_drawn_curve_is_the_fit_across_the_measured_loads() -> None:
+    n = [1, 4, 8, 16, 32, 64]
+    x = [100 * k / (1 + 0.05 * (k - 1) + 0.001 * k * (k - 1)) for k in n]
+    fit = usl.usl_fit(n, x)
+    curve = usl.usl_curve(fit, n)
+    assert curve[0]["n"] == 1 and curve[-1]["n"] == 64
+    assert fit.peak_n is not None and any(p["n"] == fit.peak_n for p in curve)
+    assert len(curve) == usl.CURVE_POINTS + 1
+    assert [p["throughput"] for p in curve] == fit.predict([p["n"] for p in curve])
+    assert usl.usl_curve(usl.UslFit(False, reason="no fit"), n) == []
+    assert usl.usl_curve(fit, [8, 8]) == []

@@ -1,13 +1,12 @@
 /* A sweep's report (GET /api/v1/sweeps/{id}): throughput and latency against load with the
    knee, the saturation point, the SLO line and the USL fit; the table of points. The fitted
-   curve is the USL formula evaluated at the coefficients the report gives (drawing only). */
+   curve is the report's own (usl_curve: the fit evaluated across the measured loads). */
 "use strict";
 
 (function () {
   const JP = window.JP;
   const { el, $, clear, fig, badge, kv, api, isNum, num } = JP;
   const sweepId = document.body.dataset.sweepId;
-  const GRID = 60;
 
   const drawn = {};
   const REFRESH_MS = 5000;
@@ -20,17 +19,10 @@
     return drawn[name];
   }
 
-  function usl(n, u) { return (u.lambda_ * n) / (1 + u.sigma * (n - 1) + u.kappa * n * (n - 1)); }
-
-  /** Every x the charts need: the loads measured, the fit's grid, the marks. */
+  /** Every x the charts need: the loads measured, the fitted curve's loads, the marks. */
   function xs(facts, points) {
-    const loads = points.map((p) => p.value);
-    const set = new Set(loads);
-    const u = facts.usl || {};
-    const lo = Math.min(...loads);
-    const hi = Math.max(...loads);
-    if (u.ok && loads.length > 1) for (let i = 0; i <= GRID; i += 1) set.add(lo + ((hi - lo) * i) / GRID);
-    if (u.ok && isNum(u.peak_n) && u.peak_n >= lo && u.peak_n <= hi) set.add(u.peak_n);
+    const set = new Set(points.map((p) => p.value));
+    (facts.usl_curve || []).forEach((c) => set.add(c.n));
     const slo = facts.slo || {};
     if (slo.found && isNum(slo.x)) set.add(slo.x);
     return [...set].sort((a, b) => a - b);
@@ -51,7 +43,7 @@
     const byLoad = new Map(points.map((p) => [p.value, p.throughput]));
     const series = [
       { key: "throughput", label: "throughput (measured)", color: "#2563eb", points: 7, spanGaps: true },
-      { key: "usl", label: "USL fit", color: "#7c3aed", dash: [6, 4], optional: true },
+      { key: "usl", label: "USL fit", color: "#7c3aed", dash: [6, 4], optional: true, spanGaps: true },
       { key: "saturation", label: `saturation${sat.resource ? ` (${sat.resource})` : ""}`, color: "#d97706", points: 20, ring: true, line: false, optional: true },
       { key: "knee", label: "knee", color: "#dc2626", points: 11, line: false, optional: true },
       { key: "peak", label: "USL peak", color: "#059669", points: 11, line: false, optional: true },
@@ -59,7 +51,7 @@
     const cols = {
       x,
       throughput: tput,
-      usl: u.ok ? x.map((n) => usl(n, u)) : x.map(() => null),
+      usl: column(x, (facts.usl_curve || []).map((c) => ({ value: c.n, fit: c.throughput })), "fit"),
       knee: knee.found ? at(knee.x, x, knee.y) : x.map(() => null),
       saturation: isNum(sat.value) && byLoad.has(sat.value) ? at(sat.value, x, byLoad.get(sat.value)) : x.map(() => null),
       peak: u.ok && isNum(u.peak_n) && isNum(u.peak_throughput) ? at(u.peak_n, x, u.peak_throughput) : x.map(() => null),

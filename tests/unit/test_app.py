@@ -56,16 +56,20 @@ def test_kombu_takes_the_redis_sweep_options() -> None:
     ],
 )
 def test_queue_choice(
-    tmp_path: Path, gpus: int, queue: str | None, tool_queue: str | None, expected: str
-) -> None:
+    tmp_path: Path, redis_url: str, gpus: int, queue: str | None, tool_queue: str | None,
+    expected: str,
+) -> None:  # fmt: skip
+    """The queue a job is stored with (distributed: GPU jobs go to workers that have them;
+    ``create`` stores the job without sending it)."""
     tools = tmp_path / "tools.toml"
     line = f'queue = "{tool_queue}"\n' if tool_queue else ""
     tools.write_text(f'[tools.t]\ncommand = ["true"]\n{line}')
     script = tmp_path / "s.sh"
     script.write_text("true\n")
     settings = load_settings(
-        data_dir=tmp_path, tools_file=tools, queue_cpu="cpu-x", queue_gpu="gpu-x"
-    )
+        data_dir=tmp_path, tools_file=tools, queue_cpu="cpu-x", queue_gpu="gpu-x",
+        broker_url=f"{redis_url}/0", database_url=f"sqlite:///{tmp_path / 'jp.db'}",
+    )  # fmt: skip
     job_id = submission.create("t", script, gpus=gpus, queue=queue, settings=settings)
     store = Store(settings.resolved_database_url)
     with store.session() as session:

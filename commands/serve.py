@@ -31,8 +31,8 @@ GRACEFUL_S = 2
     default="127.0.0.1",
     show_default=True,
     metavar="ADDRS",
-    help="Proxies (comma-separated addresses, or *) whose X-Forwarded-For names the client: "
-    "a request they forward counts as coming from that client, not from loopback.",
+    help="Proxies (comma-separated addresses) whose X-Forwarded-For names the client: "
+    "a request they forward counts as coming from that client, never from loopback.",
 )
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))  # fmt: skip
@@ -46,6 +46,12 @@ def serve(
     Reading needs no token from loopback only; listening elsewhere needs
     JOBPROBE_WEB_READ_TOKEN. Submit and cancel need JOBPROBE_WEB_WRITE_TOKEN.
     """
+    if "*" in forwarded_allow_ips.split(","):
+        fail(
+            "--forwarded-allow-ips '*' would let any client name its own address; list the "
+            "proxies' addresses",
+            USAGE_ERROR,
+        )
     settings = context.current().settings
     host = host or settings.web_host
     port = settings.web_port if port is None else port

@@ -81,14 +81,20 @@ class UidClaim:
 
 
 def _process_uids() -> set[int]:
-    """The real uids of the host's processes (those this process can see)."""
+    """Every uid (real, effective, saved, filesystem) the host's processes run as: the
+    ``Uid:`` line of ``/proc/<pid>/status`` (a non-dumpable process's ``/proc/<pid>`` is
+    owned by root, so its owner would hide it)."""
     uids: set[int] = set()
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
-            uids.add(os.stat(entry.path).st_uid)
-        except OSError:
+            with open(os.path.join(entry.path, "status"), encoding="ascii", errors="replace") as fh:
+                for line in fh:
+                    if line.startswith("Uid:"):
+                        uids.update(int(v) for v in line.split()[1:])
+                        break
+        except (OSError, ValueError):
             continue
     return uids
 

@@ -102,7 +102,12 @@ def parse_since(text: str | None, *, flag: str = "--", name: str = "since") -> d
         return None
     m = _RELATIVE.match(text)
     if m:
-        return datetime.now(UTC) - timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+        try:
+            return datetime.now(UTC) - timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+        except OverflowError:
+            raise BadFilter(
+                f"{flag}{name} {text!r} reaches before year 1; give a shorter span", field=name
+            ) from None
     at = timestamps.parse_utc(text)
     if at is None:
         raise BadFilter(

@@ -39,7 +39,6 @@ def samples_after(
         row: dict[str, Any] = {"id": s.id, "attempt": s.attempt, "t": s.t.timestamp()}
         row.update({c: getattr(s, c) for c in COLUMNS})
         row.update(scalar_extras(s.extra))
-        row.update(scalar_extras(s.extra))
         out.append(row)
     return out
 

@@ -60,8 +60,16 @@ def _host_name(header: str) -> str:
     return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
 
 
+#: Headers a proxy adds: a request that carries one was forwarded, so it is never loopback's own
+#: (whatever address a trusting proxy setting made of it).
+_FORWARDING = ("x-forwarded-for", "forwarded", "x-real-ip")
+
+
 def from_loopback(request: Request) -> bool:
-    """The request comes from this machine's loopback and names a loopback host."""
+    """The request comes from this machine's loopback, names a loopback host and was not
+    forwarded by a proxy."""
+    if any(name in request.headers for name in _FORWARDING):
+        return False
     client = request.client.host if request.client else None
     if not is_loopback_address(client):
         return False

@@ -17,4 +17,4 @@ class FastJSONResponse(Response):
 
     def render(self, content: Any) -> bytes:
         """The content as JSON bytes."""
-        return pydantic_core.to_json(content)
+        return pydantic_core.to_json(content, inf_nan_mode="null")

@@ -106,13 +106,18 @@ def test_changing_state_needs_the_write_token_even_on_loopback(local_settings: S
         assert http.get("/api/v1/jobs").json()["jobs"] == []  # nothing was submitted
 
 
-def test_a_forwarded_address_from_an_untrusted_peer_is_ignored(local_settings: Settings) -> None:
-    """Only a trusted proxy names the client: the same header from anyone else changes nothing."""
+def test_a_forwarded_request_is_never_loopback(local_settings: Settings) -> None:
+    """A request that carries a proxy's header was forwarded, whether or not its proxy is
+    trusted to name the client: it needs the token (with '*' trusted, any client could name
+    itself 127.0.0.1)."""
     with (
         web_server.serving(local_settings, forwarded_allow_ips="192.0.2.250") as srv,
         web_server.client(srv) as http,
     ):
-        assert http.get("/api/v1/jobs", headers=REMOTE).status_code == 200
+        _refused(http.get("/api/v1/jobs", headers=REMOTE), 401, "token")
+        for header in ({"Forwarded": "for=127.0.0.1"}, {"X-Real-IP": "127.0.0.1"}):
+            _refused(http.get("/api/v1/jobs", headers=header), 401, "token")
+        assert http.get("/api/v1/jobs").status_code == 200  # loopback's own request
 
 
 def test_a_forwarded_loopback_address_does_not_open_reading(local_settings: Settings) -> None:

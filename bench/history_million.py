@@ -4,7 +4,7 @@ Run: ``python bench/history_million.py [--jobs 1000000] [--runs 30] [--rebuild]`
 PostgreSQL on 127.0.0.1. The database ``jobprobe_bench_history`` is created (schema by the
 store's migrations) and filled once with generated jobs over the last 90 days, three labels
 each (team, user, project) and status events for a tenth of them; later runs reuse it
-(``--rebuild`` fills it again). Queries go through ``store.jobs.job_history``/``job_stats``, the
+(``--rebuild`` fills it again). Queries go through ``store.job_reads.job_history``/``job_stats``, the
 functions the CLI calls, each ``--runs`` times (p50 and p95, after one warm-up), and once each
 through ``python cli.py`` in a subprocess (end-to-end wall time, interpreter start included).
 Targets: history p50 < 20 ms, stats p50 < 1 s.
@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 import psycopg  # noqa: E402
 
 from bench.job_throughput import PG, ensure_database  # noqa: E402
+from jobprobe.store import job_reads  # noqa: E402
 from jobprobe.store import jobs as store_jobs  # noqa: E402
 from jobprobe.store.db import Store  # noqa: E402
 
@@ -166,15 +167,15 @@ def main() -> int:
 
     def history(**filters: Any) -> Callable[[], Any]:
         def run() -> list[Any]:
-            with store.session() as session:
-                return store_jobs.job_history(session, limit=20, **filters)
+            with store.reader() as reader:
+                return job_reads.job_history(reader, limit=20, **filters)
 
         return run
 
     def stats(by: str, **filters: Any) -> Callable[[], Any]:
         def run() -> list[dict[str, Any]]:
-            with store.session() as session:
-                return store_jobs.job_stats(session, by=by, **filters)
+            with store.reader() as reader:
+                return job_reads.job_stats(reader, by=by, **filters)
 
         return run
 

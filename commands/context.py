@@ -1,7 +1,9 @@
 """What one command invocation shares: its Settings and its Store, each built on first use.
 
 The root group puts an ``Invocation`` on ``ctx.obj``; a command asks ``current()`` for it.
-Nothing is built until a command needs it, and then once.
+Nothing is built until a command needs it, and then once. The read commands ask for
+``locations`` and ``reading_store`` instead: the four settings they need and a store read
+without SQLAlchemy, so that they start without pydantic's model or the ORM.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from jobprobe.commands import errors
 
 if TYPE_CHECKING:
     from jobprobe.store.db import Store
+    from jobprobe.store.reading import Readable
+    from jobprobe.worker.locations import Locations
     from jobprobe.worker.settings import Settings
 
 
@@ -23,6 +27,7 @@ class Invocation:
     def __init__(self) -> None:
         self._settings: Settings | None = None
         self._store: Store | None = None
+        self._locations: Locations | None = None
 
     @property
     def settings(self) -> Settings:
@@ -45,6 +50,35 @@ class Invocation:
 
             self._store = runtime.get_store(self.settings)
         return self._store
+
+    @property
+    def locations(self) -> Locations:
+        """The broker, store, data directory and tool registry settings (``Settings``' rules,
+        without building it); a bad value is one line and exit 2."""
+        if self._locations is None:
+            from jobprobe.worker import errors as worker_errors
+            from jobprobe.worker.locations import Locations
+
+            try:
+                self._locations = Locations.from_environment()
+            except worker_errors.SettingsError as exc:
+                errors.fail(str(exc), errors.USAGE_ERROR)
+        return self._locations
+
+    @property
+    def reading_store(self) -> Readable:
+        """The store for a command that only reads: opened directly (no SQLAlchemy) when its
+        schema stamp says the schema is current, else the full ``store``, which checks the
+        schema (creating or upgrading it) and writes the stamp."""
+        if self._store is None:
+            from jobprobe.store import schema_stamp
+            from jobprobe.store.reading import ReadStore
+
+            url = self.locations.resolved_database_url
+            stamp = schema_stamp.stamp_path(self.locations.schema_stamp_dir, url)
+            if schema_stamp.is_current(stamp, url):
+                return ReadStore(url, stamp=stamp)
+        return self.store
 
 
 def current() -> Invocation:

@@ -190,7 +190,9 @@ def _follow(job_id: str, runner: _Runner | None) -> None:
 @guarded
 def job_history(limit: int, cursor: str | None, filters: JobFilters, as_json: bool) -> None:
     """Jobs, newest first."""
-    page = query_jobs.job_history(context.current().store, filters, limit=limit, cursor=cursor)
+    page = query_jobs.job_history(
+        context.current().reading_store, filters, limit=limit, cursor=cursor
+    )
     recs, next_cursor = page["jobs"], page["next_cursor"]
     if as_json:
         emit_json(page)
@@ -217,7 +219,7 @@ def job_history(limit: int, cursor: str | None, filters: JobFilters, as_json: bo
 @guarded
 def job_details(job_id: str, timeseries: bool, as_json: bool) -> None:
     """Everything about one job: record, profile, status history, reports."""
-    store = context.current().store
+    store = context.current().reading_store
     rec = query_jobs.job_details(store, job_id, timeseries=timeseries)
     if as_json:
         emit_json(rec)
@@ -266,7 +268,7 @@ def job_details(job_id: str, timeseries: bool, as_json: bool) -> None:
 @guarded
 def job_stats(by: str, filters: JobFilters, as_json: bool) -> None:
     """Counts, success rate, duration percentiles, CPU-seconds and peak memory per group."""
-    stats = query_jobs.job_stats(context.current().store, filters, by=by)
+    stats = query_jobs.job_stats(context.current().reading_store, filters, by=by)
     rows = stats["groups"]
     if as_json:
         emit_json(stats)
@@ -293,10 +295,11 @@ def job_stats(by: str, filters: JobFilters, as_json: bool) -> None:
 def logs(job_id: str, which: query_jobs.Stream, follow: bool, as_json: bool) -> None:
     """A job's stdout (or --stderr), from its log file where this machine can read it."""
     inv = context.current()
+    store = inv.reading_store
     if as_json:
-        emit_json(query_jobs.read_log(inv.store, inv.settings, job_id, stream=which))
+        emit_json(query_jobs.read_log(store, inv.locations, job_id, stream=which))
         return
-    source = query_jobs.log_source(inv.store, inv.settings, job_id, stream=which)
+    source = query_jobs.log_source(store, inv.locations, job_id, stream=which)
     if source.local_path is None:
         if source.status == JobStatus.QUEUED:
             fail(
@@ -309,7 +312,7 @@ def logs(job_id: str, which: query_jobs.Stream, follow: bool, as_json: bool) -> 
                 err=True,
             )
         return
-    for chunk in query_jobs.follow_log(inv.store, source, follow=follow):
+    for chunk in query_jobs.follow_log(store, source, follow=follow):
         click.echo(chunk, nl=False)
 
 
@@ -343,7 +346,7 @@ def cancel(job_id: str, as_json: bool) -> None:
 @guarded
 def tools(as_json: bool) -> None:
     """The registered tools (JOBPROBE_TOOLS_FILE, DATA_DIR/tools.toml or the bundled ones)."""
-    registry = query_jobs.tools(context.current().settings)
+    registry = query_jobs.tools(context.current().locations)
     if as_json:
         emit_json(registry)
         return

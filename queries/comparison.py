@@ -72,13 +72,10 @@ def compare_jobs(
 def label_group(store: Store, labels: Mapping[str, Any], *, tool: str | None = None) -> list[str]:
     """The ids of the finished jobs that have all these labels (and are of ``tool``), oldest
     first."""
-    from jobprobe.store import sweeps as store_sweeps
+    from jobprobe.store import job_reads
 
-    with store.session() as session:
-        return [
-            r["task_id"]
-            for r in store_sweeps.records_between(session, labels=dict(labels), tool=tool)
-        ]
+    with store.reader() as reader:
+        return [r["id"] for r in job_reads.records_between(reader, labels=dict(labels), tool=tool)]
 
 
 def compare_groups(

@@ -22,6 +22,8 @@ from jobprobe.store.status import TERMINAL, JobStatus
 
 if TYPE_CHECKING:
     from jobprobe.store.db import Store
+    from jobprobe.store.reading import Readable
+    from jobprobe.worker.locations import Locations
     from jobprobe.worker.settings import Settings
 
 #: The most jobs one page of the history holds.
@@ -30,39 +32,43 @@ Stream = Literal["stdout", "stderr"]
 
 
 def job_history(
-    store: Store, filters: JobFilters | None = None, *, limit: int = 20, cursor: str | None = None
+    store: Readable,
+    filters: JobFilters | None = None,
+    *,
+    limit: int = 20,
+    cursor: str | None = None,
 ) -> dict[str, Any]:
     """``{"jobs": [record, ...], "next_cursor": str | None}``: jobs newest first, after
     ``cursor`` (the ``next_cursor`` of the page before); ``next_cursor`` is None on the last
     page. A bad limit or cursor is a ``BadFilter``."""
     from jobprobe.store import errors as store_errors
-    from jobprobe.store import jobs as store_jobs
-    from jobprobe.store import records
+    from jobprobe.store import job_reads, records
 
     if not 1 <= limit <= MAX_LIMIT:
         raise errors.BadFilter(f"limit must be 1 to {MAX_LIMIT} (got {limit})", field="limit")
-    kwargs = (filters or JobFilters()).as_kwargs()
-    with store.session() as session:
+    if cursor:
         try:
-            jobs = store_jobs.job_history(session, limit=limit, cursor=cursor, **kwargs)
-        except store_errors.StoreError as exc:  # database errors surface at the session's end
+            job_reads.decode_cursor(cursor)
+        except store_errors.StoreError as exc:
             raise errors.BadFilter(str(exc), field="cursor") from exc
-        recs = [records.to_record(j) for j in jobs]
-        next_cursor = store_jobs.encode_cursor(jobs[-1]) if len(jobs) == limit else None
-    return {"jobs": recs, "next_cursor": next_cursor}
+    kwargs = (filters or JobFilters()).as_kwargs()
+    with store.reader() as reader:
+        rows = job_reads.job_history(reader, limit=limit, cursor=cursor, **kwargs)
+    next_cursor = job_reads.encode_cursor(rows[-1]) if len(rows) == limit else None
+    return {"jobs": [records.to_record(r) for r in rows], "next_cursor": next_cursor}
 
 
 def running_now(
-    store: Store, filters: JobFilters | None = None, *, listed: int = 20
+    store: Readable, filters: JobFilters | None = None, *, listed: int = 20
 ) -> dict[str, Any]:
     """``{"running_jobs", "gpus_in_use", "by_queue": {queue: {"running_jobs", "gpus_in_use"}},
     "jobs": [the newest ``listed`` running jobs' records]}``: what runs now (counted in the
     store, however many) and the GPUs those jobs asked for."""
-    from jobprobe.store import jobs as store_jobs
+    from jobprobe.store import job_reads
 
     running = dataclasses.replace(filters or JobFilters(), status=JobStatus.RUNNING.value)
-    with store.session() as session:
-        by_queue = store_jobs.running_by_queue(session, **running.as_kwargs())
+    with store.reader() as reader:
+        by_queue = job_reads.running_by_queue(reader, **running.as_kwargs())
     newest = job_history(store, running, limit=listed)["jobs"]
     return {
         "running_jobs": sum(q["running_jobs"] for q in by_queue.values()),
@@ -84,43 +90,38 @@ def names_seen(store: Store, *, days: float = 30.0, now: datetime | None = None)
         return {"days": days, **store_jobs.names_seen(session, since=since)}
 
 
-def job_details(store: Store, job_id: str, *, timeseries: bool = False) -> dict[str, Any]:
+def job_details(store: Readable, job_id: str, *, timeseries: bool = False) -> dict[str, Any]:
     """The job's record (id or unique prefix of 6+) with ``status_history`` and ``reports``,
     and its samples as columns under ``detailed_profile.timeseries`` when ``timeseries`` (and
     it has a profile). ``NotFound``/``AmbiguousId`` for an unknown or shared id."""
-    from jobprobe.store import jobs as store_jobs
-    from jobprobe.store import records
-    from jobprobe.store import reports as store_reports
-    from jobprobe.store import samples as store_samples
+    from jobprobe.store import job_reads, records, report_reads, sample_reads
 
-    with errors.looked_up(job_id), store.session() as session:
-        job = store_jobs.get_job(session, job_id)
+    with errors.looked_up(job_id), store.reader() as reader:
+        row = job_reads.get_job(reader, job_id)
+        samples = sample_reads.load_timeseries(reader, row["id"]) if timeseries else None
         return records.to_record(
-            job, events=store_jobs.status_history(session, job.id),
-            timeseries=store_samples.load_timeseries(session, job.id) if timeseries else None,
-            reports=store_reports.reports_for_job(session, job.id),
+            row, events=job_reads.status_history(reader, row["id"]), timeseries=samples,
+            reports=report_reads.reports_for_job(reader, row["id"]),
         )  # fmt: skip
 
 
-def job_timeseries(store: Store, job_id: str) -> dict[str, list[Any]]:
+def job_timeseries(store: Readable, job_id: str) -> dict[str, list[Any]]:
     """The job's stored samples as columns (``t`` and one list per metric; None where a
     metric was not measured), also while it runs and when it has no profile yet."""
-    from jobprobe.store import jobs as store_jobs
-    from jobprobe.store import samples as store_samples
+    from jobprobe.store import job_reads, sample_reads
 
-    with errors.looked_up(job_id), store.session() as session:
-        return store_samples.load_timeseries(session, store_jobs.get_job(session, job_id).id)
+    with errors.looked_up(job_id), store.reader() as reader:
+        return sample_reads.load_timeseries(reader, job_reads.get_job(reader, job_id)["id"])
 
 
-def status_history(store: Store, job_id: str) -> list[dict[str, Any]]:
+def status_history(store: Readable, job_id: str) -> list[dict[str, Any]]:
     """The job's status events, oldest first: ``[{"status", "at", "detail"}]`` (as in
     ``job_details``' ``status_history``)."""
-    from jobprobe.store import jobs as store_jobs
-    from jobprobe.store import records
+    from jobprobe.store import job_reads, records
 
-    with errors.looked_up(job_id), store.session() as session:
-        job = store_jobs.get_job(session, job_id)
-        rec = records.to_record(job, events=store_jobs.status_history(session, job.id))
+    with errors.looked_up(job_id), store.reader() as reader:
+        row = job_reads.get_job(reader, job_id)
+        rec = records.to_record(row, events=job_reads.status_history(reader, row["id"]))
     history: list[dict[str, Any]] = rec["status_history"]
     return history
 
@@ -143,20 +144,20 @@ def job_progress(store: Store, job_id: str) -> dict[str, Any]:
 
 
 def job_stats(
-    store: Store, filters: JobFilters | None = None, *, by: str = "tool"
+    store: Readable, filters: JobFilters | None = None, *, by: str = "tool"
 ) -> dict[str, Any]:
     """``{"by": by, "groups": [...]}``: per group (tool, queue, worker, status, source or
     label:KEY) counts, success rate, duration percentiles, CPU-seconds, peak memory and mean
     queue wait. An unknown ``by`` is a ``BadFilter``."""
     from jobprobe.store import errors as store_errors
-    from jobprobe.store import jobs as store_jobs
+    from jobprobe.store import job_reads
 
-    try:
-        store_jobs.group_column(by)
-    except store_errors.StoreError as exc:
-        raise errors.BadFilter(str(exc), field="by") from exc
-    with store.session() as session:
-        rows = store_jobs.job_stats(session, by=by, **(filters or JobFilters()).as_kwargs())
+    with store.reader() as reader:
+        try:
+            job_reads.group_expression(by, reader.dialect)
+        except store_errors.StoreError as exc:
+            raise errors.BadFilter(str(exc), field="by") from exc
+        rows = job_reads.job_stats(reader, by=by, **(filters or JobFilters()).as_kwargs())
     return {"by": by, "groups": rows}
 
 
@@ -182,17 +183,16 @@ class LogSource:
 
 
 def log_source(
-    store: Store, settings: Settings, job_id: str, *, stream: Stream = "stdout"
+    store: Readable, settings: Settings | Locations, job_id: str, *, stream: Stream = "stdout"
 ) -> LogSource:
     """Where the job's ``stream`` log is; a job running on this machine without a stored path
     yet points at its newest attempt directory's log."""
-    from jobprobe.store import jobs as store_jobs
+    from jobprobe.store import job_reads
 
-    with errors.looked_up(job_id), store.session() as session:
-        job = store_jobs.get_job(session, job_id)
-        path = job.stdout_path if stream == "stdout" else job.stderr_path
-        tail = job.stdout_tail if stream == "stdout" else job.stderr_tail
-        workdir, status, worker, full_id = job.workdir, job.status, job.worker, job.id
+    with errors.looked_up(job_id), store.reader() as reader:
+        job = job_reads.get_job(reader, job_id)
+    path, tail = job[f"{stream}_path"], job[f"{stream}_tail"]
+    workdir, status, worker, full_id = job["workdir"], job["status"], job["worker"], job["id"]
     if path is None and workdir is None and status == JobStatus.RUNNING:
         path = _running_log(settings.data_dir, full_id, stream)
     return LogSource(full_id, stream, path, tail, status, worker)
@@ -207,7 +207,7 @@ def _running_log(data_dir: Path, job_id: str, stream: Stream) -> str | None:
 
 
 def read_log(
-    store: Store, settings: Settings, job_id: str, *, stream: Stream = "stdout"
+    store: Readable, settings: Settings | Locations, job_id: str, *, stream: Stream = "stdout"
 ) -> dict[str, Any]:
     """``{"task_id", "stream", "path", "local", "text"}``: the whole log where this machine can
     read its file (``local`` true), else the last 4 KB the store keeps."""
@@ -232,16 +232,16 @@ def read_log_chunk(path: Path, offset: int) -> tuple[bytes, int]:
     return chunk, offset + len(chunk)
 
 
-def job_ended(store: Store, job_id: str) -> bool:
+def job_ended(store: Readable, job_id: str) -> bool:
     """Whether the job is in a terminal status."""
-    from jobprobe.store import jobs as store_jobs
+    from jobprobe.store import job_reads
 
-    with errors.looked_up(job_id), store.session() as session:
-        return store_jobs.get_job(session, job_id).status in TERMINAL
+    with errors.looked_up(job_id), store.reader() as reader:
+        return job_reads.get_job(reader, job_id)["status"] in TERMINAL
 
 
 def follow_log(
-    store: Store, source: LogSource, *, follow: bool = False, poll_s: float = 0.5
+    store: Readable, source: LogSource, *, follow: bool = False, poll_s: float = 0.5
 ) -> Iterator[str]:
     """The log file's text in chunks as it grows: once (``follow`` false), or until the job
     ends, re-reading every ``poll_s`` seconds and once more after the end. Nothing when this
@@ -299,7 +299,7 @@ def cancel_job(store: Store, job_id: str) -> CancelOutcome:
         return CancelOutcome(job.id, job.status, job.lease_expires_at)
 
 
-def tools(settings: Settings) -> dict[str, dict[str, Any]]:
+def tools(settings: Settings | Locations) -> dict[str, dict[str, Any]]:
     """The registered tools (JOBPROBE_TOOLS_FILE, DATA_DIR/tools.toml or the bundled ones):
     name to kind, command, image, queue, timeout, gpus and description."""
     from jobprobe.monitor.tools import load_registry

@@ -18,7 +18,7 @@ PLOT_SUFFIXES = (".png",)
 def report(store: Store, report_id: int) -> dict[str, Any]:
     """The report's record (``id``, ``kind``, ``created_at``, ``path``, ``summary``, ``body``)
     with its ``markdown``, ``job_id`` and ``sweep_id``; ``NotFound`` for an unknown id."""
-    from jobprobe.store import reports as store_reports
+    from jobprobe.store import report_reads
     from jobprobe.store.models import Report
 
     with store.session() as session:
@@ -26,7 +26,7 @@ def report(store: Store, report_id: int) -> dict[str, Any]:
         if found is None:
             raise errors.NotFound(f"no report {report_id}; a job's reports are in its details")
         return {
-            **store_reports.report_dict(found), "markdown": found.markdown,
+            **report_reads.report_dict(found), "markdown": found.markdown,
             "job_id": found.job_id, "sweep_id": found.sweep_id,
         }  # fmt: skip
 

@@ -15,6 +15,7 @@ from jobprobe.queries.filters import JobFilters
 
 if TYPE_CHECKING:
     from jobprobe.store.db import Store
+    from jobprobe.store.reading import Readable
 
 Bucket = Literal["hour", "day"]
 BUCKETS: tuple[Bucket, ...] = ("hour", "day")
@@ -22,13 +23,13 @@ BUCKETS: tuple[Bucket, ...] = ("hour", "day")
 DEFAULT_PATH = ("queue", "label:team", "tool")
 
 
-def finished_records(store: Store, **filters: Any) -> list[dict[str, Any]]:
+def finished_records(store: Readable, **filters: Any) -> list[dict[str, Any]]:
     """Finished jobs' records (no samples) matching ``filters`` (those of
-    ``store.sweeps.records_between``), oldest first."""
-    from jobprobe.store import sweeps as store_sweeps
+    ``store.job_reads.records_between``), oldest first."""
+    from jobprobe.store import job_reads, records
 
-    with store.session() as session:
-        return list(store_sweeps.records_between(session, **filters))
+    with store.reader() as reader:
+        return [records.to_record(r) for r in job_reads.records_between(reader, **filters)]
 
 
 def trend(

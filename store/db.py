@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import os
-import re
 import threading
 import time
 from collections.abc import Iterator
@@ -19,14 +17,12 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from jobprobe.store import errors
+from jobprobe.store import errors, reading, schema_stamp, urls
+from jobprobe.store.schema_stamp import MIGRATIONS_DIR
 
-MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 #: A pooled connection idle longer than this (seconds) is pinged before it is used again, so
 #: that one left dead by a database restart is replaced without an error.
 PING_IF_IDLE_S = 1.0
-#: How PostgreSQL and SQLite say that a table is missing.
-_MISSING_TABLE = re.compile(r"relation \"[^\"]+\" does not exist|no such table", re.I)
 _ready: set[str] = set()
 _ready_lock = threading.Lock()
 
@@ -97,43 +93,6 @@ def _alembic_config(engine: Engine) -> Any:
     return cfg
 
 
-def head_revision() -> str:
-    """The newest migration id shipped with this code.
-
-    Migration files are named ``NNNN_what.py`` with revision ``NNNN`` (a unit test holds every
-    file to it), so the head is read from the file names without importing Alembic.
-    """
-    return max(p.name.split("_", 1)[0] for p in (MIGRATIONS_DIR / "versions").glob("[0-9]*_*.py"))
-
-
-def _stamp_matches(stamp: Path | None, head: str) -> bool:
-    try:
-        return stamp is not None and stamp.read_text().strip() == head
-    except OSError:
-        return False
-
-
-def _database_exists(engine: Engine) -> bool:
-    """False for a SQLite file deleted since its stamp was written (it comes back empty).
-
-    A server database dropped and made anew shows up as a missing table instead (see Store).
-    """
-    if engine.dialect.name != "sqlite":
-        return True
-    database = engine.url.database
-    if not database or database == ":memory:":
-        return False
-    return Path(database).expanduser().is_file()
-
-
-def _write_stamp(stamp: Path, head: str) -> None:
-    # Written atomically: a reader never sees half a revision id.
-    stamp.parent.mkdir(parents=True, exist_ok=True)
-    tmp = stamp.with_name(f".{stamp.name}.{os.getpid()}")
-    tmp.write_text(head + "\n")
-    tmp.replace(stamp)
-
-
 def _current_revision(bind: Engine | sa.Connection) -> str | None:
     with contextlib.ExitStack() as stack:
         conn = bind if isinstance(bind, sa.Connection) else stack.enter_context(bind.connect())
@@ -190,8 +149,9 @@ def init_db(engine: Engine, *, stamp: Path | None = None) -> None:
     with _ready_lock:
         if key in _ready:
             return
-        head = head_revision()
-        if _stamp_matches(stamp, head) and _database_exists(engine):
+        head = schema_stamp.head_revision()
+        url = engine.url.render_as_string(hide_password=False)
+        if schema_stamp.matches(stamp, head) and schema_stamp.database_exists(url):
             _ready.add(key)
             return
         try:
@@ -209,29 +169,18 @@ def init_db(engine: Engine, *, stamp: Path | None = None) -> None:
             raise errors.StoreUnavailable(describe_unavailable(engine, e)) from e
         if stamp is not None:
             with contextlib.suppress(OSError):  # only an optimisation: the next process checks
-                _write_stamp(stamp, head)
+                schema_stamp.write(stamp, head)
         _ready.add(key)
-
-
-def schema_stamp_path(stamp_dir: Path, url: str) -> Path:
-    """The stamp file for the database at ``url`` (one per database, credentials not in it)."""
-    u = sa.engine.make_url(url)
-    where = u.render_as_string(hide_password=True)
-    if u.get_backend_name() == "sqlite" and u.database:
-        where = str(Path(u.database).expanduser().resolve())
-    digest = hashlib.sha256(where.encode()).hexdigest()[:16]
-    return stamp_dir / f"schema-{digest}"
 
 
 def describe_unavailable(engine: Engine, error: BaseException) -> str:
     """One line saying which database could not be reached and what to do."""
-    where = engine.url.render_as_string(hide_password=True)
     reason = (
         str(getattr(error, "orig", error)).strip().splitlines()[0]
         if str(error)
         else type(error).__name__
     )
-    return f"cannot reach the database {where} ({reason}); start it or fix JOBPROBE_DATABASE_URL"
+    return errors.unavailable_message(urls.display(engine.url.render_as_string(False)), reason)
 
 
 class Store:
@@ -248,7 +197,9 @@ class Store:
         self.url = url
         self.engine = make_engine(url, ping_if_idle_s=ping_if_idle_s)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._stamp = None if schema_stamp_dir is None else schema_stamp_path(schema_stamp_dir, url)
+        self._stamp = (
+            None if schema_stamp_dir is None else schema_stamp.stamp_path(schema_stamp_dir, url)
+        )
         if migrate:
             init_db(self.engine, stamp=self._stamp)
 
@@ -273,6 +224,22 @@ class Store:
             session.close()
 
     @contextmanager
+    def reader(self) -> Iterator[reading.Reader]:
+        """A Reader on a pooled connection (``store.reading``: plain SQL reads), given back
+        to the pool after the block."""
+        with self._mapped_errors():
+            pooled = self.engine.raw_connection()
+        try:
+            yield reading.Reader(
+                pooled.dbapi_connection, self.dialect, self.engine.dialect.dbapi,
+                where=urls.display(self.url), stamp=self._stamp,
+            )  # fmt: skip
+        finally:
+            with contextlib.suppress(Exception):  # a dead connection is dropped by the pool
+                pooled.rollback()
+            pooled.close()
+
+    @contextmanager
     def transaction(self) -> Iterator[sa.Connection]:
         """A Core connection in a transaction (committed on success, rolled back on error).
 
@@ -289,13 +256,9 @@ class Store:
         except exc.OperationalError as e:
             raise errors.StoreUnavailable(describe_unavailable(self.engine, e)) from e
         except exc.ProgrammingError as e:
-            if self._stamp is not None and _MISSING_TABLE.search(str(e.orig)):
+            if self._stamp is not None and reading.MISSING_TABLE.search(str(e.orig)):
                 # The stamp outlived the schema (the database was dropped and made anew).
-                self._stamp.unlink(missing_ok=True)
-                raise errors.StoreError(
-                    "the database has no jobprobe tables (it was replaced since this machine "
-                    "last used it); run the command again to create them"
-                ) from e
+                raise schema_stamp.forget(self._stamp) from e
             raise errors.StoreError(f"database error: {str(e).splitlines()[0]}") from e
         except exc.SQLAlchemyError as e:
             raise errors.StoreError(f"database error: {str(e).splitlines()[0]}") from e

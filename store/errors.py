@@ -26,3 +26,8 @@ class Superseded(StoreError):
 
 class ConversationNotFound(StoreError):
     """No conversation has that session id, or it expired; start a new one (leave out --session)."""
+
+
+def unavailable_message(where: str, reason: str) -> str:
+    """The one line for a database that cannot be reached (``where`` without its password)."""
+    return f"cannot reach the database {where} ({reason}); start it or fix JOBPROBE_DATABASE_URL"

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from jobprobe.store.models import Job, Sample, StatusEvent
-from jobprobe.store.samples import COLUMNS, scalar_extras
+from jobprobe.store.sample_reads import COLUMNS, scalar_extras
 
 
 def job_state(session: Session, job_id: str) -> tuple[str, str] | None:

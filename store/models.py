@@ -163,38 +163,6 @@ class StatusEvent(Base):
     __table_args__ = (Index("ix_status_events_job", "job_id", "at"),)
 
 
-# Sample columns: one row per job and instant, the common metrics as columns; the rest in `extra`.
-SAMPLE_FLOAT_COLUMNS: tuple[str, ...] = (
-    "elapsed_s",
-    "cpu_percent",
-    "load1",
-    "mem_used_mb",
-    "mem_percent",
-    "swap_used_mb",
-    "proc_cpu_percent",
-    "proc_cpu_seconds",
-    "proc_rss_mb",
-    "proc_read_bps",
-    "proc_write_bps",
-    "disk_read_bps",
-    "disk_write_bps",
-    "net_sent_bps",
-    "net_recv_bps",
-    "gpu_util_percent",
-    "gpu_mem_used_mb",
-    "gpu_power_w",
-    "gpu_temp_c",
-    "container_cpu_percent",
-    "container_mem_mb",
-)
-SAMPLE_INT_COLUMNS: tuple[str, ...] = (
-    "proc_count",
-    "proc_threads",
-    "proc_read_bytes",
-    "proc_write_bytes",
-)
-
-
 class Sample(Base):
     """One profiler sample of a running job."""
 

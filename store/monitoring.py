@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from jobprobe.store.models import Job, Sample
-from jobprobe.store.samples import COLUMNS, scalar_extras
+from jobprobe.store.sample_reads import COLUMNS, scalar_extras
 from jobprobe.store.status import JobStatus
 
 

@@ -1,96 +1,108 @@
 """The records users read: a job's (the Keystone profile field names, plus jobprobe's own) and a
-sweep's."""
+sweep's.
+
+Standard library only at import: the read commands build records from plain rows
+(``store.job_reads``) without SQLAlchemy; ORM objects work too.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm import Session
-
-from jobprobe.store import jobs as store_jobs
-from jobprobe.store import samples as store_samples
-from jobprobe.store.models import Job, StatusEvent, Sweep
+from jobprobe.store.job_reads import RECORD_COLUMNS
 from jobprobe.store.status import JobSource
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from jobprobe.store.models import Job, Sweep
 
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
+def columns(job: Job) -> dict[str, Any]:
+    """An ORM job's values of ``RECORD_COLUMNS`` (what ``to_record`` reads)."""
+    return {name: getattr(job, name) for name in RECORD_COLUMNS}
+
+
 def to_record(
-    job: Job,
+    job: Mapping[str, Any] | Job,
     *,
-    events: Sequence[StatusEvent] | None = None,
+    events: Sequence[Mapping[str, Any]] | None = None,
     timeseries: dict[str, list[Any]] | None = None,
     reports: Sequence[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The JSON record of a job (``--json`` output and the Python API)."""
-    profile = dict(job.detailed_profile) if job.detailed_profile else None
+    """The JSON record of a job (``--json`` output and the Python API), from its row
+    (``store.job_reads``) or its ORM object; ``events`` as ``job_reads.status_history``."""
+    row = job if isinstance(job, Mapping) else columns(job)
+    profile = dict(row["detailed_profile"]) if row["detailed_profile"] else None
     if profile is not None and timeseries is not None:
         profile["timeseries"] = timeseries
     record: dict[str, Any] = {
-        "task_id": job.id,
-        "tool": job.tool,
-        "script": job.script_name,
-        "params": job.params,
-        "labels": job.labels,
-        "source": job.source,
-        "external_id": job.external_id,
-        "queue": job.queue,
-        "worker": job.worker,
-        "gpus": job.gpus,
-        "timeout_seconds": job.timeout_s,
-        "status": job.status,
-        "returncode": job.returncode,
-        "error": job.error,
-        "submitted_at": _iso(job.submitted_at),
-        "start_time": _iso(job.started_at),
-        "end_time": _iso(job.ended_at),
-        "duration_seconds": job.duration_s,
-        "queue_wait_seconds": job.queue_wait_s,
-        "attempts": job.attempts,
+        "task_id": row["id"],
+        "tool": row["tool"],
+        "script": row["script_name"],
+        "params": row["params"],
+        "labels": row["labels"],
+        "source": str(row["source"]),
+        "external_id": row["external_id"],
+        "queue": row["queue"],
+        "worker": row["worker"],
+        "gpus": row["gpus"],
+        "timeout_seconds": row["timeout_s"],
+        "status": str(row["status"]),
+        "returncode": row["returncode"],
+        "error": row["error"],
+        "submitted_at": _iso(row["submitted_at"]),
+        "start_time": _iso(row["started_at"]),
+        "end_time": _iso(row["ended_at"]),
+        "duration_seconds": row["duration_s"],
+        "queue_wait_seconds": row["queue_wait_s"],
+        "attempts": row["attempts"],
         "resource_usage": {
-            "cpu_user_seconds": job.cpu_user_s,
-            "cpu_system_seconds": job.cpu_system_s,
-            "cpu_total_seconds": job.cpu_total_s,
-            "memory_peak_mb": job.memory_peak_mb,
+            "cpu_user_seconds": row["cpu_user_s"],
+            "cpu_system_seconds": row["cpu_system_s"],
+            "cpu_total_seconds": row["cpu_total_s"],
+            "memory_peak_mb": row["memory_peak_mb"],
         },
         "detailed_profile": profile,
-        "metrics": job.metrics or {},
-        "host": job.host,
+        "metrics": row["metrics"] or {},
+        "host": row["host"],
         "logs": {
-            "stdout_path": job.stdout_path,
-            "stderr_path": job.stderr_path,
-            "stdout_tail": job.stdout_tail,
-            "stderr_tail": job.stderr_tail,
+            "stdout_path": row["stdout_path"],
+            "stderr_path": row["stderr_path"],
+            "stdout_tail": row["stdout_tail"],
+            "stderr_tail": row["stderr_tail"],
         },
-        "workdir": job.workdir,
-        "artifacts": job.artifacts or [],
-        "sweep_id": job.sweep_id,
+        "workdir": row["workdir"],
+        "artifacts": row["artifacts"] or [],
+        "sweep_id": row["sweep_id"],
     }
-    _add_containment(record, job)
-    if job.source != JobSource.LOCAL:
-        record["raw"] = job.raw
+    _add_containment(record, row)
+    if row["source"] != JobSource.LOCAL:
+        record["raw"] = row["raw"]
     if events is not None:
         record["status_history"] = [
-            {"status": e.status, "at": _iso(e.at), "detail": e.detail} for e in events
+            {"status": e["status"], "at": _iso(e["at"]), "detail": e["detail"]} for e in events
         ]
     if reports is not None:
         record["reports"] = list(reports)
     return record
 
 
-def _add_containment(record: dict[str, Any], job: Job) -> None:
+def _add_containment(record: dict[str, Any], row: Mapping[str, Any]) -> None:
     """``accounting``, ``isolation``, ``leaked_processes``, ``limits`` (asked, applied or why
     not) and ``group_usage`` (the job group's own counters)."""
-    done = job.containment or {}
+    done = row["containment"] or {}
     limits = dict(done.get("limits") or {})
-    mem = job.mem_limit_bytes
+    mem = row["mem_limit_bytes"]
     limits.update(
         mem_bytes=mem, mem_mb=None if mem is None else round(mem / 2**20, 3),
-        cpus=job.cpu_limit, max_procs=job.max_procs,
+        cpus=row["cpu_limit"], max_procs=row["max_procs"],
     )  # fmt: skip
     limits.setdefault("applied", None)
     limits.setdefault("reason", None)
@@ -111,12 +123,15 @@ def load_record(
     session: Session, job_id: str, *, events: bool = False, timeseries: bool = False
 ) -> dict[str, Any]:
     """The record of the job with this id or unique prefix, with its status history and its
-    samples as columns when asked."""
-    job = store_jobs.get_job(session, job_id)
+    samples as columns when asked (read on the session's connection)."""
+    from jobprobe.store import job_reads, reading, sample_reads
+
+    reader = reading.from_session(session)
+    row = job_reads.get_job(reader, job_id)
     return to_record(
-        job,
-        events=store_jobs.status_history(session, job.id) if events else None,
-        timeseries=store_samples.load_timeseries(session, job.id) if timeseries else None,
+        row,
+        events=job_reads.status_history(reader, row["id"]) if events else None,
+        timeseries=sample_reads.load_timeseries(reader, row["id"]) if timeseries else None,
     )
 
 

@@ -53,27 +53,3 @@ def save_job_report(
         return saved, False
     saved = save_report(session, kind="job", body=body, markdown=markdown, path=path, job_id=job_id)
     return saved, True
-
-
-def report_dict(report: Report) -> dict[str, Any]:
-    """A report as JSON, with a short text summary for listings."""
-    return {
-        "id": report.id,
-        "kind": report.kind,
-        "created_at": report.created_at.isoformat() if report.created_at else None,
-        "path": report.path,
-        "summary": report.body.get("summary") if isinstance(report.body, dict) else None,
-        "body": report.body,
-    }
-
-
-def reports_for_job(session: Session, job_id: str) -> list[dict[str, Any]]:
-    """A job's reports, newest first."""
-    stmt = sa.select(Report).where(Report.job_id == job_id).order_by(Report.created_at.desc())
-    return [report_dict(r) for r in session.scalars(stmt)]
-
-
-def reports_for_sweep(session: Session, sweep_id: str) -> list[dict[str, Any]]:
-    """A sweep's reports, newest first."""
-    stmt = sa.select(Report).where(Report.sweep_id == sweep_id).order_by(Report.created_at.desc())
-    return [report_dict(r) for r in session.scalars(stmt)]

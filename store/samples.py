@@ -11,11 +11,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from jobprobe.store.db import Store
-from jobprobe.store.models import SAMPLE_FLOAT_COLUMNS, SAMPLE_INT_COLUMNS, Sample
+from jobprobe.store.models import Sample
+from jobprobe.store.sample_reads import (
+    COLUMNS,
+    SAMPLE_FLOAT_COLUMNS,
+    SAMPLE_INT_COLUMNS,
+    scalar_extras,
+)
 
-COLUMNS: tuple[str, ...] = SAMPLE_FLOAT_COLUMNS + SAMPLE_INT_COLUMNS
 COPY_COLUMNS: tuple[str, ...] = ("job_id", "attempt", "t", *COLUMNS, "extra")
-_FIXED = frozenset({"t", "attempt", *COLUMNS})
 _KNOWN = frozenset(COLUMNS) | {"t"}
 
 
@@ -82,76 +86,6 @@ def _copy_rows(conn: sa.Connection, rows: Iterable[tuple[Any, ...]]) -> None:
         raise errors.StoreUnavailable(f"writing samples failed: {str(e).splitlines()[0]}") from e
     except psycopg.Error as e:
         raise errors.StoreError(f"writing samples failed: {str(e).splitlines()[0]}") from e
-
-
-#: The types of the figures a time series keeps from ``extra`` (not bool: ``type`` is exact).
-_NUMBER_TYPES = frozenset({int, float, type(None)})
-_ABSENT = object()
-
-
-def scalar_extras(extra: Any) -> dict[str, float | int | None]:
-    """The numbers among a sample's ``extra`` figures (a control group's memory, per-GPU
-    figures, ...); lists such as the top processes are left out of a time series."""
-    if not isinstance(extra, dict):
-        return {}
-    return {k: v for k, v in extra.items() if type(v) in _NUMBER_TYPES and k not in _FIXED}
-
-
-def _sample_rows(session: Session, job_id: str) -> Sequence[Sequence[Any]]:
-    """The job's samples, oldest first, as ``(t in unix seconds, attempt, *COLUMNS, extra as
-    JSON text)``. PostgreSQL sends them in its binary format (numbers decoded without text;
-    a fifth less time for an hour of samples); elsewhere through SQLAlchemy."""
-    if session.get_bind().dialect.name == "postgresql":
-        sql = (
-            f"SELECT extract(epoch FROM t)::float8, attempt, {', '.join(COLUMNS)}, extra::text "
-            "FROM samples WHERE job_id = %s ORDER BY t, id"
-        )
-        import psycopg
-
-        from jobprobe.store import errors
-
-        dbapi: Any = session.connection().connection.dbapi_connection
-        try:
-            with dbapi.cursor(binary=True) as cursor:
-                cursor.execute(sql, (job_id,))
-                return list(cursor.fetchall())
-        except psycopg.OperationalError as e:  # raw cursor errors are not wrapped by SQLAlchemy
-            raise errors.StoreUnavailable(
-                f"reading samples failed: {str(e).splitlines()[0]}"
-            ) from e
-        except psycopg.Error as e:
-            raise errors.StoreError(f"reading samples failed: {str(e).splitlines()[0]}") from e
-    extra_text = sa.cast(Sample.extra, sa.Text)
-    columns = [Sample.t, Sample.attempt, *(getattr(Sample, c) for c in COLUMNS), extra_text]
-    stmt = sa.select(*columns).where(Sample.job_id == job_id).order_by(Sample.t, Sample.id)
-    return [(r[0].timestamp(), *r[1:]) for r in session.execute(stmt)]
-
-
-def load_timeseries(session: Session, job_id: str) -> dict[str, list[Any]]:
-    """All stored samples of a job as columns (``t`` as unix seconds), oldest first: the
-    common columns, then every numeric figure of ``extra`` (null where a sample lacks it).
-
-    Rows are read as plain tuples (no ORM objects), their extras parsed in one go, and turned
-    into columns a column at a time: an hour's 7,200 samples in an eighth of the time the ORM
-    took (bench/web_api.py)."""
-    rows = _sample_rows(session, job_id)
-    out: dict[str, list[Any]] = {"t": [r[0] for r in rows], "attempt": [r[1] for r in rows]}
-    for i, name in enumerate(COLUMNS, start=2):
-        out[name] = [r[i] for r in rows]
-    parsed = json.loads("[" + ",".join(r[-1] or "null" for r in rows) + "]")
-    extras = [e if isinstance(e, dict) else {} for e in parsed]
-    keys: dict[str, Any] = {}  # in the order they first appear
-    for figures in extras:
-        keys.update(figures)
-    for key in keys:
-        if key in _FIXED:
-            continue
-        raw = [figures.get(key, _ABSENT) for figures in extras]
-        # scalar_extras' rule, a column at a time: a figure some sample has as a number (or
-        # null) is a column; elsewhere (absent, a list, a flag) it is null.
-        if any(type(v) in _NUMBER_TYPES for v in raw):
-            out[key] = [v if type(v) in _NUMBER_TYPES else None for v in raw]
-    return out
 
 
 def latest_sample(session: Session, job_id: str) -> dict[str, Any] | None:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,7 +13,7 @@ from jobprobe.store import errors, records
 from jobprobe.store import jobs as store_jobs
 from jobprobe.store.jobs import by_id_or_prefix
 from jobprobe.store.models import Job, Report, Sweep
-from jobprobe.store.status import FINISHED, TERMINAL, SweepStatus
+from jobprobe.store.status import TERMINAL, SweepStatus
 
 
 def create_sweep(
@@ -115,31 +114,6 @@ def current_report(session: Session, sweep_id: str, jobs_fingerprint: str) -> Re
     if last is None or last.body.get("jobs_fingerprint") != jobs_fingerprint:
         return None
     return last
-
-
-def records_between(
-    session: Session,
-    *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    finished_only: bool = True,
-    limit: int | None = None,
-    batch: int = 500,
-    **filters: Any,
-) -> Iterator[dict[str, Any]]:
-    """Job records (no timeseries) submitted in ``[since, until)``, oldest first, streamed.
-
-    ``filters`` are those of ``job_history`` (status, tool, queue, source, labels).
-    ``finished_only`` keeps finished jobs (``status.FINISHED``: cancelled ones excluded).
-    """
-    stmt = store_jobs._filtered(sa.select(Job), since=since, until=until, **filters)
-    if finished_only:
-        stmt = stmt.where(Job.status.in_(sorted(FINISHED)))
-    stmt = stmt.order_by(Job.submitted_at, Job.id)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    for job in session.scalars(stmt.execution_options(yield_per=batch)):
-        yield records.to_record(job)
 
 
 def list_sweeps(

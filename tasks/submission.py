@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from jobprobe.monitor import errors as monitor_errors
 from jobprobe.monitor import limits as job_limits
 from jobprobe.monitor import tools as tool_registry
+from jobprobe.store import job_reads, records
 from jobprobe.store import jobs as store_jobs
-from jobprobe.store import records
 from jobprobe.store.status import TERMINAL
 from jobprobe.tasks import broker, errors, input_limits
 from jobprobe.worker import runtime, secrets
@@ -432,10 +432,10 @@ def wait(
     store = runtime.get_store(settings)
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
-        with store.session() as session:
-            job = store_jobs.get_job(session, job_id)
-            if job.status in TERMINAL:
-                return records.to_record(job, events=store_jobs.status_history(session, job.id))
+        with store.reader() as reader:
+            job = job_reads.get_job(reader, job_id)
+            if job["status"] in TERMINAL:
+                return records.to_record(job, events=job_reads.status_history(reader, job["id"]))
         if deadline is not None and time.monotonic() >= deadline:
-            raise errors.WaitTimeout(f"job {job_id} still {job.status} after {timeout:g} s")
+            raise errors.WaitTimeout(f"job {job_id} still {job['status']} after {timeout:g} s")
         time.sleep(poll)

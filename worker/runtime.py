@@ -7,6 +7,7 @@ import threading
 
 from jobprobe.store.db import Store
 from jobprobe.store.spool import Spool
+from jobprobe.worker import locations
 from jobprobe.worker.settings import Settings
 
 _lock = threading.Lock()
@@ -32,7 +33,8 @@ def get_store(settings: Settings) -> Store:
         store = _stores.get(key)
         if store is None:
             store = Store(
-                settings.resolved_database_url, schema_stamp_dir=settings.data_dir / "schema"
+                settings.resolved_database_url,
+                schema_stamp_dir=locations.schema_stamp_dir(settings.data_dir),
             )
             _stores[key] = store
         return store

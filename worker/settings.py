@@ -11,7 +11,6 @@ million instructions, about 40 ms, on every command; measured with callgrind).
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -27,17 +26,9 @@ from pydantic import (
 )
 
 from jobprobe.monitor.job_uids import UidRange, parse_range
-from jobprobe.worker import errors, secrets
+from jobprobe.worker import errors, locations, secrets
 
-
-def _default_data_dir() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "jobprobe"
-
-
-ENV_PREFIX = "JOBPROBE_"
-#: The stores jobprobe runs on: PostgreSQL (psycopg 3 or 2) and SQLite.
-_DATABASE_URL = re.compile(r"^(postgresql(\+psycopg2?)?://[^\s]+|sqlite:///[^\s]*|sqlite://)$")
+ENV_PREFIX = locations.ENV_PREFIX
 
 
 class Settings(BaseModel):
@@ -64,7 +55,7 @@ class Settings(BaseModel):
         "Default: SQLite at DATA_DIR/jobprobe.db.",
     )
     data_dir: Path = Field(
-        default_factory=_default_data_dir,
+        default_factory=locations.default_data_dir,
         description="Where the SQLite store, job working directories and the spool live.",
     )
     min_free_mb: float = Field(
@@ -304,7 +295,7 @@ class Settings(BaseModel):
     @field_validator("broker_url", "database_url", "result_backend", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value.strip() else value
+        return locations.blank_is_unset(value) if isinstance(value, str) else value
 
     @field_validator("queue_cpu", "queue_gpu", "queue_iss", "queue_analysis")
     @classmethod
@@ -322,12 +313,7 @@ class Settings(BaseModel):
     @field_validator("database_url")
     @classmethod
     def _supported_database(cls, value: str | None) -> str | None:
-        if value is not None and not _DATABASE_URL.match(value):
-            raise ValueError(
-                "not a URL of a supported database: postgresql+psycopg://USER@HOST:5432/DB or "
-                "sqlite:///PATH"
-            )
-        return value
+        return locations.check_database_url(value)
 
     def check(self) -> None:
         """Refuse settings that cannot work together: one SettingsError line naming the setting.
@@ -336,11 +322,7 @@ class Settings(BaseModel):
         their own store), a visibility timeout below the longest job (it would run twice), a
         default timeout above the maximum, a data directory that cannot be made.
         """
-        if self.broker_url is not None and self.database_url is None:
-            raise errors.SettingsError(
-                "JOBPROBE_DATABASE_URL: must be set when JOBPROBE_BROKER_URL is (without it this "
-                "process uses a SQLite file the workers never see); set it to the workers' store"
-            )
+        locations.check_broker_has_database(self.broker_url, self.database_url)
         if self.visibility_timeout is not None and self.visibility_timeout < self.max_timeout:
             raise errors.SettingsError(
                 f"JOBPROBE_VISIBILITY_TIMEOUT: {self.visibility_timeout:g} s is below "
@@ -386,9 +368,7 @@ class Settings(BaseModel):
     @property
     def resolved_database_url(self) -> str:
         """The store URL: the configured one, or SQLite under the data directory."""
-        if self.database_url:
-            return self.database_url
-        return f"sqlite:///{self.data_dir / 'jobprobe.db'}"
+        return locations.database_url(self.database_url, self.data_dir)
 
     @property
     def resolved_visibility_timeout(self) -> float:
@@ -405,10 +385,7 @@ class Settings(BaseModel):
     @property
     def resolved_tools_file(self) -> Path | None:
         """The tool registry to load, or None for the bundled default."""
-        if self.tools_file is not None:
-            return self.tools_file
-        candidate = self.data_dir / "tools.toml"
-        return candidate if candidate.is_file() else None
+        return locations.tools_file(self.tools_file, self.data_dir)
 
 
 def _env_names(name: str, alias: object) -> list[str]:
@@ -426,16 +403,6 @@ FILE_SETTINGS = frozenset(
 )  # fmt: skip
 
 
-def _read_secret_file(variable: str, path: str) -> str:
-    try:
-        return Path(path).read_text().rstrip("\r\n")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
-        raise errors.SettingsError(
-            f"{variable}: cannot read {path}: {reason}; fix the environment variable"
-        ) from exc
-
-
 def _from_environment(environ: Mapping[str, str]) -> dict[str, str]:
     """Each setting's value from ``environ``, names matched without regard to case.
 
@@ -446,18 +413,9 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, str]:
     values: dict[str, str] = {}
     for name, field in Settings.model_fields.items():
         names = _env_names(name, field.validation_alias)
-        for env_name in names:
-            if env_name in upper:
-                values[name] = upper[env_name]
-                break
-        else:
-            if name in FILE_SETTINGS:
-                for env_name in names:
-                    if upper.get(f"{env_name}_FILE"):
-                        values[name] = _read_secret_file(
-                            f"{env_name}_FILE", upper[f"{env_name}_FILE"]
-                        )
-                        break
+        value = locations.env_value(upper, names, from_file=name in FILE_SETTINGS)
+        if value is not None:
+            values[name] = value
     return values
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from jobprobe.store import job_reads, reading
 from jobprobe.store import jobs as store_jobs
 from jobprobe.store.db import Store
 from jobprobe.store.status import TERMINAL
@@ -86,8 +87,8 @@ def burst(store: Store, jobs: dict[str, Path]) -> Burst:
     with store.session() as session:
         for job_id in jobs:
             by_status[str(store_jobs.get_job(session, job_id).status)] += 1
-            events = store_jobs.status_history(session, job_id)
-            success_events[sum(e.status == "success" for e in events)] += 1
+            events = job_reads.status_history(reading.from_session(session), job_id)
+            success_events[sum(e["status"] == "success" for e in events)] += 1
     per_job = Counter(len(runs(p)) for p in jobs.values())
     return Burst(len(jobs), by_status, per_job, success_events)
 

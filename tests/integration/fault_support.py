@@ -17,10 +17,10 @@ from typing import Any
 
 import psutil
 
+from jobprobe.store import job_reads, reading, sample_reads
 from jobprobe.store import jobs as store_jobs
-from jobprobe.store import samples as store_samples
 from jobprobe.store.db import Store
-from jobprobe.store.reports import reports_for_job
+from jobprobe.store.report_reads import reports_for_job
 from jobprobe.store.status import TERMINAL
 from tests import services, workers
 from tests.polling import wait_for
@@ -88,8 +88,9 @@ class JobView:
 def view(store: Store, job_id: str) -> JobView:
     with store.session() as session:
         job = store_jobs.get_job(session, job_id)
-        history = [e.status for e in store_jobs.status_history(session, job_id)]
-        series = store_samples.load_timeseries(session, job_id)
+        reader = reading.from_session(session)
+        history = [e["status"] for e in job_reads.status_history(reader, job_id)]
+        series = sample_reads.load_timeseries(reader, job_id)
         return JobView(
             job.status, job.attempts, job.worker, job.error, history, list(series["attempt"])
         )
@@ -115,7 +116,9 @@ def running_with_samples(store: Store, job_id: str) -> JobView | None:
 def job_reports(store: Store, job_id: str) -> list[dict[str, Any]] | None:
     """The job's stored job reports; None while it has none."""
     with store.session() as session:
-        found = [r for r in reports_for_job(session, job_id) if r["kind"] == "job"]
+        found = [
+            r for r in reports_for_job(reading.from_session(session), job_id) if r["kind"] == "job"
+        ]
     return found or None
 
 

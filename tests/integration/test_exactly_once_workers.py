@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from jobprobe.store import job_reads, sample_reads
 from jobprobe.store import jobs as store_jobs
-from jobprobe.store import samples as store_samples
 from tests import workers
 from tests.integration.exactly_once_support import (
     all_ended,
@@ -135,8 +135,8 @@ def test_a_frozen_worker_resumed_after_its_lease_writes_nothing_and_kills_its_jo
         frozen, other = (a, b) if first.worker.startswith("wfa@") else (b, a)
         frozen.kill(signal.SIGSTOP)
         try:
-            with store.session() as session:
-                samples_frozen = store_samples.load_timeseries(session, job_id)["attempt"].count(1)
+            with store.reader() as reader:
+                samples_frozen = sample_reads.load_timeseries(reader, job_id)["attempt"].count(1)
             wait_for(lambda: _attempt(store, job_id, 2), 60, "the job taken by the other worker",
                      context=other.log)  # fmt: skip
             wait_for(lambda: len(runs(pidfile)) == 2, 30, "the second run to start")
@@ -178,9 +178,9 @@ def test_a_burst_with_one_worker_killed_and_one_frozen_ends_every_job_once(
             jobs[job_id] = pidfile
 
         def running_on() -> dict[str, str] | None:
-            with store.session() as session:
-                found = {(j.worker or "").split("@")[0]: j.id
-                         for j in store_jobs.job_history(session, status="running", limit=50)}  # fmt: skip
+            with store.reader() as reader:
+                found = {(j["worker"] or "").split("@")[0]: j["id"]
+                         for j in job_reads.job_history(reader, status="running", limit=50)}  # fmt: skip
             return found if {"wb0", "wb1"} <= set(found) else None
 
         victims = wait_for(running_on, 60, "jobs running on wb0 and wb1")

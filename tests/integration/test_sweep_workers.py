@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from jobprobe.store import reports as store_reports
+from jobprobe.store import reading, report_reads
 from jobprobe.store import sweeps as store_sweeps
 from jobprobe.store.db import Store
 from tests import workers
@@ -165,7 +165,10 @@ def test_sweep_report_is_written_automatically(cluster: dict[str, str]) -> None:
     store = Store(cluster["JOBPROBE_DATABASE_URL"])
     try:
         with store.session() as session:
-            kinds = [r["kind"] for r in store_reports.reports_for_sweep(session, sweep_id)]
+            kinds = [
+                r["kind"]
+                for r in report_reads.reports_for_sweep(reading.from_session(session), sweep_id)
+            ]
             status = store_sweeps.get_sweep(session, sweep_id).status
     finally:
         store.dispose()

@@ -11,6 +11,7 @@ import pytest
 
 from jobprobe.iss_client import IssClient
 from jobprobe.iss_client.devserver import DevServer
+from jobprobe.store import job_reads
 from jobprobe.store import jobs as store_jobs
 from jobprobe.store.db import Store
 from jobprobe.tasks import iss as iss_tasks
@@ -28,8 +29,8 @@ def client_of(dev: DevServer) -> IssClient:
 
 
 def details(store: Store, job_id: str) -> list[str]:
-    with store.session() as session:
-        return [e.detail or "" for e in store_jobs.status_history(session, job_id)]
+    with store.reader() as reader:
+        return [e["detail"] or "" for e in job_reads.status_history(reader, job_id)]
 
 
 def test_tracking_gives_up_at_the_deadline_on_a_job_still_running(sqlite_store: Store) -> None:

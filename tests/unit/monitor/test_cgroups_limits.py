@@ -11,6 +11,7 @@ import pytest
 from jobprobe.monitor import errors
 from jobprobe.monitor import limits as lim
 from jobprobe.monitor.tools import load_registry
+from jobprobe.store import job_reads
 
 
 @pytest.mark.parametrize(
@@ -74,7 +75,6 @@ def test_the_tool_registry_declares_default_limits(tmp_path: Path) -> None:
 def test_submit_refuses_bad_limits_and_stores_nothing(
     tmp_path: Path, limits: dict[str, object], message: str
 ) -> None:
-    from jobprobe.store import jobs as store_jobs
     from jobprobe.tasks import errors as task_errors
     from jobprobe.tasks import submission
     from jobprobe.worker import runtime
@@ -85,8 +85,8 @@ def test_submit_refuses_bad_limits_and_stores_nothing(
     script.write_text("print('hi')\n")
     with pytest.raises(task_errors.SubmitError, match=message):
         submission.create("python", script, settings=settings, **limits)  # type: ignore[arg-type]
-    with runtime.get_store(settings).session() as session:
-        assert store_jobs.job_history(session, limit=10) == []
+    with runtime.get_store(settings).reader() as reader:
+        assert job_reads.job_history(reader, limit=10) == []
 
 
 def test_settings_defaults_apply_when_nothing_else_sets_a_limit() -> None:

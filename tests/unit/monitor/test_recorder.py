@@ -8,7 +8,7 @@ from typing import Any
 
 from jobprobe.monitor import recorder
 from jobprobe.store import jobs as store_jobs
-from jobprobe.store import reports as store_reports
+from jobprobe.store import reading, report_reads
 from jobprobe.store.db import Store
 from jobprobe.store.spool import Spool
 from jobprobe.tasks.reporting import analyze_job_now
@@ -51,7 +51,9 @@ def test_a_second_delivery_of_an_ended_job_says_whether_it_still_needs_its_repor
     twice = analyze_job_now(store, job_id, reports)
     assert twice["written"] is False and twice["report_id"] == written["report_id"]
     with store.session() as session:
-        kinds = [r["kind"] for r in store_reports.reports_for_job(session, job_id)]
+        kinds = [
+            r["kind"] for r in report_reads.reports_for_job(reading.from_session(session), job_id)
+        ]
         assert kinds == ["job"]
         assert store_jobs.get_job(session, job_id).attempts == 1
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from jobprobe.store import iss_jobs
+from jobprobe.store import iss_jobs, job_reads
 from jobprobe.store import jobs as store_jobs
 from jobprobe.store.db import Store
 from jobprobe.store.records import to_record
@@ -76,8 +76,8 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 def history(store: Store, job_id: str) -> list[tuple[str, str | None]]:
-    with store.session() as session:
-        return [(e.status, e.detail) for e in store_jobs.status_history(session, job_id)]
+    with store.reader() as reader:
+        return [(e["status"], e["detail"]) for e in job_reads.status_history(reader, job_id)]
 
 
 @pytest.mark.parametrize(
@@ -197,10 +197,10 @@ def test_iss_jobs_appear_in_history_and_stats_by_source(store: Store) -> None:
         iss_jobs.upsert_iss_job(session, record(7), queue="iss")
         iss_jobs.upsert_iss_job(session, record(2, job_id="JR-000002"), queue="iss")
         store_jobs.create_job(session, tool="python", queue="cpu")
-    with store.session() as session:
-        found = store_jobs.job_history(session, source="iss")
-        assert sorted(j.external_id or "" for j in found) == ["JR-000001", "JR-000002"]
-        stats = store_jobs.job_stats(session, by="source")
+    with store.reader() as reader:
+        found = job_reads.job_history(reader, source="iss")
+        assert sorted(j["external_id"] or "" for j in found) == ["JR-000001", "JR-000002"]
+        stats = job_reads.job_stats(reader, by="source")
     by_source = {row["group"]: row for row in stats}
     assert by_source["iss"]["jobs"] == 2 and by_source["iss"]["succeeded"] == 1
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from jobprobe.store import attempts, errors, records
+from jobprobe.store import attempts, errors, job_reads, reading, records, sample_reads
 from jobprobe.store import jobs as q
 from jobprobe.store import samples as store_samples
 from jobprobe.store.db import Store
@@ -49,7 +49,10 @@ def test_lifecycle_attempts_and_record(store: Store) -> None:
             attempts.begin_attempt(c, job_id, worker="w2@h", max_attempts=2) is None
         )  # a duplicate
     with store.session() as s:
-        rec = records.to_record(q.get_job(s, job_id[:8]), events=q.status_history(s, job_id))
+        rec = records.to_record(
+            q.get_job(s, job_id[:8]),
+            events=job_reads.status_history(reading.from_session(s), job_id),
+        )
     assert rec["status"] == "success" and rec["resource_usage"]["cpu_total_seconds"] == 1.2
     assert rec["labels"] == {"team": "cfd"} and rec["params"] == {"n": 3}
     assert [e["status"] for e in rec["status_history"]] == ["queued", "running", "success"]
@@ -68,7 +71,11 @@ def test_claim_measures_queue_wait_and_finish_takes_a_prefix(store: Store) -> No
     with store.session() as s:
         job = q.get_job(s, job_id)
         assert (job.status, job.returncode, job.error) == ("failed", 3, "boom")
-        assert [e.status for e in q.status_history(s, job_id)] == ["queued", "running", "failed"]
+        assert [e["status"] for e in job_reads.status_history(reading.from_session(s), job_id)] == [
+            "queued",
+            "running",
+            "failed",
+        ]
     with store.transaction() as c, pytest.raises(errors.JobNotFound):
         attempts.finish_job(c, "0123456789abcdef", {"status": "success"})
 
@@ -101,7 +108,7 @@ def test_a_redelivered_job_asked_to_cancel_ends_cancelled_without_running(store:
     with store.session() as s:
         job = q.get_job(s, job_id)
         assert (job.status, job.attempts) == ("cancelled", 1) and job.ended_at is not None
-        assert [e.status for e in q.status_history(s, job_id)] == [
+        assert [e["status"] for e in job_reads.status_history(reading.from_session(s), job_id)] == [
             "queued", "running", "cancelled"
         ]  # fmt: skip
 
@@ -132,12 +139,13 @@ def test_history_filters_and_cursor(store: Store) -> None:
         make(store, tool="python" if i % 2 else "bash", labels={"team": "a" if i < 4 else "b"},
              submitted_at=base + timedelta(minutes=i))  # fmt: skip
     with store.session() as s:
-        page1 = q.job_history(s, limit=3)
-        page2 = q.job_history(s, limit=3, cursor=q.encode_cursor(page1[-1]))
-        assert [j.submitted_at.minute for j in page1 + page2] == [6, 5, 4, 3, 2, 1]
-        assert {j.tool for j in q.job_history(s, tool="bash", limit=10)} == {"bash"}
-        assert len(q.job_history(s, labels={"team": "b"}, limit=10)) == 3
-        assert len(q.job_history(s, since=base + timedelta(minutes=5), limit=10)) == 2
+        r = reading.from_session(s)
+        page1 = job_reads.job_history(r, limit=3)
+        page2 = job_reads.job_history(r, limit=3, cursor=job_reads.encode_cursor(page1[-1]))
+        assert [j["submitted_at"].minute for j in page1 + page2] == [6, 5, 4, 3, 2, 1]
+        assert {j["tool"] for j in job_reads.job_history(r, tool="bash", limit=10)} == {"bash"}
+        assert len(job_reads.job_history(r, labels={"team": "b"}, limit=10)) == 3
+        assert len(job_reads.job_history(r, since=base + timedelta(minutes=5), limit=10)) == 2
 
 
 def test_stats_groups_percentiles_and_labels(store: Store) -> None:
@@ -149,12 +157,12 @@ def test_stats_groups_percentiles_and_labels(store: Store) -> None:
                 c, job_id, {"status": status, "duration_s": float(i + 1), "cpu_total_s": 1.0}
             )
     with store.session() as s:
-        (row,) = q.job_stats(s, by="label:team")
+        (row,) = job_reads.job_stats(reading.from_session(s), by="label:team")
     assert row["group"] == "cfd" and row["jobs"] == 4 and row["succeeded"] == 3
     assert row["success_rate"] == pytest.approx(0.75)
     assert row["duration_p50_s"] == pytest.approx(2.5) and row["cpu_seconds"] == pytest.approx(4.0)
     with store.session() as s, pytest.raises(errors.StoreError, match="cannot group by"):
-        q.job_stats(s, by="colour")
+        job_reads.job_stats(reading.from_session(s), by="colour")
 
 
 def test_samples_round_trip_with_nulls_and_extras(store: Store) -> None:
@@ -167,7 +175,7 @@ def test_samples_round_trip_with_nulls_and_extras(store: Store) -> None:
     ]  # fmt: skip
     assert store_samples.write_samples(store, job_id, 1, samples) == 5
     with store.session() as s:
-        series = store_samples.load_timeseries(s, job_id)
+        series = sample_reads.load_timeseries(reading.from_session(s), job_id)
         latest = store_samples.latest_sample(s, job_id)
         assert store_samples.count_samples(s, job_id) == 5
     assert series["proc_cpu_percent"] == [0.0, 100.0, 200.0, 300.0, 400.0]
@@ -212,10 +220,12 @@ def test_timestamps_are_stored_in_utc_and_read_back_aware(store: Store) -> None:
         job = q.get_job(s, job_id)
         assert job.submitted_at == at and job.submitted_at.tzinfo == UTC
         assert job.started_at == datetime(2026, 11, 20, 10, 31, tzinfo=UTC)
-        (event,) = q.status_history(s, job_id)
-        assert event.at.utcoffset() == timedelta(0)
+        (event,) = job_reads.status_history(reading.from_session(s), job_id)
+        assert event["at"].utcoffset() == timedelta(0) and event["at"] == at
         since = datetime(2026, 11, 20, 11, 15, tzinfo=paris)  # 10:15 UTC: before the job
-        assert [j.id for j in q.job_history(s, since=since)] == [job_id]
+        assert [j["id"] for j in job_reads.job_history(reading.from_session(s), since=since)] == [
+            job_id
+        ]
 
 
 def test_status_reads_back_as_the_enum(store: Store) -> None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from jobprobe.monitor.recorder import AttemptLease, write_payload
-from jobprobe.store import attempts, reconciliation
+from jobprobe.store import attempts, job_reads, reading, reconciliation, sample_reads
 from jobprobe.store import jobs as q
 from jobprobe.store import samples as store_samples
 from jobprobe.store.db import Store
@@ -32,7 +32,7 @@ def expire(store: Store, job_id: str, ago: float = 1.0) -> None:
 
 def statuses(store: Store, job_id: str) -> list[str]:
     with store.session() as s:
-        return [e.status for e in q.status_history(s, job_id)]
+        return [e["status"] for e in job_reads.status_history(reading.from_session(s), job_id)]
 
 
 def test_a_live_lease_keeps_the_job_and_an_expired_one_fences_its_attempt_off(
@@ -60,7 +60,7 @@ def test_a_live_lease_keeps_the_job_and_an_expired_one_fences_its_attempt_off(
         job = q.get_job(s, job_id)
         assert (job.status, job.attempts, job.worker) == ("success", 2, "w2")
         assert job.lease_expires_at is None
-        assert store_samples.load_timeseries(s, job_id)["attempt"] == [2]
+        assert sample_reads.load_timeseries(reading.from_session(s), job_id)["attempt"] == [2]
     assert statuses(store, job_id) == ["queued", "running", "running", "success"]
 
 

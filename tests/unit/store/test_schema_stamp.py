@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from jobprobe.store import db, errors
-from jobprobe.store import jobs as store_jobs
+from jobprobe.store import db, errors, job_reads, schema_stamp
 from jobprobe.store.db import Store
 from tests import services
 
@@ -26,10 +25,10 @@ OPEN_AND_REPORT = """
 import sys
 from pathlib import Path
 from jobprobe.store.db import Store
-from jobprobe.store import jobs
+from jobprobe.store import job_reads
 store = Store(sys.argv[1], schema_stamp_dir=Path(sys.argv[2]))
-with store.session() as session:
-    jobs.job_history(session, limit=1)
+with store.reader() as reader:
+    job_reads.job_history(reader, limit=1)
 print("alembic" if "alembic" in sys.modules else "no-alembic")
 """
 
@@ -49,9 +48,9 @@ def open_in_new_process(url: str, stamp_dir: Path) -> str:
 def test_head_revision_is_alembics_head_and_files_follow_the_naming_rule() -> None:
     from alembic.script import ScriptDirectory
 
-    script = ScriptDirectory(str(db.MIGRATIONS_DIR))
-    assert db.head_revision() == script.get_current_head()
-    for path in (db.MIGRATIONS_DIR / "versions").glob("*.py"):
+    script = ScriptDirectory(str(schema_stamp.MIGRATIONS_DIR))
+    assert schema_stamp.head_revision() == script.get_current_head()
+    for path in (schema_stamp.MIGRATIONS_DIR / "versions").glob("*.py"):
         revision = re.search(r"^revision\s*=\s*['\"]([^'\"]+)['\"]", path.read_text(), re.M)
         assert revision is not None, path
         assert path.name.startswith(f"{revision.group(1)}_"), path
@@ -61,8 +60,8 @@ def test_a_stamped_sqlite_store_opens_without_alembic(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'jp.db'}"
     stamps = tmp_path / "schema"
     assert open_in_new_process(url, stamps) == "alembic"  # first open: checks, creates
-    stamp = db.schema_stamp_path(stamps, url)
-    assert stamp.read_text().strip() == db.head_revision()
+    stamp = schema_stamp.stamp_path(stamps, url)
+    assert stamp.read_text().strip() == schema_stamp.head_revision()
     assert open_in_new_process(url, stamps) == "no-alembic"
 
 
@@ -84,10 +83,10 @@ def test_a_stale_stamp_on_postgresql_gives_one_line_then_recovers(tmp_path: Path
         services.create_pg_database_named(name)
         db._ready.clear()  # this process has not seen the new database either
         store = Store(url, schema_stamp_dir=stamps)
-        with pytest.raises(errors.StoreError, match="has no jobprobe tables"), store.session() as s:
-            store_jobs.job_history(s, limit=1)
+        with pytest.raises(errors.StoreError, match="has no jobprobe tables"), store.reader() as r:
+            job_reads.job_history(r, limit=1)
         store.dispose()
-        assert not db.schema_stamp_path(stamps, url).exists()
+        assert not schema_stamp.stamp_path(stamps, url).exists()
         db._ready.clear()
         assert open_in_new_process(url, stamps) == "alembic"
     finally:
@@ -96,5 +95,5 @@ def test_a_stale_stamp_on_postgresql_gives_one_line_then_recovers(tmp_path: Path
 
 
 def test_the_stamp_name_holds_no_credentials(tmp_path: Path) -> None:
-    stamp = db.schema_stamp_path(tmp_path, "postgresql+psycopg://u:s3cret@127.0.0.1:5432/x")
+    stamp = schema_stamp.stamp_path(tmp_path, "postgresql+psycopg://u:s3cret@127.0.0.1:5432/x")
     assert "s3cret" not in str(stamp) and stamp.parent == tmp_path

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from jobprobe.monitor import recorder
-from jobprobe.store import attempts, records
+from jobprobe.store import attempts, job_reads, records
 from jobprobe.store import jobs as store_jobs
 from jobprobe.store.db import Store
 from jobprobe.store.spool import Spool
@@ -102,9 +102,9 @@ def test_two_replayers_write_each_outcome_once(store: Store, tmp_path: Path) -> 
     assert sorted(written) == sorted(jobs), "an outcome written twice or not at all"
     assert spool.pending() == [] and spool.set_aside() == []
     assert not list(spool.directory.iterdir())  # no claim left behind
-    with store.session() as session:
+    with store.reader() as reader:
         for job_id in jobs:
-            history = store_jobs.status_history(session, job_id)
-            assert [str(e.status) for e in history].count("success") == 1
+            history = job_reads.status_history(reader, job_id)
+            assert [e["status"] for e in history].count("success") == 1
     print(json.dumps({"replayers": 2, "outcomes": len(jobs), "written": len(written),
                       "per_replayer": [len(o.split()) for o, _ in outputs]}))  # fmt: skip

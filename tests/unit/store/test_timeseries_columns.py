@@ -9,6 +9,7 @@ import time
 import pytest
 
 from jobprobe.store import jobs as store_jobs
+from jobprobe.store import reading, sample_reads
 from jobprobe.store import samples as store_samples
 from jobprobe.store.db import Store
 
@@ -25,7 +26,7 @@ def test_extras_that_come_and_go_are_null_where_missing(store: Store) -> None:
     ]
     store_samples.write_samples(store, job_id, 1, rows)
     with store.session() as s:
-        series = store_samples.load_timeseries(s, job_id)
+        series = sample_reads.load_timeseries(reading.from_session(s), job_id)
     assert series["t"] == pytest.approx([r["t"] for r in rows], abs=1e-5)  # stored to the µs
     assert series["attempt"] == [1, 1, 1, 1]
     assert series["proc_rss_mb"] == [1.0, 2.0, None, None]
@@ -39,6 +40,6 @@ def test_extras_that_come_and_go_are_null_where_missing(store: Store) -> None:
 def test_a_job_without_samples_has_empty_columns(store: Store) -> None:
     with store.session() as s:
         job_id = store_jobs.create_job(s, tool="bash", queue="cpu").id
-        series = store_samples.load_timeseries(s, job_id)
+        series = sample_reads.load_timeseries(reading.from_session(s), job_id)
     assert series["t"] == [] and series["proc_cpu_percent"] == []
-    assert set(series) == {"t", "attempt", *store_samples.COLUMNS}
+    assert set(series) == {"t", "attempt", *sample_reads.COLUMNS}

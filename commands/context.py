@@ -16,7 +16,7 @@ from jobprobe.commands import errors
 
 if TYPE_CHECKING:
     from jobprobe.store.db import Store
-    from jobprobe.store.reading import Readable
+    from jobprobe.store.reading import Readable, ReadStore
     from jobprobe.worker.locations import Locations
     from jobprobe.worker.settings import Settings
 
@@ -28,6 +28,7 @@ class Invocation:
         self._settings: Settings | None = None
         self._store: Store | None = None
         self._locations: Locations | None = None
+        self._reading: ReadStore | None = None
 
     @property
     def settings(self) -> Settings:
@@ -70,15 +71,16 @@ class Invocation:
         """The store for a command that only reads: opened directly (no SQLAlchemy) when its
         schema stamp says the schema is current, else the full ``store``, which checks the
         schema (creating or upgrading it) and writes the stamp."""
-        if self._store is None:
+        if self._reading is None and self._store is None:
             from jobprobe.store import schema_stamp
             from jobprobe.store.reading import ReadStore
 
             url = self.locations.resolved_database_url
             stamp = schema_stamp.stamp_path(self.locations.schema_stamp_dir, url)
             if schema_stamp.is_current(stamp, url):
-                return ReadStore(url, stamp=stamp)
-        return self.store
+                self._reading = ReadStore(url, stamp=stamp)
+                click.get_current_context().call_on_close(self._reading.close)
+        return self._reading if self._reading is not None else self.store
 
 
 def current() -> Invocation:

@@ -18,7 +18,7 @@ import importlib
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
@@ -166,13 +166,16 @@ def as_json(value: Any) -> Any:
 
 
 class ReadStore:
-    """The store as the read commands open it: a direct DB-API connection per ``reader()``,
-    no engine, no ORM, no schema check (``stamp`` says the schema is current; a missing table
-    drops it and says to run again)."""
+    """The store as the read commands open it: one direct DB-API connection, made at the first
+    ``reader()`` and kept for the next ones (``logs --follow`` polls on it) until ``close()``
+    or an error that may have broken it; no engine, no ORM, no schema check (``stamp`` says the
+    schema is current; a missing table drops it and says to run again). Reads autocommit: no
+    transaction is held between them."""
 
     def __init__(self, url: str, *, stamp: Path | None = None) -> None:
         self.url = StoreUrl.parse(url)
         self.stamp = stamp
+        self._open: tuple[Any, Any] | None = None
 
     @property
     def dialect(self) -> str:
@@ -181,14 +184,25 @@ class ReadStore:
 
     @contextmanager
     def reader(self) -> Iterator[Reader]:
-        """A Reader on a new connection, closed after the block."""
-        driver, connection = self._connect()
+        """A Reader on this store's connection (made now if there is none)."""
+        if self._open is None:
+            self._open = self._connect()
+        driver, connection = self._open
         try:
             yield Reader(
                 connection, self.dialect, driver, where=display(self.url.url), stamp=self.stamp
             )
-        finally:
-            connection.close()
+        except errors.StoreError:
+            self.close()  # the next reader connects anew
+            raise
+
+    def close(self) -> None:
+        """Close the connection, if one is open."""
+        if self._open is not None:
+            _, connection = self._open
+            self._open = None
+            with suppress(Exception):  # already broken: nothing to give back
+                connection.close()
 
     def _connect(self) -> tuple[Any, Any]:
         where = display(self.url.url)
@@ -200,7 +214,8 @@ class ReadStore:
                 raise errors.StoreUnavailable(
                     errors.unavailable_message(where, "no such file; run a command that writes")
                 )
-            connection = sqlite3.connect(file, timeout=10, check_same_thread=False)
+            # Autocommit: a SELECT holds no WAL snapshot after it (SQLite sees later writes).
+            connection = sqlite3.connect(file, timeout=10, isolation_level=None)
             return sqlite3, connection
         driver = _postgres_driver()
         try:

@@ -137,3 +137,30 @@ def test_an_unreachable_database_is_one_line_without_its_password(tmp_path: Path
     with pytest.raises(errors.StoreUnavailable, match="no such file"):
         query_jobs.job_history(ReadStore(f"sqlite:///{tmp_path / 'none.db'}"))
     assert not (tmp_path / "none.db").exists()  # a read never makes a store
+
+
+def test_one_connection_is_kept_and_a_killed_one_replaced(tmp_path: Path) -> None:
+    import psycopg
+
+    url, name = services.create_pg_database()
+    store = Store(url)
+    try:
+        fill(store)
+        read = lean(store, tmp_path)
+        with read.reader() as r:
+            pid = r.scalar("SELECT pg_backend_pid()")
+        with read.reader() as r:
+            assert r.scalar("SELECT pg_backend_pid()") == pid  # kept for the next read
+        admin = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        with pytest.raises(errors.StoreUnavailable) as caught:
+            query_jobs.job_history(read)
+        assert "\n" not in str(caught.value)
+        assert len(query_jobs.job_history(read, limit=50)["jobs"]) == 5  # connected anew
+        with read.reader() as r:
+            assert r.scalar("SELECT pg_backend_pid()") != pid
+        read.close()
+    finally:
+        store.dispose()
+        services.drop_pg_database(name)

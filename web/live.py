@@ -45,7 +45,8 @@ def stream(events: AsyncIterator[str]) -> StreamingResponse:
 
 
 def resume_after(request: Request, after: int | None) -> int:
-    """The sample id to resume after: ``after`` if given, else ``Last-Event-ID``, else 0."""
+    """Where to resume (a sample id, a log's byte offset): ``after`` if given, else
+    ``Last-Event-ID``, else 0."""
     if after is not None:
         return max(after, 0)
     raw = request.headers.get("last-event-id", "")
@@ -109,7 +110,7 @@ async def log_events(
         text, offset, ended, replace = await run_in_threadpool(read_chunk, offset)
         if text or replace:
             quiet_since = time.monotonic()
-            yield event("log", {"text": text, "offset": offset, "replace": replace})
+            yield event("log", {"text": text, "offset": offset, "replace": replace}, offset)
         if ended:
             yield event("end", {"offset": offset})
             return

@@ -111,3 +111,23 @@ def test_unknown_ids_are_404_and_short_ones_422(web: web_server.ServerThread) ->
         assert "6 or more" in message
         _one_line_error(http.get("/api/v1/no-such-thing"), 404)
         _one_line_error(http.delete("/api/v1/jobs"), 405)
+
+
+def test_a_followed_log_of_a_job_deleted_meanwhile_ends_cleanly(
+    settings: Settings, web: web_server.ServerThread
+) -> None:
+    from jobprobe.store import jobs as store_jobs
+
+    store = runtime.get_store(settings)
+    with store.session() as session:  # queued, never run: nothing writes its log
+        job_id = store_jobs.create_job(session, tool="bash", queue="nobody-takes-it").id
+    with web_server.client(web) as http:
+        url = f"/api/v1/jobs/{job_id}/logs"
+        with http.stream("GET", url, params={"follow": "true"}) as response:
+            events = web_server.sse_events(response)
+            first = next(events)  # the stored tail (none yet), sent once
+            with store.session() as session:
+                session.delete(store_jobs.get_job(session, job_id))
+            rest = list(events)
+    assert first[0] == "log" and json.loads(first[1])["replace"] is True
+    assert [name for name, _, _ in rest] == ["end"]  # no error, no traceback: it ended

@@ -148,7 +148,7 @@ def test_submit_and_cancel_over_the_api(settings: Settings, web: web_server.Serv
         assert again["status"] == "cancelled"
 
 
-def test_a_followed_log_grows_while_the_job_runs(
+def test_a_followed_log_grows_while_the_job_runs_and_a_reconnect_resumes(
     settings: Settings, web: web_server.ServerThread
 ) -> None:
     marker = settings.data_dir.parent / "hold-log"
@@ -156,23 +156,33 @@ def test_a_followed_log_grows_while_the_job_runs(
     marker.touch()
     script = f'echo first\nfor i in $(seq 600); do [ -e "{marker}" ] || break; sleep 0.1; done\necho last\n'
     job = StartedJob(settings, script)
-    texts: list[str] = []
+    before: list[str] = []
+    after: list[str] = []
+    last_id = None
     try:
         with web_server.client(web) as http:
             wait_for(lambda: _status(http, job.id) == "running", 60, "the job to run")
+            url = f"/api/v1/jobs/{job.id}/logs"
+            with http.stream("GET", url, params={"follow": "true"}) as response:
+                for name, data, event_id in web_server.sse_events(response):
+                    if name == "log":
+                        before.append(json.loads(data)["text"])
+                        last_id = event_id
+                        if "first" in "".join(before):
+                            break  # the connection drops while the job still runs
+            assert last_id == str(len("first\n"))  # the byte offset reached
+            marker.unlink(missing_ok=True)  # let the job end
             with http.stream(
-                "GET", f"/api/v1/jobs/{job.id}/logs", params={"follow": "true"}
+                "GET", url, params={"follow": "true"}, headers={"Last-Event-ID": last_id}
             ) as response:
                 for name, data, _ in web_server.sse_events(response):
                     if name == "log":
-                        texts.append(json.loads(data)["text"])
-                        if "first" in "".join(texts):
-                            marker.unlink(missing_ok=True)  # seen live: let the job end
+                        after.append(json.loads(data)["text"])
         job.join()
     finally:
         marker.unlink(missing_ok=True)
-    assert "".join(texts) == "first\nlast\n", texts
-    assert texts[0] == "first\n"  # the first line came while the job still ran
+    assert before == ["first\n"]  # it came while the job still ran
+    assert "".join(after) == "last\n", after  # resumed: nothing shown twice
 
 
 def test_stopping_the_server_cancels_the_embedded_jobs_it_runs(settings: Settings) -> None:

@@ -120,16 +120,23 @@ def job_logs(
     job_id: str,
     stream: Literal["stdout", "stderr"] = "stdout",
     follow: Annotated[bool, Query(description="Stream it (text/event-stream).")] = False,
+    offset: Annotated[
+        int | None,
+        Query(ge=0, description="Follow from this byte of the log (a reconnect's last offset)."),
+    ] = None,
 ) -> dict[str, Any] | StreamingResponse:
     """The job's log (``logs --json``): the file where this machine can read it, else the last
-    4 KB stored. ``follow=true``: server-sent ``log`` events as it grows, ``end`` at the end."""
+    4 KB stored. ``follow=true``: server-sent ``log`` events as it grows (each with the byte
+    offset it reaches as its id: a reconnect resumes there, from ``offset`` or
+    ``Last-Event-ID``), ``end`` at the end."""
     from jobprobe.queries import jobs
 
     if not follow:
         return jobs.read_log(store, settings, job_id, stream=stream)
     source = jobs.log_source(store, settings, job_id, stream=stream)
     reader = _LogReader(store, settings, source)
-    return live.stream(live.log_events(request, reader.read))
+    start = live.resume_after(request, offset)
+    return live.stream(live.log_events(request, reader.read, offset=start))
 
 
 class _LogReader:
@@ -143,9 +150,12 @@ class _LogReader:
         self.sent_tail = False
 
     def read(self, offset: int) -> tuple[str, int, bool, bool]:
-        from jobprobe.queries import jobs
+        from jobprobe.queries import errors, jobs
 
-        ended = jobs.job_ended(self.store, self.source.task_id)  # before reading: nothing lost
+        try:
+            ended = jobs.job_ended(self.store, self.source.task_id)  # before reading: nothing lost
+        except errors.NotFound:  # deleted while followed (a sweep that could not be sent)
+            return "", offset, True, False
         path = self.source.local_path
         if path is None and not ended:
             self.source = jobs.log_source(

@@ -301,9 +301,13 @@
       return;
     }
     state.textContent = "following";
-    logs = sse(`${base}/logs?stream=${name}&follow=true`, (ev, data) => {
+    let offset = 0;  // a reconnect resumes where the text shown ends
+    logs = sse(() => `${base}/logs?stream=${name}&follow=true&offset=${offset}`, (ev, data) => {
       if (ev === "end") { state.textContent = "the job has ended"; return; }
-      if (ev === "log" && data && typeof data.text === "string") logText(data.text, !!data.replace);
+      if (ev === "log" && data && typeof data.text === "string") {
+        logText(data.text, !!data.replace);
+        if (Number.isInteger(data.offset)) offset = data.offset;
+      }
     }, (st, why) => { if (st === "error") state.textContent = why; });
   }
 

@@ -9,6 +9,7 @@ gives ``since``.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -93,6 +94,25 @@ def parse_pairs(
                 value = raw
         out[key] = value
     return out
+
+
+def ago(
+    seconds: float, *, field: str, unit: str = "seconds", now: datetime | None = None
+) -> datetime:
+    """The point ``seconds`` before ``now``: a ``BadFilter`` naming ``field`` (counted in
+    ``unit``) unless the span is positive, finite and starts after year 1."""
+    given = f"{seconds / _UNIT_SECONDS[unit]:g}"
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise BadFilter(f"{field} must be more than 0 {unit} (got {given})", field=field)
+    try:
+        return (now or datetime.now(UTC)) - timedelta(seconds=seconds)
+    except OverflowError:
+        raise BadFilter(
+            f"{field} {given} reaches before year 1; give a shorter span", field=field
+        ) from None
+
+
+_UNIT_SECONDS = {"seconds": 1.0, "days": 86400.0}
 
 
 def parse_since(text: str | None, *, flag: str = "--", name: str = "since") -> datetime | None:

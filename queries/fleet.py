@@ -4,10 +4,10 @@ command's (it asks Celery); these need no broker."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from jobprobe.queries import errors
+from jobprobe.queries.filters import ago
 
 if TYPE_CHECKING:
     from jobprobe.store.db import Store
@@ -24,11 +24,7 @@ def workers_seen(
     workers that hold a running job or changed a job in the last ``within_s`` seconds."""
     from jobprobe.store import fleet
 
-    if not within_s > 0:
-        raise errors.BadFilter(
-            f"within_s must be a positive number of seconds (got {within_s:g})", field="within_s"
-        )
-    since = (now or datetime.now(UTC)) - timedelta(seconds=within_s)
+    since = ago(within_s, field="within_s", now=now)
     with store.session() as session:
         rows = fleet.workers(session, since=since)
     return {

@@ -12,12 +12,12 @@ import dataclasses
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from jobprobe.queries import errors
-from jobprobe.queries.filters import JobFilters
+from jobprobe.queries.filters import JobFilters, ago
 from jobprobe.store.status import TERMINAL, JobStatus
 
 if TYPE_CHECKING:
@@ -83,9 +83,7 @@ def names_seen(store: Store, *, days: float = 30.0, now: datetime | None = None)
     most used first: what a question may name (``store.jobs.names_seen``)."""
     from jobprobe.store import jobs as store_jobs
 
-    if not days > 0:
-        raise errors.BadFilter(f"days must be more than 0 (got {days:g})", field="days")
-    since = (now or datetime.now(UTC)) - timedelta(days=days)
+    since = ago(days * 86400.0, field="days", unit="days", now=now)
     with store.session() as session:
         return {"days": days, **store_jobs.names_seen(session, since=since)}
 

@@ -5,13 +5,13 @@ against the one before, and a tree that says where GPU-hours go. Finished jobs o
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from jobprobe.analysis.trends import TREND_METRICS
 from jobprobe.queries import errors
-from jobprobe.queries.filters import JobFilters
+from jobprobe.queries.filters import JobFilters, ago
 
 if TYPE_CHECKING:
     from jobprobe.store.db import Store
@@ -69,12 +69,9 @@ def compare_periods(
     had none). ``days`` must be positive (a ``BadFilter``)."""
     from jobprobe.analysis import trends
 
-    if not days > 0:
-        raise errors.BadFilter(f"days must be a positive number (got {days:g})", field="days")
     now = now or datetime.now(UTC)
-    recs = finished_records(
-        store, since=now - timedelta(days=2 * days), tool=tool, queue=queue, labels=labels or {}
-    )
+    since = ago(2 * days * 86400.0, field="days", unit="days", now=now)
+    recs = finished_records(store, since=since, tool=tool, queue=queue, labels=labels or {})
     rows = trends.compare_periods(recs, period_days=days, now=now, by=by)
     return {"by": by, "days": days, "now": now.isoformat(), "groups": rows}
 

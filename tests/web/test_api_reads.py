@@ -98,6 +98,8 @@ def test_usage_trend_periods_and_drilldown(
         _error(http.get("/api/v1/usage/trend", params={"metric": "joy"}), 422, "metric")
         _error(http.get("/api/v1/usage/compare-periods", params={"days": 0}), 422, "days")
         _error(http.get("/api/v1/usage/compare-periods", params={"days": "x"}), 422, "days")
+        for huge in ("1e12", "inf", "nan"):  # spans before year 1 or no number: 422, not 500
+            _error(http.get("/api/v1/usage/compare-periods", params={"days": huge}), 422, "days")
         _error(http.get("/api/v1/usage/drilldown", params={"top": 0}), 422, "top")
     assert trend.json() == _json(usage.trend(store, by="label:team", bucket="hour"))
     assert {g["group"] for g in trend.json()["groups"]} == {"red", "blue"}
@@ -135,6 +137,8 @@ def test_tools_workers_and_iss_jobs(settings: Settings, web: web_server.ServerTh
         workers = http.get("/api/v1/workers").json()
         iss = http.get("/api/v1/iss/jobs").json()
         _error(http.get("/api/v1/workers", params={"within_s": -1}), 422, "within_s")
+        for huge in ("1e300", "inf"):
+            _error(http.get("/api/v1/workers", params={"within_s": huge}), 422, "within_s")
     assert {"bash", "python"} <= set(tools) and tools["bash"]["kind"] == "local"
     assert workers["mode"] == "embedded" and "embedded" in workers["note"]
     assert [w["jobs"] for w in workers["workers"]] == [1]

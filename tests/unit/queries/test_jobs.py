@@ -203,5 +203,5 @@ def test_names_seen_are_the_recent_jobs_names_most_used_first(store: Store) -> N
     assert seen["labels"]["team"] == ["ml", "cv"]
     assert sorted(seen["labels"]["user"]) == ["u0", "u1", "u2", "u3"]
     assert seen["tools"] == ["bash", "python"] and seen["queues"] == ["cpu"]
-    with pytest.raises(errors.BadFilter, match="days must be more than 0"):
+    with pytest.raises(errors.BadFilter, match="days must be more than 0 days"):
         jobs.names_seen(store, days=0)

@@ -12,6 +12,7 @@ those still running and waits for them to record their outcome.
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import threading
 from pathlib import Path
@@ -84,10 +85,18 @@ def _too_large(limit: int) -> str:
     )
 
 
+#: The longest file name (bytes) the file systems jobprobe runs on take.
+NAME_MAX = 255
+
+
 def _file_name(name: str) -> str:
     """The script's name as a plain file name (no folder, no dots-only name)."""
     if "/" in name or "\\" in name or "\x00" in name or name.strip(".") == "":
         raise errors.BadInput(f"script_name {name!r} must be a plain file name (run.py)")
+    if len(os.fsencode(name)) > NAME_MAX:
+        raise errors.BadInput(
+            f"script_name is {len(os.fsencode(name))} bytes; a file name holds {NAME_MAX} at most"
+        )
     return name
 
 

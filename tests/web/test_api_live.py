@@ -127,6 +127,10 @@ def test_submit_and_cancel_over_the_api(settings: Settings, web: web_server.Serv
             "/api/v1/jobs", json={"tool": "bash", "script": "x", "script_name": "../x"}
         )
         assert path.status_code == 422 and "script_name" in path.json()["error"], path.text
+        wide = http.post(  # 200 characters, 400 bytes: too long a file name
+            "/api/v1/jobs", json={"tool": "bash", "script": "x", "script_name": "é" * 200}
+        )
+        assert wide.status_code == 422 and "400 bytes" in wide.json()["error"], wide.text
         assert http.get("/api/v1/jobs").json()["jobs"] == []  # nothing stored
         ok = http.post(
             "/api/v1/jobs",

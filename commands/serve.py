@@ -91,9 +91,9 @@ def serve(
 
 
 def _mask_logs(settings: Settings) -> None:
-    """No secret in the server's log: uvicorn's handlers (set up with its Config) mask the
-    environment's secrets and the settings' (tokens, keys, passwords in URLs), tracebacks
-    included (``worker.log_masking``)."""
+    """No secret in the server's log: uvicorn's handlers (set up with its Config) and the
+    root logger's mask the environment's secrets and the settings' (tokens, keys, passwords in
+    URLs), tracebacks included (``worker.log_masking``)."""
     import logging
     import os
 
@@ -101,6 +101,14 @@ def _mask_logs(settings: Settings) -> None:
     from jobprobe.worker import log_masking, secrets
 
     values = [*secrets.known_values(os.environ), *settings_secrets(settings)]
+    root = logging.getLogger()
+    if not root.handlers:
+        # Records of other loggers (the store, libraries) reach the root; without a handler
+        # there, logging's unfiltered last resort would print them. This one does what it
+        # does (warnings and worse to stderr), masked.
+        fallback = logging.StreamHandler()
+        fallback.setLevel(logging.WARNING)
+        root.addHandler(fallback)
     for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access"):
         log_masking.install(logging.getLogger(name), values)
 

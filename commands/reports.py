@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from jobprobe.commands import context, options
-from jobprobe.commands.errors import USAGE_ERROR, fail, guarded
+from jobprobe.commands.errors import guarded
 from jobprobe.commands.rendering import emit_json, fmt_sig, table
 from jobprobe.queries import comparison as query_comparison
 
@@ -84,17 +84,11 @@ def compare(
     change past its threshold as unconfirmed (exit code 0) and says how to confirm it."""
     store = context.current().store
     limits = query_comparison.thresholds(options.parse_pairs(thresholds, "--threshold"))
-    if jobs:
-        if len(jobs) != 2 or baseline_label or candidate_label:
-            fail(TWO_SIDES, USAGE_ERROR)
-        facts = query_comparison.compare_jobs(store, [jobs[0]], [jobs[1]], thresholds=limits)
-    else:
-        if not baseline_label or not candidate_label:
-            fail(TWO_SIDES, USAGE_ERROR)
-        facts = query_comparison.compare_groups(
-            store, options.parse_pairs(baseline_label, "--label"),
-            options.parse_pairs(candidate_label, "--label"), tool=tool, thresholds=limits,
-        )  # fmt: skip
+    facts = query_comparison.compare(
+        store, jobs, options.parse_pairs(baseline_label, "--label"),
+        options.parse_pairs(candidate_label, "--label"), tool=tool, thresholds=limits,
+        usage=TWO_SIDES,
+    )  # fmt: skip
     if as_json:
         emit_json(facts)
     else:

@@ -42,6 +42,25 @@ def thresholds(values: Mapping[str, Any], *, what: str = "--threshold") -> Thres
     return regression.Thresholds(**fields)
 
 
+def compare(
+    store: Store, jobs: Sequence[str], baseline_labels: Mapping[str, Any],
+    candidate_labels: Mapping[str, Any], *, tool: str | None = None,
+    thresholds: Thresholds | None = None, usage: str = "give two job ids or two label groups",
+) -> dict[str, Any]:  # fmt: skip
+    """Job A against job B (``jobs`` exactly two, no labels), or the baseline label group
+    against the candidate group (both given, no jobs): ``compare_jobs`` or ``compare_groups``.
+    Anything else is a ``BadFilter`` saying ``usage`` (how the caller's options are named)."""
+    if jobs:
+        if len(jobs) != 2 or baseline_labels or candidate_labels:
+            raise errors.BadFilter(usage, field="jobs")
+        return compare_jobs(store, [jobs[0]], [jobs[1]], thresholds=thresholds)
+    if not baseline_labels or not candidate_labels:
+        raise errors.BadFilter(usage, field="labels")
+    return compare_groups(
+        store, baseline_labels, candidate_labels, tool=tool, thresholds=thresholds
+    )
+
+
 def compare_jobs(
     store: Store, baseline_ids: Sequence[str], candidate_ids: Sequence[str], *,
     thresholds: Thresholds | None = None,

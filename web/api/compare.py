@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from jobprobe.web import errors
 from jobprobe.web.deps import StoreDep
 
 router = APIRouter(tags=["compare"])
@@ -42,15 +41,9 @@ def compare(
     limits = comparison.thresholds(
         parse_pairs(threshold or (), "threshold", field="threshold"), what="threshold"
     )
-    groups = baseline_label or candidate_label
-    if a or b:
-        if not (a and b) or groups:
-            raise errors.BadInput(TWO_SIDES)
-        return comparison.compare_jobs(store, [a], [b], thresholds=limits)
-    if not (baseline_label and candidate_label):
-        raise errors.BadInput(TWO_SIDES)
-    return comparison.compare_groups(
-        store, parse_pairs(baseline_label, "baseline_label", field="baseline_label"),
-        parse_pairs(candidate_label, "candidate_label", field="candidate_label"),
-        tool=tool, thresholds=limits,
+    return comparison.compare(
+        store, [side for side in (a, b) if side],
+        parse_pairs(baseline_label or (), "baseline_label", field="baseline_label"),
+        parse_pairs(candidate_label or (), "candidate_label", field="candidate_label"),
+        tool=tool, thresholds=limits, usage=TWO_SIDES,
     )  # fmt: skip

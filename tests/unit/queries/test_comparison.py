@@ -50,3 +50,15 @@ def test_bad_input_is_typed(store: Store) -> None:
         comparison.thresholds({"speed": 1})
     with pytest.raises(errors.BadFilter, match="--threshold memory='lots' is not a number"):
         comparison.thresholds({"memory": "lots"})
+
+
+def test_two_jobs_or_two_label_groups_and_nothing_else(store: Store) -> None:
+    a, b = finished(store, "a", 10.0), finished(store, "b", 10.5)
+    both = comparison.compare(store, [a, b], {}, {})
+    assert (both["baseline_ids"], both["candidate_ids"]) == ([a], [b])
+    groups = comparison.compare(store, [], {"variant": "a"}, {"variant": "b"})
+    assert (groups["baseline_ids"], groups["candidate_ids"]) == ([a], [b])
+    for jobs, base, cand in [([a], {}, {}), ([a, b, a], {}, {}), ([a, b], {"variant": "a"}, {}),
+                             ([], {"variant": "a"}, {}), ([], {}, {})]:  # fmt: skip
+        with pytest.raises(errors.BadFilter, match="say how"):
+            comparison.compare(store, jobs, base, cand, usage="say how")

@@ -101,11 +101,13 @@ def _file_name(name: str) -> str:
 
 
 class EmbeddedRuns:
-    """Embedded jobs this server runs, each in its own thread."""
+    """Embedded jobs this server runs, each in its own thread, at most ``slots`` at once (one
+    per CPU by default): the others stay queued, in the store too, until a slot is free."""
 
-    def __init__(self) -> None:
+    def __init__(self, slots: int | None = None) -> None:
         self._threads: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(slots or os.cpu_count() or 1)
 
     def start(self, job_id: str, settings: Settings) -> None:
         """Run stored job ``job_id`` to its end in a new thread."""
@@ -120,7 +122,8 @@ class EmbeddedRuns:
         from jobprobe.tasks import submission
 
         try:
-            submission.enqueue(job_id, settings=settings)
+            with self._slots:  # a job cancelled meanwhile ends without running
+                submission.enqueue(job_id, settings=settings)
         except Exception as exc:  # the job's own outcome is in the store; this is the runner's
             log.error("embedded job %s: %s", job_id, errors.one_line(str(exc)))
         finally:

@@ -202,3 +202,31 @@ def test_stopping_the_server_cancels_the_embedded_jobs_it_runs(settings: Setting
         wait_for(lambda: _status(http, job_id) == "running", 60, "the job to run")
     record = job_queries.job_details(runtime.get_store(settings), job_id)
     assert record["status"] == "cancelled", record["status"]
+
+
+def test_embedded_jobs_run_as_many_at_once_as_there_are_slots(settings: Settings) -> None:
+    """Jobs submitted faster than they run wait, queued, for a free slot: never more at once
+    than the server was given."""
+    from jobprobe.queries import jobs as job_queries
+    from jobprobe.tasks import submission
+    from jobprobe.web.submit import EmbeddedRuns
+    from jobprobe.worker import runtime
+    from tests.web.conftest import write_script
+
+    store = runtime.get_store(settings)
+    script = write_script(settings.data_dir.parent / "scripts", "sleep 0.6\n")
+    ids = [submission.create("bash", script, settings=settings) for _ in range(3)]
+    runs = EmbeddedRuns(slots=1)
+    for job_id in ids:
+        runs.start(job_id, settings)
+    most = 0
+
+    def all_ended() -> bool:
+        nonlocal most
+        statuses = [job_queries.job_details(store, j)["status"] for j in ids]
+        most = max(most, statuses.count("running"))
+        return all(s == "success" for s in statuses)
+
+    wait_for(all_ended, 60, "the three jobs to end", poll=0.05)
+    assert most == 1
+    wait_for(lambda: runs.running() == [], 30, "the runner threads to finish")

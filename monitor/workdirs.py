@@ -115,18 +115,24 @@ def is_log_file(path: Path) -> bool:
         return False
 
 
-def read_log_from(path: Path, offset: int = 0) -> bytes | None:
-    """The bytes of a job's log from ``offset`` on; None when it is not the job's own regular
-    file (a link, a FIFO or a hard link a running job put in its place), never followed."""
+def read_log_from(
+    path: Path, offset: int = 0, *, limit: int | None = None, last: int | None = None
+) -> tuple[bytes, int] | None:
+    """The bytes of a job's log from ``offset`` on (at most ``limit``; only the ``last`` ones
+    of those when given) and the offset they start at; None when it is not the job's own
+    regular file (a link, a FIFO or a hard link a running job put in its place), never
+    followed."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return None
     with os.fdopen(fd, "rb") as fh:
-        if not _job_owns(os.fstat(fd), path):
+        stat = os.fstat(fd)
+        if not _job_owns(stat, path):
             return None
-        fh.seek(offset)
-        return fh.read()
+        start = offset if last is None else max(offset, stat.st_size - last)
+        fh.seek(start)
+        return fh.read(-1 if limit is None else limit), start
 
 
 def trim_log(path: Path, max_bytes: int) -> bool:

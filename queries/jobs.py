@@ -8,6 +8,7 @@ commands that call these start fast, without Celery, numpy or Alembic.
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import time
 from collections.abc import Iterator
@@ -205,28 +206,41 @@ def _running_log(data_dir: Path, job_id: str, stream: Stream) -> str | None:
 
 
 def read_log(
-    store: Readable, settings: Settings | Locations, job_id: str, *, stream: Stream = "stdout"
+    store: Readable,
+    settings: Settings | Locations,
+    job_id: str,
+    *,
+    stream: Stream = "stdout",
+    last_bytes: int | None = None,
 ) -> dict[str, Any]:
-    """``{"task_id", "stream", "path", "local", "text"}``: the whole log where this machine can
-    read its file (``local`` true), else the last 4 KB the store keeps."""
+    """``{"task_id", "stream", "path", "local", "text", "offset"}``: the log where this machine
+    can read its file (``local`` true; whole, or its ``last_bytes`` from ``offset`` on), else
+    the last 4 KB the store keeps (``offset`` None)."""
     source = log_source(store, settings, job_id, stream=stream)
     local = source.local_path
+    text, start = source.tail or "", None
     if local is not None:
-        text = read_log_chunk(local, 0)[0].decode("utf-8", "replace")
-    else:
-        text = source.tail or ""
+        from jobprobe.monitor import workdirs
+
+        chunk, start = workdirs.read_log_from(local, last=last_bytes) or (b"", 0)
+        text = chunk.decode("utf-8", "replace")
     return {
         "task_id": source.task_id, "stream": stream, "path": source.path,
-        "local": local is not None, "text": text,
+        "local": local is not None, "text": text, "offset": start,
     }  # fmt: skip
 
 
+#: The most of a log one read takes (a followed log of a chatty job goes out in pieces).
+CHUNK_BYTES = 1 << 20
+
+
 def read_log_chunk(path: Path, offset: int) -> tuple[bytes, int]:
-    """The bytes of log ``path`` from ``offset`` on, and the offset after them (poll with it).
-    Nothing when the file is no longer the job's own (a running job swapped in a link)."""
+    """The bytes of log ``path`` from ``offset`` on (``CHUNK_BYTES`` at most), and the offset
+    after them (poll with it). Nothing when the file is no longer the job's own (a running job
+    swapped in a link)."""
     from jobprobe.monitor import workdirs
 
-    chunk = workdirs.read_log_from(path, offset) or b""
+    chunk = (workdirs.read_log_from(path, offset, limit=CHUNK_BYTES) or (b"", offset))[0]
     return chunk, offset + len(chunk)
 
 
@@ -248,10 +262,15 @@ def follow_log(
     if path is None:
         return
     offset = 0
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     while True:
         chunk, offset = read_log_chunk(path, offset)
-        if chunk:
-            yield chunk.decode("utf-8", "replace")
+        if len(chunk) == CHUNK_BYTES:  # there is more: read on at once
+            yield decoder.decode(chunk)
+            continue
+        text = decoder.decode(chunk, final=not follow)
+        if text:
+            yield text
         if not follow:
             return
         if job_ended(store, source.task_id):

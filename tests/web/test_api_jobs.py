@@ -70,7 +70,9 @@ def test_one_job_its_samples_stats_and_logs(
         assert stats["by"] == "status"
         assert {g["group"]: g["jobs"] for g in stats["groups"]} == {"success": 1}
         out = http.get(f"/api/v1/jobs/{job}/logs").json()
-        assert out["stream"] == "stdout" and out["text"] == "out-line\n"
+        assert out["stream"] == "stdout" and out["text"] == "out-line\n" and out["offset"] == 0
+        end = http.get(f"/api/v1/jobs/{job}/logs", params={"last_bytes": 5}).json()
+        assert (end["text"], end["offset"]) == ("line\n", 4)
         err = http.get(f"/api/v1/jobs/{job}/logs", params={"stream": "stderr"}).json()
         assert err["text"] == "err-line\n"
         with http.stream("GET", f"/api/v1/jobs/{job}/logs", params={"follow": "true"}) as response:

@@ -112,6 +112,10 @@ def job_events(
     )
 
 
+#: The most of a log one answer holds by default (its end; ``offset`` says where it starts).
+LOG_LAST_BYTES = 1 << 20
+
+
 @router.get("/jobs/{job_id}/logs", response_model=None)
 def job_logs(
     request: Request,
@@ -124,15 +128,19 @@ def job_logs(
         int | None,
         Query(ge=0, description="Follow from this byte of the log (a reconnect's last offset)."),
     ] = None,
+    last_bytes: Annotated[
+        int,
+        Query(ge=1, description="Without follow: at most this many bytes, the log's last."),
+    ] = LOG_LAST_BYTES,
 ) -> dict[str, Any] | StreamingResponse:
-    """The job's log (``logs --json``): the file where this machine can read it, else the last
-    4 KB stored. ``follow=true``: server-sent ``log`` events as it grows (each with the byte
+    """The job's log (``logs --json``): the file where this machine can read it (its last
+    ``last_bytes``, from ``offset`` on), else the last 4 KB stored. ``follow=true``: server-sent ``log`` events as it grows (each with the byte
     offset it reaches as its id: a reconnect resumes there, from ``offset`` or
     ``Last-Event-ID``), ``end`` at the end."""
     from jobprobe.queries import jobs
 
     if not follow:
-        return jobs.read_log(store, settings, job_id, stream=stream)
+        return jobs.read_log(store, settings, job_id, stream=stream, last_bytes=last_bytes)
     source = jobs.log_source(store, settings, job_id, stream=stream)
     reader = _LogReader(store, settings, source)
     start = live.resume_after(request, offset)
@@ -172,6 +180,7 @@ class _LogReader:
                 return self.source.tail or "", offset, ended, True
             return "", offset, ended, False
         chunk, offset = jobs.read_log_chunk(path, offset)
+        ended = ended and len(chunk) < jobs.CHUNK_BYTES  # else more is left to send
         return self.decoder.decode(chunk, final=ended), offset, ended, False
 
 

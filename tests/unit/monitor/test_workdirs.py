@@ -113,7 +113,7 @@ def test_a_log_is_read_only_when_it_is_the_jobs_own_file(tmp_path: Path) -> None
     attempt.mkdir()
     log = attempt / "stdout.log"
     log.write_text("line 1\nline 2\n")
-    assert workdirs.is_log_file(log) and workdirs.read_log_from(log, 7) == b"line 2\n"
+    assert workdirs.is_log_file(log) and workdirs.read_log_from(log, 7) == (b"line 2\n", 7)
     log.unlink()
     log.symlink_to(secret)  # what a running job could put in place of its log
     assert not workdirs.is_log_file(log) and workdirs.read_log_from(log) is None

@@ -138,8 +138,9 @@ def test_logs_read_the_file_or_the_stored_tail(store: Store, tmp_path: Path) -> 
     out = jobs.read_log(store, settings, with_file[:8])
     assert out == {
         "task_id": with_file, "stream": "stdout", "path": str(log), "local": True,
-        "text": "line 1\nline 2\n",
+        "text": "line 1\nline 2\n", "offset": 0,
     }  # fmt: skip
+    assert jobs.read_log(store, settings, with_file, last_bytes=7)["text"] == "line 2\n"
     source = jobs.log_source(store, settings, with_file)
     assert "".join(jobs.follow_log(store, source, follow=True)) == "line 1\nline 2\n"
     assert jobs.read_log_chunk(log, 7) == (b"line 2\n", 14)
@@ -147,6 +148,7 @@ def test_logs_read_the_file_or_the_stored_tail(store: Store, tmp_path: Path) -> 
     finish(store, elsewhere, JobStatus.FAILED, stderr_path="/elsewhere/err", stderr_tail="boom")
     err = jobs.read_log(store, settings, elsewhere, stream="stderr")
     assert (err["local"], err["text"], err["path"]) == (False, "boom", "/elsewhere/err")
+    assert err["offset"] is None
     assert list(jobs.follow_log(store, jobs.log_source(store, settings, elsewhere))) == []
 
 
@@ -205,3 +207,21 @@ def test_names_seen_are_the_recent_jobs_names_most_used_first(store: Store) -> N
     assert seen["tools"] == ["bash", "python"] and seen["queues"] == ["cpu"]
     with pytest.raises(errors.BadFilter, match="days must be more than 0 days"):
         jobs.names_seen(store, days=0)
+
+
+def test_a_big_log_is_read_in_pieces_and_whole(store: Store, tmp_path: Path) -> None:
+    """A log over one read (1 MiB) comes whole through ``follow_log``, a character split
+    between two reads included; ``last_bytes`` reads only its end."""
+    settings = Settings(data_dir=tmp_path / "data")
+    log = tmp_path / "big.log"
+    text = "x" * (jobs.CHUNK_BYTES - 1) + "é" + "y" * 1000 + "\nend\n"  # é spans the cut
+    log.write_text(text)
+    job = make(store, 0)
+    finish(store, job, JobStatus.SUCCESS, stdout_path=str(log))
+    source = jobs.log_source(store, settings, job)
+    pieces = list(jobs.follow_log(store, source))
+    assert len(pieces) == 2 and "".join(pieces) == text
+    assert "".join(jobs.follow_log(store, source, follow=True, poll_s=0.01)) == text
+    assert jobs.read_log(store, settings, job)["text"] == text
+    end = jobs.read_log(store, settings, job, last_bytes=5)
+    assert end["text"] == "\nend\n"[-5:] and end["offset"] == len(text.encode()) - 5

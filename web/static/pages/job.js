@@ -296,7 +296,8 @@
         const body = await api(`${base}/logs?stream=${name}`);
         const text = body.text || "";
         logText(text.length > LOG_MAX_CHARS ? text.slice(-LOG_MAX_CHARS) : text, true);
-        state.textContent = text ? (body.local ? "" : "the last 4 KB the store keeps") : "(empty)";
+        state.textContent = !text ? "(empty)" : !body.local ? "the last 4 KB the store keeps"
+          : body.offset ? `its end: from byte ${body.offset.toLocaleString()} on` : "";
       } catch (e) { state.textContent = e.message; }
       return;
     }

@@ -1,5 +1,6 @@
 """The read layer: the records the command line's ``--json`` prints, for every caller (the
-CLI, the web API, the chat agent). Each function takes the Store (and Settings where needed)
+CLI, the web API, the chat agent). Each function takes the Store (the job reads take any
+``store.reading.Readable``: the Store or the read commands' lean ``ReadStore``) (and Settings where needed)
 and plain typed arguments, and returns JSON-able dicts and lists. Errors: ``queries.errors``
 (``NotFound`` -> 404 / exit 2; ``BadInput``: ``AmbiguousId``, ``IdTooShort``, ``BadFilter`` ->
 422 / exit 2). Modules load lazily: import the one you need (``from jobprobe.queries import
@@ -10,6 +11,7 @@ filters:
     JobFilters.as_kwargs() -> dict[str, Any]
     parse_pairs(pairs: Sequence[str], what: str, *, json_values=False, field=None) -> dict[str, Any]
     parse_since(text: str | None, *, flag="--") -> datetime | None
+    ago(seconds: float, *, field: str, unit="seconds", now=None) -> datetime  (BadFilter unless positive, finite, after year 1)
 jobs:
     job_history(store, filters: JobFilters | None = None, *, limit=20, cursor: str | None = None) -> {"jobs", "next_cursor"}
     job_details(store, job_id: str, *, timeseries=False) -> record (+ status_history, reports)
@@ -20,8 +22,8 @@ jobs:
     running_now(store, filters=None, *, listed=20) -> {"running_jobs", "gpus_in_use", "by_queue", "jobs"}
     names_seen(store, *, days=30.0, now=None) -> {"days", "labels": {key: [values]}, "queues", "tools"}
     log_source(store, settings, job_id: str, *, stream="stdout") -> LogSource
-    read_log(store, settings, job_id: str, *, stream="stdout") -> {"task_id", "stream", "path", "local", "text"}
-    read_log_chunk(path: Path, offset: int) -> (bytes, next_offset)
+    read_log(store, settings, job_id: str, *, stream="stdout", last_bytes=None) -> {"task_id", "stream", "path", "local", "text", "offset"}
+    read_log_chunk(path: Path, offset: int) -> (bytes, next_offset)  (CHUNK_BYTES at most)
     job_ended(store, job_id: str) -> bool
     follow_log(store, source: LogSource, *, follow=False, poll_s=0.5) -> Iterator[str]
     cancel_job(store, job_id: str) -> CancelOutcome  (.as_dict() -> {"task_id", "status", "cancel_requested"})
@@ -33,6 +35,7 @@ usage:
     drilldown(store, filters=None, *, path: Sequence[str] | str = ("queue", "label:team", "tool"), top=5) -> {"path", "top", "tree"}
 comparison:
     thresholds(values: Mapping[str, Any], *, what="--threshold") -> analysis.regression.Thresholds  (names: THRESHOLD_FIELDS)
+    compare(store, jobs: Sequence[str], baseline_labels, candidate_labels, *, tool=None, thresholds=None, usage=...) -> facts  (two ids, or two label groups; else BadFilter)
     compare_jobs(store, baseline_ids: Sequence[str], candidate_ids: Sequence[str], *, thresholds=None) -> facts (rows, regressed, regressions, unconfirmed, baseline_ids, candidate_ids, ...)
     label_group(store, labels: Mapping[str, Any], *, tool=None) -> list[job_id]  (finished jobs, oldest first)
     compare_groups(store, baseline_labels: Mapping, candidate_labels: Mapping, *, tool=None, thresholds=None) -> facts
